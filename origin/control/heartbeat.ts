@@ -1,0 +1,30 @@
+/**
+ * Periodic signed heartbeat to the Worker: the origin pool learns we exist,
+ * where to reach us and how loaded we are. A missed beat is only logged; the
+ * control plane's watchdog decides when we are gone.
+ */
+import type { OriginLoad, WorkerApi } from "./worker-api.js";
+
+export function startHeartbeat(
+  api: WorkerApi,
+  load: () => OriginLoad,
+  intervalMs: number,
+  log: (message: string) => void,
+): { beatNow(): Promise<boolean>; stop(): void } {
+  let failing = false;
+  const beatNow = async (): Promise<boolean> => {
+    try {
+      await api.heartbeat(load());
+      if (failing) log("heartbeat: control plane reachable again");
+      failing = false;
+      return true;
+    } catch (error) {
+      if (!failing) log(`heartbeat failed: ${(error as Error).message}`);
+      failing = true;
+      return false;
+    }
+  };
+  const timer = setInterval(() => void beatNow(), intervalMs);
+  timer.unref();
+  return { beatNow, stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,145 @@
+/**
+ * The origin box: RTMP ingest → live streams (FFmpeg ladder → our packager)
+ * → HTTP. `startOrigin` is used by the CLI below, by `npm start` and by the
+ * end-to-end tests.
+ */
+import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import { pathToFileURL } from "node:url";
+import { loadOriginConfig, type OriginConfig } from "./config.js";
+import { startHeartbeat } from "./control/heartbeat.js";
+import { WorkerApi } from "./control/worker-api.js";
+import { createHlsServer } from "./http/hls-server.js";
+import { RtmpIngest } from "./ingest/rtmp-ingest.js";
+import { OriginMetrics } from "./metrics.js";
+import { StreamRegistry } from "./stream/registry.js";
+import { buildLadderArgs } from "./transcode/ladder-args.js";
+import { killAllTranscodersSync, runningTranscoders, startTranscoder } from "./transcode/transcoder.js";
+
+export interface RunningOrigin {
+  config: OriginConfig;
+  metrics: OriginMetrics;
+  registry: StreamRegistry;
+  /** Sends one heartbeat now; resolves false if the Worker did not take it. */
+  heartbeat(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export type Logger = (message: string) => void;
+
+const defaultLog: Logger = (message) => console.log(`[origin] ${new Date().toISOString()} ${message}`);
+
+export async function startOrigin(config: OriginConfig, log: Logger = defaultLog): Promise<RunningOrigin> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const metrics = new OriginMetrics();
+  const api = new WorkerApi(config.workerUrl, config.sharedSecret, config.originId);
+  const ladderArgs = buildLadderArgs({
+    ladder: config.ladder,
+    frameRate: config.frameRate,
+    preset: config.x264Preset,
+    partDuration: config.partDuration,
+  });
+
+  const registry = new StreamRegistry({
+    authorizer: api,
+    streamOptions: {
+      ladder: config.ladder,
+      targetDuration: config.targetDuration,
+      windowSize: config.windowSize,
+      reconnectGraceMs: config.reconnectGraceMs,
+    },
+    endedRetentionMs: config.endedRetentionMs,
+    onRefused: () => metrics.publishRefused++,
+    onAccepted: () => metrics.publishAccepted++,
+    log,
+    makeDeps: (streamId) => ({
+      buildArgs: () => ladderArgs,
+      startTranscoder,
+      reportStatus: (state) => {
+        api.reportStatus(streamId, state).catch((error: Error) => {
+          log(`could not report ${streamId} as ${state}: ${error.message}`);
+        });
+      },
+      onSegment: () => metrics.segmentsPackaged++,
+      onTranscoderFailure: () => metrics.transcoderFailures++,
+      log: (message) => log(`[${streamId}] ${message}`),
+    }),
+  });
+
+  const gauges = () => {
+    const { active, reconnecting } = registry.counts();
+    return { activeStreams: active, reconnectingStreams: reconnecting, transcoders: runningTranscoders() };
+  };
+
+  const http: Server = createHlsServer({
+    metrics,
+    gauges,
+    source: {
+      getObject: (streamId, objectPath) => registry.get(streamId)?.packager.getObject(objectPath),
+      hasStream: (streamId) => registry.get(streamId) !== undefined,
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.httpPort, config.bindHost, () => resolve());
+  });
+
+  const ingest = new RtmpIngest({
+    bindHost: config.bindHost,
+    port: config.rtmpPort,
+    dataDir: config.dataDir,
+    log,
+    onPublish: (publish) => {
+      registry.handlePublish(publish).catch((error: Error) => {
+        log(`publish handling failed: ${error.message}`);
+        publish.refuse("internal error");
+      });
+    },
+  });
+  await ingest.start();
+
+  const heartbeat = startHeartbeat(
+    api,
+    () => ({
+      originId: config.originId,
+      baseUrl: config.publicBaseUrl,
+      rtmpUrl: config.publicRtmpUrl,
+      capacity: config.capacity,
+      activeStreams: gauges().activeStreams + gauges().reconnectingStreams,
+      pool: config.pool,
+    }),
+    config.heartbeatIntervalMs,
+    log,
+  );
+  void heartbeat.beatNow();
+  process.once("exit", killAllTranscodersSync);
+  log(`origin ${config.originId}: http ${config.publicBaseUrl}, rtmp ${config.publicRtmpUrl}, ladder ${config.ladder.map((r) => r.name).join("/")}`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    metrics,
+    registry,
+    heartbeat: () => heartbeat.beatNow(),
+    stop: () =>
+      (stopping ??= (async () => {
+        heartbeat.stop();
+        await ingest.stop();
+        await registry.endAll("origin shutting down");
+        killAllTranscodersSync();
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        });
+      })()),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const origin = await startOrigin(loadOriginConfig());
+  const shutdown = () => {
+    origin.stop().then(() => process.exit(0));
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}

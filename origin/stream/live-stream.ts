@@ -1,0 +1,149 @@
+/**
+ * One live stream on this origin: the middle of ingest → stream → packager →
+ * HTTP. A stream lives through several publish "runs" when its broadcaster
+ * drops and comes back within the grace period; each run is one FFmpeg
+ * process and shows up in the playlists as a discontinuity, not a new stream.
+ */
+import type { IncomingPublish } from "../ingest/rtmp-ingest.js";
+import { StreamPackager, type RenditionSpec } from "../packager/stream-packager.js";
+import type { Transcoder, TranscoderOptions } from "../transcode/transcoder.js";
+
+export type LiveState = "live" | "reconnecting" | "ended";
+
+export interface LiveStreamDeps {
+  buildArgs: () => string[];
+  startTranscoder: (options: TranscoderOptions) => Transcoder;
+  /** Tells the control plane; failures are logged, never fatal. */
+  reportStatus: (state: LiveState) => void;
+  onSegment: () => void;
+  onTranscoderFailure: () => void;
+  log: (message: string) => void;
+}
+
+export interface LiveStreamOptions {
+  streamId: string;
+  ladder: RenditionSpec[];
+  targetDuration: number;
+  windowSize: number;
+  reconnectGraceMs: number;
+}
+
+export class LiveStream {
+  readonly packager: StreamPackager;
+  private stateValue: LiveState = "live";
+  private transcoder: Transcoder | undefined;
+  private detach: (() => void) | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private runs = 0;
+  private readonly endListeners: Array<() => void> = [];
+
+  constructor(
+    private readonly options: LiveStreamOptions,
+    private readonly deps: LiveStreamDeps,
+  ) {
+    this.packager = new StreamPackager({
+      streamId: options.streamId,
+      renditions: options.ladder,
+      targetDuration: options.targetDuration,
+      windowSize: options.windowSize,
+    });
+    this.packager.on("segment", () => deps.onSegment());
+    this.packager.on("error", (error: Error) => deps.log(`packager error: ${error.message}`));
+  }
+
+  get state(): LiveState {
+    return this.stateValue;
+  }
+
+  get streamId(): string {
+    return this.options.streamId;
+  }
+
+  hasPublisher(): boolean {
+    return this.transcoder !== undefined;
+  }
+
+  onEnded(listener: () => void): void {
+    this.endListeners.push(listener);
+  }
+
+  /** A broadcaster (re)connected: start a new run. */
+  addPublisher(publish: IncomingPublish): void {
+    if (this.stateValue === "ended") {
+      publish.refuse("stream has ended");
+      return;
+    }
+    if (this.transcoder) {
+      publish.refuse("stream already has a live publisher");
+      return;
+    }
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const resumed = this.runs > 0;
+    this.runs++;
+    const run = this.packager.beginRun();
+    const transcoder = this.deps.startTranscoder({
+      args: this.deps.buildArgs(),
+      renditions: this.options.ladder.map((r) => r.name),
+      onOutput: (rendition, chunk) => run.write(rendition, chunk),
+      onDone: ({ code, signal, stderrTail }) => {
+        run.end();
+        if (this.transcoder === transcoder) this.transcoder = undefined;
+        const clean = code === 0 || signal === "SIGTERM";
+        if (!clean) {
+          this.deps.onTranscoderFailure();
+          this.deps.log(`ffmpeg for ${this.streamId} exited (code ${code}, signal ${signal}): ${stderrTail.trim().slice(-500)}`);
+        }
+        // FFmpeg gone while the broadcaster is still connected: drop the
+        // connection so the broadcaster's client reconnects into a fresh run.
+        if (this.detach) {
+          this.detach();
+          this.detach = undefined;
+          publish.refuse("transcoder stopped");
+        }
+        if (this.stateValue === "live") this.enterGrace();
+      },
+    });
+    this.transcoder = transcoder;
+    this.detach = publish.attach((flv) => transcoder.write(flv));
+    publish.onEnd(() => {
+      this.detach?.();
+      this.detach = undefined;
+      transcoder.endInput();
+    });
+    this.deps.log(`stream ${this.streamId} ${resumed ? "resumed" : "started"} from ${publish.clientAddress} (run ${this.runs})`);
+    this.setState("live");
+  }
+
+  /** Ends the stream now: EXT-X-ENDLIST, no more publishes. */
+  async end(reason: string): Promise<void> {
+    if (this.stateValue === "ended") return;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const transcoder = this.transcoder;
+    if (transcoder) {
+      this.detach?.();
+      this.detach = undefined;
+      transcoder.endInput();
+      await Promise.race([transcoder.kill(), new Promise((r) => setTimeout(r, 3_000))]);
+    }
+    this.packager.end();
+    this.deps.log(`stream ${this.streamId} ended: ${reason}`);
+    this.setState("ended");
+    this.endListeners.splice(0).forEach((listener) => listener());
+  }
+
+  private enterGrace(): void {
+    this.setState("reconnecting");
+    this.graceTimer = setTimeout(() => {
+      void this.end(`broadcaster did not return within ${this.options.reconnectGraceMs} ms`);
+    }, this.options.reconnectGraceMs);
+  }
+
+  /** The Worker already marked the stream live when it authorized the first publish. */
+  private setState(state: LiveState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.deps.reportStatus(state);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * FFmpeg arguments for one stream: FLV in on stdin, one fragmented-MP4 output
+ * per rendition on pipes 3, 4, ... Pure, so the exact command is unit-tested.
+ *
+ * Why these flags:
+ * - keyframes every second by time (force_key_frames) and never on scene cuts
+ *   (sc_threshold 0): segments are cut at keyframes, so they come out regular;
+ * - zerolatency: no B-frames and no lookahead, which keeps pts == dts and the
+ *   encoder delay near one frame;
+ * - frag_keyframe + frag_duration: fragments start at every keyframe and are
+ *   also cut every part duration, so the packager receives LL-HLS-sized
+ *   chunks and decides segment boundaries itself.
+ */
+import type { RenditionSpec } from "../packager/stream-packager.js";
+
+export interface LadderArgsOptions {
+  ladder: RenditionSpec[];
+  frameRate: number;
+  preset: string;
+  partDuration: number;
+  keyframeInterval?: number;
+}
+
+/** First file descriptor of the rendition outputs (0-2 are stdio). */
+export const FIRST_OUTPUT_FD = 3;
+
+export function buildLadderArgs(opts: LadderArgsOptions): string[] {
+  const { ladder, frameRate, preset, partDuration } = opts;
+  const keyframeInterval = opts.keyframeInterval ?? 1;
+  const gop = Math.round(frameRate * keyframeInterval);
+  const labels = ladder.map((_, i) => `v${i}`);
+  const split = `[0:v:0]fps=${frameRate},split=${ladder.length}${labels.map((l) => `[${l}in]`).join("")}`;
+  const scales = ladder.map(
+    (r, i) => `[${labels[i]}in]scale=-2:${r.height}:flags=bicubic,setsar=1,format=yuv420p[${labels[i]}]`,
+  );
+  const args = [
+    "-hide_banner",
+    "-loglevel", "warning",
+    "-nostdin",
+    "-fflags", "+genpts",
+    "-probesize", "500000",
+    "-analyzeduration", "1000000",
+    "-f", "flv",
+    "-i", "pipe:0",
+    "-filter_complex", [split, ...scales].join(";"),
+  ];
+  ladder.forEach((r, i) => {
+    args.push(
+      "-map", `[${labels[i]}]`,
+      "-map", "0:a:0?",
+      "-c:v", "libx264",
+      "-preset", preset,
+      "-tune", "zerolatency",
+      "-profile:v", "high",
+      "-b:v", String(r.videoBitrate),
+      "-maxrate", String(Math.round(r.videoBitrate * 1.1)),
+      "-bufsize", String(r.videoBitrate),
+      "-g", String(gop),
+      "-keyint_min", String(gop),
+      "-sc_threshold", "0",
+      "-force_key_frames", `expr:gte(t,n_forced*${keyframeInterval})`,
+      "-c:a", "aac",
+      "-b:a", String(r.audioBitrate),
+      "-ac", "2",
+      "-ar", "48000",
+      "-f", "mp4",
+      "-movflags", "+frag_keyframe+empty_moov+default_base_moof",
+      "-frag_duration", String(Math.round(partDuration * 1_000_000)),
+      `pipe:${FIRST_OUTPUT_FD + i}`,
+    );
+  });
+  return args;
+}

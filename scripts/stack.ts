@@ -1,0 +1,187 @@
+/**
+ * Brings up the whole local stack: D1 migrations, wrangler dev (Worker, DOs,
+ * D1, Cache API in workerd/miniflare) and the origin box, then seeds a dev
+ * broadcaster. Used by `npm start`, the end-to-end tests and the benchmarks.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { signRequest } from "../common/signing.js";
+import { loadOriginConfig } from "../origin/config.js";
+import { startOrigin, type RunningOrigin } from "../origin/main.js";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+
+export interface StackOptions {
+  edgePort?: number;
+  originHttpPort?: number;
+  rtmpPort?: number;
+  /** Where miniflare keeps D1/DO/Cache state. */
+  stateDir?: string;
+  /** Ladder name or spec for the origin (see origin/config.ts). */
+  ladder?: string;
+  broadcasterApiKey?: string;
+  reconnectGraceMs?: number;
+  /** Extra env for the origin. */
+  originEnv?: Record<string, string>;
+  /** Extra vars for the Worker. */
+  workerVars?: Record<string, string>;
+  quiet?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface RunningStack {
+  edgeUrl: string;
+  origin: RunningOrigin;
+  originUrl: string;
+  rtmpBaseUrl: string;
+  apiKey: string;
+  secret: string;
+  /** Signed POST to an internal Worker route (as the origin would make it). */
+  internalPost<T>(path: string, payload: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Secret shared by origin and Worker; kept in the state dir, never printed. */
+function loadOrCreateSecret(stateDir: string): { secret: string; envFile: string } {
+  const envFile = join(stateDir, "worker.env");
+  if (existsSync(envFile)) {
+    const match = /^ORIGIN_SHARED_SECRET=(.+)$/m.exec(readFileSync(envFile, "utf8"));
+    if (match) return { secret: match[1]!.trim(), envFile };
+  }
+  const secret = randomBytes(32).toString("hex");
+  writeFileSync(envFile, `ORIGIN_SHARED_SECRET=${secret}\n`, { mode: 0o600 });
+  chmodSync(envFile, 0o600);
+  return { secret, envFile };
+}
+
+async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} answered`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+function stopProcessGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 5_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolveStop();
+    });
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      clearTimeout(timer);
+      resolveStop();
+    }
+  });
+}
+
+export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
+  const log = options.log ?? ((m: string) => console.log(m));
+  const edgePort = options.edgePort ?? Number(process.env.EDGE_PORT ?? 8787);
+  const originHttpPort = options.originHttpPort ?? Number(process.env.ORIGIN_HTTP_PORT ?? 8080);
+  const rtmpPort = options.rtmpPort ?? Number(process.env.RTMP_PORT ?? 1935);
+  const stateDir = resolve(options.stateDir ?? join(ROOT, ".wrangler", "state"));
+  mkdirSync(stateDir, { recursive: true });
+  const { secret, envFile } = loadOrCreateSecret(stateDir);
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
+
+  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+  });
+  if (migrate.status !== 0) {
+    throw new Error(`D1 migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  }
+  log("D1 migrations applied");
+
+  const varArgs = Object.entries(options.workerVars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const wrangler = spawn(
+    WRANGLER,
+    [
+      "dev", "--port", String(edgePort), "--ip", "127.0.0.1", "--persist-to", stateDir,
+      "--env-file", envFile, "--show-interactive-dev-session=false", "--inspector-port", "0",
+      ...varArgs,
+    ],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", options.quiet ? "ignore" : "inherit", options.quiet ? "ignore" : "inherit"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  const stopWorker = () => stopProcessGroup(wrangler);
+  let origin: RunningOrigin | undefined;
+  try {
+    await waitForHttp(`${edgeUrl}/healthz`, 90_000, wrangler);
+    log(`Worker up at ${edgeUrl}`);
+    const originConfig = loadOriginConfig({
+      ...process.env,
+      ...options.originEnv,
+      ORIGIN_SHARED_SECRET: secret,
+      ORIGIN_HTTP_PORT: String(originHttpPort),
+      RTMP_PORT: String(rtmpPort),
+      WORKER_URL: edgeUrl,
+      LADDER: options.ladder ?? process.env.LADDER ?? "default",
+      RECONNECT_GRACE_MS: String(options.reconnectGraceMs ?? process.env.RECONNECT_GRACE_MS ?? 15_000),
+      ORIGIN_DATA_DIR: join(stateDir, "origin"),
+    });
+    origin = await startOrigin(originConfig, options.quiet ? () => {} : undefined);
+    if (!(await origin.heartbeat())) throw new Error("the Worker refused the origin's heartbeat");
+
+    const internalPost = async <T>(path: string, payload: unknown): Promise<T> => {
+      const body = JSON.stringify(payload);
+      const response = await fetch(`${edgeUrl}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(await signRequest(secret, "POST", path, body)) },
+        body,
+      });
+      const json = (await response.json()) as T;
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const seeded = await internalPost<{ apiKey: string }>("/api/internal/dev/broadcasters", {
+      name: "dev broadcaster",
+      ...(options.broadcasterApiKey ? { apiKey: options.broadcasterApiKey } : {}),
+    });
+    const running: RunningStack = {
+      edgeUrl,
+      origin,
+      originUrl: `http://127.0.0.1:${originHttpPort}`,
+      rtmpBaseUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
+      apiKey: seeded.apiKey,
+      secret,
+      internalPost,
+      stop: async () => {
+        await origin?.stop();
+        await stopWorker();
+      },
+    };
+    return running;
+  } catch (error) {
+    await origin?.stop();
+    await stopWorker();
+    throw error;
+  }
+}

@@ -1,0 +1,72 @@
+import type { z } from "zod";
+import { HttpError } from "./errors.js";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Reads the request body as UTF-8 text, refusing (413) anything larger than
+ * `limit` bytes, whether announced by Content-Length or streamed chunked.
+ */
+export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    throw new HttpError(413, "payload_too_large", `request body exceeds ${limit} bytes`);
+  }
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new HttpError(413, "payload_too_large", `request body exceeds ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "invalid_json", "request body is not valid UTF-8");
+  }
+}
+
+/**
+ * Parses `text` as JSON and validates it with `schema`: 400 `invalid_json` or
+ * 400 `invalid_body` (with the first issues in the message). An empty body is
+ * treated as `{}` when `emptyAsObject` is set.
+ */
+export function parseJsonBody<S extends z.ZodTypeAny>(
+  text: string,
+  schema: S,
+  { emptyAsObject = false }: { emptyAsObject?: boolean } = {},
+): z.output<S> {
+  let data: unknown;
+  if (text.trim() === "") {
+    if (!emptyAsObject) throw new HttpError(400, "invalid_json", "request body must be a JSON object");
+    data = {};
+  } else {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, "invalid_json", "request body is not valid JSON");
+    }
+  }
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const detail = result.error.issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`)
+      .join("; ");
+    throw new HttpError(400, "invalid_body", detail || "request body failed validation");
+  }
+  return result.data;
+}
