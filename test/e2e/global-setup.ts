@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startStack, type RunningStack } from "../../scripts/stack.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    edgeUrl: string;
+    originUrl: string;
+    rtmpBaseUrl: string;
+    apiKey: string;
+    secret: string;
+    reconnectGraceMs: number;
+  }
+}
+
+const RECONNECT_GRACE_MS = 4_000;
+let stack: RunningStack | undefined;
+let stateDir: string | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  stateDir = mkdtempSync(join(tmpdir(), "edge-hls-e2e-"));
+  stack = await startStack({
+    edgePort: Number(process.env.E2E_EDGE_PORT ?? 18787),
+    originHttpPort: Number(process.env.E2E_ORIGIN_HTTP_PORT ?? 18080),
+    rtmpPort: Number(process.env.E2E_RTMP_PORT ?? 11935),
+    stateDir,
+    ladder: "tiny",
+    reconnectGraceMs: RECONNECT_GRACE_MS,
+    originEnv: { X264_PRESET: "ultrafast", ORIGIN_CAPACITY: "10" },
+    quiet: !process.env.E2E_VERBOSE,
+    log: () => {},
+  });
+  project.provide("edgeUrl", stack.edgeUrl);
+  project.provide("originUrl", stack.originUrl);
+  project.provide("rtmpBaseUrl", stack.rtmpBaseUrl);
+  project.provide("apiKey", stack.apiKey);
+  project.provide("secret", stack.secret);
+  project.provide("reconnectGraceMs", RECONNECT_GRACE_MS);
+}
+
+export async function teardown(): Promise<void> {
+  await stack?.stop();
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+}

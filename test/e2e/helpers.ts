@@ -1,0 +1,67 @@
+import { spawnSync } from "node:child_process";
+import HLS from "hls-parser";
+import { inject } from "vitest";
+import { resolveFfprobe } from "../../origin/ffmpeg.js";
+
+export interface CreatedStream {
+  streamId: string;
+  streamKey: string;
+  ingestUrl: string;
+  playbackUrl: string;
+  watchUrl: string;
+}
+
+export async function createStream(title = "e2e"): Promise<CreatedStream> {
+  const response = await fetch(`${inject("edgeUrl")}/api/streams`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
+    body: JSON.stringify({ title }),
+  });
+  if (response.status !== 201) throw new Error(`create stream: ${response.status} ${await response.text()}`);
+  return (await response.json()) as CreatedStream;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until fn returns a value (not undefined) or the time is up. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+}
+
+export async function fetchText(url: string): Promise<{ status: number; text: string; headers: Headers }> {
+  const response = await fetch(url);
+  return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+export function parsePlaylist(text: string) {
+  return HLS.parse(text);
+}
+
+/** Prometheus text → map of "name{labels}" → value. */
+export async function originMetrics(): Promise<Map<string, number>> {
+  const text = await (await fetch(`${inject("originUrl")}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    values.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return values;
+}
+
+export function ffprobeStreams(file: string): Array<{ codec_type: string; codec_name: string; width?: number; height?: number }> {
+  const result = spawnSync(resolveFfprobe(), ["-v", "error", "-show_streams", "-of", "json", file], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`ffprobe failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { streams: never[] }).streams;
+}

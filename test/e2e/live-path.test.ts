@@ -1,0 +1,223 @@
+/**
+ * The live video path as users drive it: a broadcaster publishes over RTMP
+ * with FFmpeg, 50 viewers pull through the edge Worker, the origin counts what
+ * it served. Nothing here is mocked.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types.js";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
+import { runSimulatedViewer, type ViewerStats } from "../support/simulated-viewer.js";
+import {
+  createStream,
+  eventually,
+  fetchText,
+  ffprobeStreams,
+  originMetrics,
+  parsePlaylist,
+  sleep,
+  type CreatedStream,
+} from "./helpers.js";
+
+const VIEWERS = 50;
+const VIEW_MS = 15_000;
+const SOURCE_SECONDS = 30;
+
+function checkMediaPlaylist(text: string): MediaPlaylist {
+  const playlist = parsePlaylist(text) as MediaPlaylist;
+  expect(playlist.isMasterPlaylist).toBe(false);
+  expect(playlist.version).toBeGreaterThanOrEqual(7);
+  expect(playlist.targetDuration).toBe(2);
+  expect(playlist.independentSegments).toBe(true);
+  expect(text).toContain("#EXT-X-INDEPENDENT-SEGMENTS");
+  expect(playlist.segments.length).toBeGreaterThan(0);
+  expect(playlist.segments.length).toBeLessThanOrEqual(6);
+  let previous: number | undefined;
+  for (const segment of playlist.segments) {
+    expect(Math.round(segment.duration)).toBeLessThanOrEqual(playlist.targetDuration);
+    expect(segment.map?.uri).toMatch(/^init-[a-z0-9]+-\d+\.mp4$/);
+    expect(segment.uri).toMatch(/^[a-z0-9]+-\d+\.m4s$/);
+    expect(segment.programDateTime).toBeInstanceOf(Date);
+    const pdt = segment.programDateTime!.getTime();
+    if (previous !== undefined) expect(pdt).toBeGreaterThan(previous);
+    previous = pdt;
+  }
+  return playlist;
+}
+
+describe("live path: RTMP → FFmpeg ladder → packager → origin → mother → edge", () => {
+  const edge = inject("edgeUrl");
+  let stream: CreatedStream;
+  let source: TestSource;
+
+  beforeAll(async () => {
+    stream = await createStream("live path");
+    source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 640, height: 360, durationSec: SOURCE_SECONDS });
+  });
+  afterAll(async () => {
+    await source?.stop();
+  });
+
+  it("refuses a publish with an unknown stream key before any FFmpeg starts", async () => {
+    const before = await originMetrics();
+    const intruder = startTestSource({
+      rtmpUrl: `${inject("rtmpBaseUrl")}/sk_${randomBytes(20).toString("hex")}`,
+      width: 160,
+      height: 90,
+      durationSec: 10,
+    });
+    const code = await Promise.race([intruder.exited, sleep(15_000).then(() => "still running")]);
+    await intruder.stop();
+    expect(code).not.toBe("still running");
+    expect(code).not.toBe(0);
+    const after = await originMetrics();
+    expect(after.get("origin_publish_refused_total")).toBe((before.get("origin_publish_refused_total") ?? 0) + 1);
+    expect(after.get("origin_publish_accepted_total")).toBe(before.get("origin_publish_accepted_total"));
+  });
+
+  it("serves a valid master playlist through the edge, cached long", async () => {
+    const master = await eventually(
+      async () => {
+        const r = await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`);
+        return r.status === 200 ? r : undefined;
+      },
+      40_000,
+      "the master playlist",
+    );
+    const playlist = parsePlaylist(master.text) as MasterPlaylist;
+    expect(playlist.isMasterPlaylist).toBe(true);
+    expect(playlist.variants).toHaveLength(2);
+    for (const variant of playlist.variants) {
+      expect(variant.bandwidth).toBeGreaterThan(0);
+      expect(variant.averageBandwidth).toBeGreaterThan(0);
+      expect(variant.codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.\d$/);
+      expect(variant.resolution?.height).toBeGreaterThan(0);
+      expect(variant.frameRate).toBe(30);
+    }
+    expect(master.headers.get("cache-control")).toMatch(/max-age=\d{4,}/);
+    expect(master.headers.get("content-type")).toContain("mpegurl");
+  });
+
+  it("50 concurrent viewers play through the edge while the origin serves each segment once", async () => {
+    const masterUrl = `${edge}/live/${stream.streamId}/master.m3u8`;
+    const viewers: ViewerStats[] = await Promise.all(
+      Array.from({ length: VIEWERS }, (_, i) =>
+        runSimulatedViewer({ masterUrl, durationMs: VIEW_MS, variantIndex: i % 2, keepPlaylists: i < 4 }),
+      ),
+    );
+    const errors = viewers.flatMap((v) => v.errors);
+    expect(errors).toEqual([]);
+    for (const viewer of viewers) expect(viewer.segments).toBeGreaterThanOrEqual(4);
+    for (const text of viewers.flatMap((v) => v.playlists)) checkMediaPlaylist(text);
+
+    const metrics = await originMetrics();
+    // Every segment and init the viewers pulled reached the origin exactly once.
+    expect(metrics.get('origin_hls_max_fetches_per_object{type="segment"}')).toBe(1);
+    expect(metrics.get('origin_hls_max_fetches_per_object{type="init"}')).toBe(1);
+    const originSegments = metrics.get('origin_hls_object_fetches_total{type="segment"}') ?? 0;
+    const viewerSegments = viewers.reduce((sum, v) => sum + v.segments, 0);
+    expect(viewerSegments).toBeGreaterThan(originSegments * 10);
+    // Media playlists: about one origin fetch per rendition per freshness window, not per viewer.
+    const playlistFetches = metrics.get('origin_hls_object_fetches_total{type="media"}') ?? 0;
+    const viewerPlaylistRequests = viewers.reduce((sum, v) => sum + v.requests - v.segments, 0);
+    expect(playlistFetches).toBeLessThan(viewerPlaylistRequests / 5);
+    const tiers = viewers.reduce<Record<string, number>>((acc, v) => {
+      for (const [k, n] of Object.entries(v.tiers)) acc[k] = (acc[k] ?? 0) + n;
+      return acc;
+    }, {});
+    expect(tiers["edge-hit"] ?? 0).toBeGreaterThan(0);
+  });
+
+  it("a segment fetched through the edge decodes at the rendition's resolution, cached immutable", async () => {
+    const master = parsePlaylist((await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`)).text) as MasterPlaylist;
+    const top = master.variants.find((v) => v.resolution?.height === 180)!;
+    expect(top).toBeDefined();
+    const mediaUrl = `${edge}/live/${stream.streamId}/${top.uri}`;
+    const media = await fetchText(mediaUrl);
+    expect(media.headers.get("cache-control")).toMatch(/max-age=[12]\b/);
+    const playlist = checkMediaPlaylist(media.text);
+    const segment = playlist.segments.at(-1)!;
+    const initResponse = await fetch(new URL(segment.map!.uri, mediaUrl));
+    const segmentResponse = await fetch(new URL(segment.uri, mediaUrl));
+    expect(segmentResponse.headers.get("cache-control")).toContain("immutable");
+    expect(segmentResponse.headers.get("content-type")).toMatch(/video\/(iso\.segment|mp4)/);
+    const dir = mkdtempSync(join(tmpdir(), "edge-hls-probe-"));
+    const file = join(dir, "probe.mp4");
+    writeFileSync(file, Buffer.concat([
+      Buffer.from(await initResponse.arrayBuffer()),
+      Buffer.from(await segmentResponse.arrayBuffer()),
+    ]));
+    const streams = ffprobeStreams(file);
+    const video = streams.find((s) => s.codec_type === "video");
+    expect(video?.codec_name).toBe("h264");
+    expect(video?.height).toBe(180);
+    expect(video?.width).toBe(320);
+    expect(streams.find((s) => s.codec_type === "audio")?.codec_name).toBe("aac");
+  });
+
+  it("ends with EXT-X-ENDLIST once the broadcaster is gone past the grace period", async () => {
+    await source.stop();
+    const master = parsePlaylist((await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`)).text) as MasterPlaylist;
+    const mediaUrl = `${edge}/live/${stream.streamId}/${master.variants[0]!.uri}`;
+    const ended = await eventually(
+      async () => {
+        const r = await fetchText(mediaUrl);
+        return r.status === 200 && r.text.includes("#EXT-X-ENDLIST") ? r.text : undefined;
+      },
+      inject("reconnectGraceMs") + 15_000,
+      "EXT-X-ENDLIST",
+    );
+    expect((parsePlaylist(ended) as MediaPlaylist).endlist).toBe(true);
+    const info = await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json() as { status: string };
+    expect(info.status).toBe("ended");
+    // An ended stream's key no longer publishes.
+    const retry = startTestSource({ rtmpUrl: stream.ingestUrl, width: 160, height: 90, durationSec: 10 });
+    const code = await Promise.race([retry.exited, sleep(15_000).then(() => "still running")]);
+    await retry.stop();
+    expect(code).not.toBe("still running");
+    expect(code).not.toBe(0);
+  });
+});
+
+describe("broadcaster reconnect", () => {
+  it("continues the same stream with EXT-X-DISCONTINUITY when the broadcaster returns within the grace period", async () => {
+    const edge = inject("edgeUrl");
+    const stream = await createStream("reconnect");
+    const first = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 7 });
+    await first.exited;
+    const second = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 12 });
+    try {
+      const master = await eventually(
+        async () => {
+          const r = await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`);
+          return r.status === 200 ? (parsePlaylist(r.text) as MasterPlaylist) : undefined;
+        },
+        20_000,
+        "master",
+      );
+      const mediaUrl = `${edge}/live/${stream.streamId}/${master.variants[0]!.uri}`;
+      const text = await eventually(
+        async () => {
+          const r = await fetchText(mediaUrl);
+          return r.status === 200 && r.text.includes("#EXT-X-DISCONTINUITY\n") ? r.text : undefined;
+        },
+        30_000,
+        "a discontinuity in the media playlist",
+      );
+      const playlist = checkMediaPlaylist(text);
+      const index = playlist.segments.findIndex((s) => s.discontinuity);
+      expect(index).toBeGreaterThan(0);
+      const before = playlist.segments[index - 1]!;
+      const after = playlist.segments[index]!;
+      expect(after.mediaSequenceNumber).toBe(before.mediaSequenceNumber + 1);
+      expect(after.map?.uri).not.toBe(before.map?.uri);
+      const info = await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json() as { status: string };
+      expect(info.status).toBe("live");
+    } finally {
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * Edge (child) tier: `GET|HEAD /live/<streamId>/<objectPath>`.
+ *
+ * Rejects anything that is not an HLS object of a known stream before it
+ * costs a Durable Object call, answers from the colo's Cache API when it can,
+ * and otherwise asks the stream's HlsMother over RPC, with at most one
+ * in-flight mother call per cache key in this isolate.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { classifyObjectPath, isValidStreamId } from "../common/hls-paths.js";
+import type { AppEnv, Env } from "./env.js";
+import { errorResponse } from "./lib/errors.js";
+import { canonicalHlsSearch } from "./lib/hls-query.js";
+import { streamExists } from "./lib/stream-directory.js";
+import { isEdgeCacheable } from "./mother/cache-policy.js";
+import { TIER_HEADER } from "./mother/hls-mother.js";
+
+interface Buffered {
+  status: number;
+  headers: [string, string][];
+  body: ArrayBuffer;
+}
+
+const inflight = new Map<string, Promise<Buffered>>();
+
+const LIVE_PATH = /^\/live\/([^/]*)\/(.+)$/;
+
+export const CORS_HEADERS: Record<string, string> = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Expose-Headers": "X-Cache-Tier, Age, Content-Length, Content-Type, ETag",
+  "Timing-Allow-Origin": "*",
+};
+
+/** Adds CORS headers to every /live/* answer; answers preflights. */
+export const liveCors: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.method === "OPTIONS") {
+    return new Response(null, {
+      status: 204,
+      headers: {
+        ...CORS_HEADERS,
+        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Allow-Headers": c.req.header("Access-Control-Request-Headers") ?? "*",
+        "Access-Control-Max-Age": "86400",
+      },
+    });
+  }
+  await next();
+  const res = new Response(c.res.body, c.res);
+  for (const [name, value] of Object.entries(CORS_HEADERS)) res.headers.set(name, value);
+  c.res = res;
+};
+
+function toResponse(buffered: Buffered, tier?: string): Response {
+  const headers = new Headers(buffered.headers);
+  if (tier !== undefined) headers.set(TIER_HEADER, tier);
+  return new Response(buffered.body, { status: buffered.status, headers });
+}
+
+async function askMother(env: Env, streamId: string, objectPath: string, search: string): Promise<Buffered> {
+  const stub = env.HLS_MOTHER.get(env.HLS_MOTHER.idFromName(streamId));
+  const response = await stub.serve(streamId, objectPath, search);
+  return {
+    status: response.status,
+    headers: [...response.headers],
+    body: await response.arrayBuffer(),
+  };
+}
+
+export async function handleLive(c: Context<AppEnv>): Promise<Response> {
+  const url = new URL(c.req.url);
+  // The raw (still percent-encoded) path: an encoded slash or dot never
+  // matches the object path grammar, so it is refused here.
+  const match = LIVE_PATH.exec(url.pathname);
+  const streamId = match?.[1] ?? "";
+  const objectPath = match?.[2] ?? "";
+  if (!match || !isValidStreamId(streamId) || classifyObjectPath(objectPath) === null) {
+    return errorResponse(400, "bad_path", "not a playable HLS object path");
+  }
+  const search = canonicalHlsSearch(url.searchParams);
+  if (search === null) return errorResponse(400, "bad_query", "malformed _HLS_ query parameter");
+  if (!(await streamExists(c.env.DB, streamId))) {
+    return errorResponse(404, "unknown_stream", "no such stream");
+  }
+
+  const cacheKey = `${url.origin}/live/${streamId}/${objectPath}${search}`;
+  const cache = caches.default;
+  const hit = await cache.match(cacheKey);
+  if (hit !== undefined) {
+    const res = new Response(hit.body, hit);
+    res.headers.set(TIER_HEADER, "edge-hit");
+    return res;
+  }
+
+  let pending = inflight.get(cacheKey);
+  const leader = pending === undefined;
+  if (pending === undefined) {
+    pending = askMother(c.env, streamId, objectPath, search).finally(() => inflight.delete(cacheKey));
+    inflight.set(cacheKey, pending);
+  }
+  let buffered: Buffered;
+  try {
+    buffered = await pending;
+  } catch (error) {
+    return errorResponse(502, "mother_unavailable", "stream cache tier unavailable");
+  }
+  if (leader && buffered.status === 200) {
+    const cacheControl = new Headers(buffered.headers).get("cache-control");
+    if (isEdgeCacheable(cacheControl)) {
+      c.executionCtx.waitUntil(cache.put(cacheKey, toResponse(buffered)).catch(() => {}));
+    }
+  }
+  return toResponse(buffered);
+}
