@@ -170,32 +170,32 @@ export class Segmenter {
       arrivedAt,
     };
 
-    const events: SegmenterEvent[] = [];
-    if (chunk.independent) {
-      const open = this.open;
-      if (open && open.durationTicks / timescale >= this.targetDuration - CUT_TOLERANCE) {
-        events.push({ type: "segment", segment: this.close()! });
-      }
-      if (!this.open) {
-        this.open = {
-          startTicks,
-          durationTicks: 0,
-          programDateTime: this.programDateTime(startTicks),
-          chunks: [],
-          bytes: 0,
-        };
-      }
-    }
     const open = this.open;
-    if (!open) return events; // nothing decodable to attach it to yet
-
-    if (open.bytes + chunk.bytes.length > this.maxSegmentBytes) {
+    const cut =
+      chunk.independent && (!open || open.durationTicks / timescale >= this.targetDuration - CUT_TOLERANCE);
+    if (!cut && !open) return []; // nothing decodable to attach it to yet
+    // Checked before any state changes so a failure never loses an already closed segment.
+    if ((cut ? 0 : open!.bytes) + chunk.bytes.length > this.maxSegmentBytes) {
       throw new BoxError(`segment would exceed ${this.maxSegmentBytes} bytes without a keyframe to cut at`);
     }
-    open.chunks.push(chunk);
-    open.durationTicks += durationTicks;
-    open.bytes += chunk.bytes.length;
-    events.push({ type: "chunk", chunk, partIndex: open.chunks.length - 1 });
+
+    const events: SegmenterEvent[] = [];
+    if (cut) {
+      const closed = this.close();
+      if (closed) events.push({ type: "segment", segment: closed });
+      this.open = {
+        startTicks,
+        durationTicks: 0,
+        programDateTime: this.programDateTime(startTicks),
+        chunks: [],
+        bytes: 0,
+      };
+    }
+    const target = this.open!;
+    target.chunks.push(chunk);
+    target.durationTicks += durationTicks;
+    target.bytes += chunk.bytes.length;
+    events.push({ type: "chunk", chunk, partIndex: target.chunks.length - 1 });
     return events;
   }
 

@@ -33,7 +33,7 @@ export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Pr
     offset += chunk.byteLength;
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw new HttpError(400, "invalid_json", "request body is not valid UTF-8");
   }

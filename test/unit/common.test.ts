@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { classifyObjectPath, initName, isValidStreamId, partName, segmentName } from "../../common/hls-paths.js";
+import { signRequest, verifyRequest } from "../../common/signing.js";
+
+describe("HLS object paths", () => {
+  it("classifies every object the packager names", () => {
+    expect(classifyObjectPath("master.m3u8")).toBe("master");
+    expect(classifyObjectPath("720p/index.m3u8")).toBe("media");
+    expect(classifyObjectPath(`720p/${initName("lq3k", 0)}`)).toBe("init");
+    expect(classifyObjectPath(`720p/${segmentName("lq3k", 12)}`)).toBe("segment");
+    expect(classifyObjectPath(`720p/${partName("lq3k", 12, 3)}`)).toBe("part");
+  });
+
+  it("rejects traversal, odd characters and overlong paths", () => {
+    for (const bad of ["../master.m3u8", "720p/../master.m3u8", "720p//index.m3u8", "720P/index.m3u8",
+      "720p/index.m3u8?x", "720p%2Findex.m3u8", "a/b/index.m3u8", "", `${"a".repeat(200)}.m3u8`, "720p/evil.mp4"]) {
+      expect(classifyObjectPath(bad), bad).toBeNull();
+    }
+    expect(isValidStreamId("abcd1234efgh")).toBe(true);
+    expect(isValidStreamId("ABC")).toBe(false);
+    expect(isValidStreamId("abcd1234/../x")).toBe(false);
+  });
+});
+
+describe("request signing", () => {
+  const secret = "s".repeat(32);
+  it("verifies what it signed and nothing else", async () => {
+    const now = 1_700_000_000_000;
+    const headers = await signRequest(secret, "POST", "/api/internal/publish", '{"a":1}', now);
+    const ts = headers["x-signature-timestamp"];
+    const sig = headers["x-signature"];
+    expect(await verifyRequest(secret, "POST", "/api/internal/publish", '{"a":1}', ts, sig, now + 1000)).toBe(true);
+    expect(await verifyRequest(secret, "POST", "/api/internal/publish", '{"a":2}', ts, sig, now)).toBe(false);
+    expect(await verifyRequest(secret, "POST", "/api/internal/other", '{"a":1}', ts, sig, now)).toBe(false);
+    expect(await verifyRequest("t".repeat(32), "POST", "/api/internal/publish", '{"a":1}', ts, sig, now)).toBe(false);
+    expect(await verifyRequest(secret, "POST", "/api/internal/publish", '{"a":1}', ts, sig, now + 120_000)).toBe(false);
+    expect(await verifyRequest(secret, "POST", "/api/internal/publish", '{"a":1}', undefined, sig, now)).toBe(false);
+  });
+});

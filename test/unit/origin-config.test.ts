@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { loadOriginConfig, parseLadder } from "../../origin/config.js";
+import { buildLadderArgs, FIRST_OUTPUT_FD } from "../../origin/transcode/ladder-args.js";
+
+describe("ladder", () => {
+  it("parses the default ladder of the issue: 720p/360p/240p", () => {
+    const ladder = parseLadder("default", 30);
+    expect(ladder.map((r) => [r.name, r.width, r.height, r.videoBitrate])).toEqual([
+      ["720p", 1280, 720, 2_500_000],
+      ["360p", 640, 360, 1_000_000],
+      ["240p", 426, 240, 400_000],
+    ]);
+    expect(ladder.every((r) => r.frameRate === 30 && r.audioBitrate > 0)).toBe(true);
+  });
+
+  it("rejects malformed or duplicate rungs", () => {
+    expect(() => parseLadder("720p:1280x720", 30)).toThrow(/bad ladder rung/);
+    expect(() => parseLadder("../x:1280x720:1m", 30)).toThrow(/bad ladder rung/);
+    expect(() => parseLadder("a:10x10:1k,a:20x20:2k", 30)).toThrow(/unique/);
+    expect(() => parseLadder("a:100x100:lots", 30)).toThrow(/bitrate/);
+  });
+
+  it("builds one fMP4 output per rendition, 1 s keyframes, no scene-cut keyframes", () => {
+    const ladder = parseLadder("tiny", 30);
+    const args = buildLadderArgs({ ladder, frameRate: 30, preset: "ultrafast", partDuration: 0.5 });
+    const joined = args.join(" ");
+    expect(args.filter((a) => a.startsWith("pipe:"))).toEqual(["pipe:0", `pipe:${FIRST_OUTPUT_FD}`, `pipe:${FIRST_OUTPUT_FD + 1}`]);
+    expect(joined).toContain("-force_key_frames expr:gte(t,n_forced*1)");
+    expect(joined).toContain("-sc_threshold 0");
+    expect(joined).toContain("-g 30 -keyint_min 30");
+    expect(joined).toContain("+frag_keyframe+empty_moov+default_base_moof");
+    expect(joined).toContain("-frag_duration 500000");
+    expect(joined).toContain("split=2");
+    expect(joined).toContain("scale=-2:180");
+    expect(joined).toContain("scale=-2:90");
+  });
+});
+
+describe("origin config", () => {
+  it("uses the public contract's ports and refuses to run without a shared secret", () => {
+    expect(() => loadOriginConfig({})).toThrow(/ORIGIN_SHARED_SECRET/);
+    const config = loadOriginConfig({ ORIGIN_SHARED_SECRET: "x".repeat(32) });
+    expect(config.httpPort).toBe(8080);
+    expect(config.rtmpPort).toBe(1935);
+    expect(config.workerUrl).toBe("http://127.0.0.1:8787");
+    expect(config.publicRtmpUrl).toBe("rtmp://127.0.0.1:1935/live");
+    expect(config.targetDuration).toBe(2);
+  });
+
+  it("honours RTMP_PORT, ORIGIN_HTTP_PORT and EDGE_PORT", () => {
+    const config = loadOriginConfig({ ORIGIN_SHARED_SECRET: "x".repeat(32), RTMP_PORT: "2935", ORIGIN_HTTP_PORT: "9080", EDGE_PORT: "9787" });
+    expect(config.rtmpPort).toBe(2935);
+    expect(config.publicBaseUrl).toBe("http://127.0.0.1:9080");
+    expect(config.workerUrl).toBe("http://127.0.0.1:9787");
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * GET /watch/:streamId — minimal player page: hls.js (served as a static
+ * asset from /vendor/hls.min.js) plays /live/<id>/master.m3u8. The page has
+ * no inline script; /watch/player.js reads the stream id from a data-
+ * attribute, so the CSP can forbid inline code.
+ */
+import type { Context } from "hono";
+import { isValidStreamId } from "../common/hls-paths.js";
+import type { AppEnv } from "./env.js";
+import { errorResponse } from "./lib/errors.js";
+import { streamExists } from "./lib/stream-directory.js";
+
+export const WATCH_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "media-src 'self' blob:",
+  "img-src 'self' data:",
+  "style-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"'`=/]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+export function watchPage(streamId: string): string {
+  const id = escapeHtml(streamId);
+  const src = escapeHtml(`/live/${streamId}/master.m3u8`);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Live: ${id}</title>
+<link rel="stylesheet" href="/watch/watch.css">
+</head>
+<body>
+<main id="player" data-stream-id="${id}" data-src="${src}">
+<video id="video" muted autoplay playsinline controls></video>
+<p id="status" role="status">Loading…</p>
+</main>
+<script src="/vendor/hls.min.js"></script>
+<script src="/watch/player.js"></script>
+</body>
+</html>
+`;
+}
+
+export async function handleWatch(c: Context<AppEnv>): Promise<Response> {
+  const streamId = c.req.param("streamId") ?? "";
+  if (!isValidStreamId(streamId)) return errorResponse(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
+  if (!(await streamExists(c.env.DB, streamId))) return errorResponse(404, "unknown_stream", "no such stream");
+  return new Response(watchPage(streamId), {
+    status: 200,
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": "no-cache",
+      "Content-Security-Policy": WATCH_CSP,
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+    },
+  });
+}
