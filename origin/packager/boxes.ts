@@ -104,19 +104,21 @@ export class BoxSplitter {
   private take(n: number): Buffer {
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
+    let used = 0; // whole pieces consumed; removed in one splice so tiny reads stay linear
     while (filled < n) {
-      const piece = this.pieces[0];
+      const piece = this.pieces[used];
       const want = n - filled;
       if (piece.length <= want) {
         piece.copy(out, filled);
         filled += piece.length;
-        this.pieces.shift();
+        used++;
       } else {
         piece.copy(out, filled, 0, want);
         filled += want;
-        this.pieces[0] = piece.subarray(want);
+        this.pieces[used] = piece.subarray(want);
       }
     }
+    this.pieces.splice(0, used);
     this.queued -= n;
     return out;
   }
@@ -173,13 +175,13 @@ function path(buf: Buffer, parent: BoxRange, ...types: string[]): BoxRange | und
   return cur;
 }
 
-function need(buf: Buffer, box: BoxRange, offset: number, bytes: number): void {
+function need(box: BoxRange, offset: number, bytes: number): void {
   if (offset + bytes > box.end) throw new BoxError(`box '${box.type}' too short`);
 }
 
 /** Version and flags of a FullBox; its fields start 4 bytes after `body`. */
 function fullBox(buf: Buffer, box: BoxRange): { version: number; flags: number; pos: number } {
-  need(buf, box, box.body, 4);
+  need(box, box.body, 4);
   return { version: buf[box.body], flags: buf.readUInt32BE(box.body) & 0xffffff, pos: box.body + 4 };
 }
 
@@ -226,7 +228,7 @@ export function parseInit(ftypAndMoov: Buffer): InitInfo {
   if (mvex) {
     for (const box of childrenOf(ftypAndMoov, mvex, "trex")) {
       const { pos } = fullBox(ftypAndMoov, box);
-      need(ftypAndMoov, box, pos, 20);
+      need(box, pos, 20);
       const trackId = ftypAndMoov.readUInt32BE(pos);
       trex.set(trackId, {
         trackId,
@@ -247,14 +249,14 @@ function parseTrak(buf: Buffer, trak: BoxRange, trex: Map<number, TrackDefaults>
   if (!tkhd) throw new BoxError("trak without tkhd");
   const th = fullBox(buf, tkhd);
   const idPos = th.pos + (th.version === 1 ? 16 : 8);
-  need(buf, tkhd, idPos, 4);
+  need(tkhd, idPos, 4);
   const trackId = buf.readUInt32BE(idPos);
 
   const mdhd = path(buf, trak, "mdia", "mdhd");
   if (!mdhd) throw new BoxError(`track ${trackId} without mdhd`);
   const mh = fullBox(buf, mdhd);
   const tsPos = mh.pos + (mh.version === 1 ? 16 : 8);
-  need(buf, mdhd, tsPos, 4);
+  need(mdhd, tsPos, 4);
   const timescale = buf.readUInt32BE(tsPos);
   if (timescale === 0) throw new BoxError(`track ${trackId} has timescale 0`);
 
@@ -262,7 +264,7 @@ function parseTrak(buf: Buffer, trak: BoxRange, trex: Map<number, TrackDefaults>
   let kind: TrackKind = "other";
   if (hdlr) {
     const { pos } = fullBox(buf, hdlr);
-    need(buf, hdlr, pos, 8);
+    need(hdlr, pos, 8);
     const handler = buf.toString("latin1", pos + 4, pos + 8);
     kind = handler === "vide" ? "video" : handler === "soun" ? "audio" : "other";
   }
@@ -294,20 +296,20 @@ function describeSampleEntry(buf: Buffer, entry: BoxRange, track: InitTrack): vo
   const fourcc = entry.type;
   track.codec = fourcc;
   if (track.kind === "video") {
-    need(buf, entry, entry.body, VISUAL_ENTRY_FIELDS);
+    need(entry, entry.body, VISUAL_ENTRY_FIELDS);
     track.width = buf.readUInt16BE(entry.body + 8 + 16);
     track.height = buf.readUInt16BE(entry.body + 8 + 18);
     if (fourcc === "avc1" || fourcc === "avc3") {
       const avcC = firstChild(buf, entry.body + VISUAL_ENTRY_FIELDS, entry.end, "avcC");
       if (avcC) {
-        need(buf, avcC, avcC.body, 4);
+        need(avcC, avcC.body, 4);
         const [, profile, compat, level] = buf.subarray(avcC.body, avcC.body + 4);
         track.codec = `${fourcc}.${hex2(profile)}${hex2(compat)}${hex2(level)}`;
       }
     }
   } else if (track.kind === "audio" && fourcc === "mp4a") {
     track.codec = "mp4a.40.2";
-    need(buf, entry, entry.body, AUDIO_ENTRY_FIELDS);
+    need(entry, entry.body, AUDIO_ENTRY_FIELDS);
     // QuickTime sound descriptions v1/v2 carry extra fields before the children.
     const qtVersion = buf.readUInt16BE(entry.body + 8);
     const extra = qtVersion === 1 ? 16 : qtVersion === 2 ? 36 : 0;
@@ -404,7 +406,7 @@ function parseTraf(buf: Buffer, traf: BoxRange, defaults: readonly TrackDefaults
   if (!tfhd) throw new BoxError("traf without tfhd");
   const h = fullBox(buf, tfhd);
   let p = h.pos;
-  need(buf, tfhd, p, 4);
+  need(tfhd, p, 4);
   const trackId = buf.readUInt32BE(p);
   p += 4;
   if (h.flags & TFHD_BASE_DATA_OFFSET) p += 8;
@@ -413,13 +415,13 @@ function parseTraf(buf: Buffer, traf: BoxRange, defaults: readonly TrackDefaults
   let defaultDuration = trex?.defaultSampleDuration;
   let defaultFlags = trex?.defaultSampleFlags;
   if (h.flags & TFHD_DEFAULT_DURATION) {
-    need(buf, tfhd, p, 4);
+    need(tfhd, p, 4);
     defaultDuration = buf.readUInt32BE(p);
     p += 4;
   }
   if (h.flags & TFHD_DEFAULT_SIZE) p += 4;
   if (h.flags & TFHD_DEFAULT_FLAGS) {
-    need(buf, tfhd, p, 4);
+    need(tfhd, p, 4);
     defaultFlags = buf.readUInt32BE(p);
   }
 
@@ -427,7 +429,7 @@ function parseTraf(buf: Buffer, traf: BoxRange, defaults: readonly TrackDefaults
   const tfdt = child(buf, traf, "tfdt");
   if (!tfdt) throw new BoxError(`traf of track ${trackId} without tfdt`);
   const t = fullBox(buf, tfdt);
-  need(buf, tfdt, t.pos, t.version === 1 ? 8 : 4);
+  need(tfdt, t.pos, t.version === 1 ? 8 : 4);
   const baseMediaDecodeTime = t.version === 1 ? readU64(buf, t.pos) : buf.readUInt32BE(t.pos);
 
   let sampleCount = 0;
@@ -436,13 +438,13 @@ function parseTraf(buf: Buffer, traf: BoxRange, defaults: readonly TrackDefaults
   for (const trun of childrenOf(buf, traf, "trun")) {
     const r = fullBox(buf, trun);
     let q = r.pos;
-    need(buf, trun, q, 4);
+    need(trun, q, 4);
     const count = buf.readUInt32BE(q);
     q += 4;
     if (r.flags & TRUN_DATA_OFFSET) q += 4;
     let runFirstFlags: number | undefined;
     if (r.flags & TRUN_FIRST_SAMPLE_FLAGS) {
-      need(buf, trun, q, 4);
+      need(trun, q, 4);
       runFirstFlags = buf.readUInt32BE(q);
       q += 4;
     }
@@ -451,7 +453,7 @@ function parseTraf(buf: Buffer, traf: BoxRange, defaults: readonly TrackDefaults
       (r.flags & TRUN_SIZE ? 4 : 0) +
       (r.flags & TRUN_FLAGS ? 4 : 0) +
       (r.flags & TRUN_CTO ? 4 : 0);
-    need(buf, trun, q, perSample * count);
+    need(trun, q, perSample * count);
     if (r.flags & TRUN_DURATION) {
       for (let i = 0; i < count; i++) duration += buf.readUInt32BE(q + i * perSample);
     } else {

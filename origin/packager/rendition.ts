@@ -84,6 +84,12 @@ export class Rendition {
     return this.segments.length;
   }
 
+  /** Wall clock (ms) at which the newest segment's media ends. */
+  get pdtEnd(): number | undefined {
+    const last = this.segments.at(-1);
+    return last && last.programDateTime + last.duration * 1000;
+  }
+
   get retainedBytes(): number {
     let n = 0;
     for (const s of this.segments) n += s.bytes.length;

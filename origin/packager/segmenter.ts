@@ -7,6 +7,7 @@
  * segment because LL-HLS partial segments are exactly these chunks.
  */
 import { BoxError, parseInit, parseMoof, type Box, type InitInfo, type InitTrack } from "./boxes.js";
+import { PdtClock } from "./pdt-clock.js";
 
 /** One moof+mdat pair as FFmpeg wrote it. */
 export interface Chunk {
@@ -60,6 +61,8 @@ export interface SegmenterOptions {
   /** Seconds. */
   targetDuration: number;
   now?: () => number;
+  /** Shared by the renditions of one run; a private clock by default. */
+  clock?: PdtClock;
   /** An open segment larger than this means keyframes stopped arriving; fail instead of growing without bound. */
   maxSegmentBytes?: number;
 }
@@ -86,12 +89,13 @@ export class Segmenter {
   private open: OpenSegment | undefined;
   /** End of the last chunk, in timing-track ticks; places chunks that lack timing-track samples. */
   private nextTicks: number | undefined;
-  private anchor: { wall: number; ticks: number } | undefined;
+  private readonly clock: PdtClock;
 
   constructor(opts: SegmenterOptions) {
     this.targetDuration = opts.targetDuration;
     this.now = opts.now ?? Date.now;
     this.maxSegmentBytes = opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+    this.clock = opts.clock ?? new PdtClock();
   }
 
   get init(): InitSegment | undefined {
@@ -157,10 +161,7 @@ export class Segmenter {
     const durationTicks = timed ? frag.duration : 0;
     this.nextTicks = startTicks + durationTicks;
 
-    if (timed && !this.anchor) {
-      // The chunk's samples began one chunk-duration before it finished arriving.
-      this.anchor = { wall: arrivedAt - (durationTicks / timescale) * 1000, ticks: startTicks };
-    }
+    if (timed) this.clock.observe(arrivedAt, startTicks / timescale, durationTicks / timescale);
 
     const chunk: Chunk = {
       startDts: startTicks / timescale,
@@ -186,7 +187,7 @@ export class Segmenter {
       this.open = {
         startTicks,
         durationTicks: 0,
-        programDateTime: this.programDateTime(startTicks),
+        programDateTime: this.clock.at(startTicks / timescale),
         chunks: [],
         bytes: 0,
       };
@@ -197,12 +198,6 @@ export class Segmenter {
     target.bytes += chunk.bytes.length;
     events.push({ type: "chunk", chunk, partIndex: target.chunks.length - 1 });
     return events;
-  }
-
-  private programDateTime(startTicks: number): number {
-    const anchor = this.anchor!;
-    const timescale = this.initSegment!.timingTrack.timescale;
-    return Math.round(anchor.wall + ((startTicks - anchor.ticks) / timescale) * 1000);
   }
 
   private close(): Segment | undefined {

@@ -10,6 +10,7 @@
 import { EventEmitter } from "node:events";
 import { classifyObjectPath, type HlsObjectType } from "../../common/hls-paths.js";
 import { BoxSplitter } from "./boxes.js";
+import { PdtClock } from "./pdt-clock.js";
 import { renderMasterPlaylist, type MasterPlaylistVariant } from "./playlist.js";
 import { Rendition, packaged, type PackagedObject } from "./rendition.js";
 import { Segmenter, type SegmenterEvent } from "./segmenter.js";
@@ -149,10 +150,13 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     if (this.isEnded) throw new Error(`stream ${this.streamId} has ended`);
     if (this.current) this.finishRun(this.current);
     const run: Run = { index: this.runCount++, renditions: new Map(), finished: false };
+    let floor = -Infinity;
+    for (const r of this.renditions.values()) floor = Math.max(floor, r.pdtEnd ?? -Infinity);
+    const clock = new PdtClock(floor);
     for (const name of this.renditions.keys()) {
       run.renditions.set(name, {
         splitter: new BoxSplitter(),
-        segmenter: new Segmenter({ targetDuration: this.targetDuration, now: this.now }),
+        segmenter: new Segmenter({ targetDuration: this.targetDuration, now: this.now, clock }),
         failed: false,
       });
     }

@@ -1,0 +1,41 @@
+/**
+ * Workers tests: run inside workerd via @cloudflare/vitest-pool-workers,
+ * reading wrangler.toml (bindings, DO, D1, assets). A real Node HTTP origin
+ * is started in globalSetup and handed to the Worker as TEST_UPSTREAM_URL.
+ */
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Base URL of the real test origin started in globalSetup. */
+    upstreamUrl: string;
+  }
+}
+
+const migrationsDir = fileURLToPath(new URL("./schema/migrations", import.meta.url));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ORIGIN_SHARED_SECRET: "test-origin-secret",
+          // short windows keep the stale-if-error tests fast
+          STALE_IF_ERROR_MS: "2000",
+          ORIGIN_TIMEOUT_MS: "700",
+          TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
+          TEST_UPSTREAM_URL: inject("upstreamUrl"),
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ["test/workers/**/*.test.ts"],
+    globalSetup: ["./test/workers/node/global-setup.ts"],
+    setupFiles: ["./test/workers/setup.ts"],
+    testTimeout: 20_000,
+  },
+});
