@@ -24,7 +24,7 @@ export default defineConfig({
         bindings: {
           ORIGIN_SHARED_SECRET: "test-origin-secret",
           // short windows keep the stale-if-error tests fast
-          STALE_IF_ERROR_MS: "2000",
+          STALE_IF_ERROR_MS: "2500",
           ORIGIN_TIMEOUT_MS: "700",
           TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
           TEST_UPSTREAM_URL: inject("upstreamUrl"),

@@ -75,13 +75,14 @@ export class RtmpIngest {
   private readonly nms: NmsServer;
 
   constructor(private readonly options: RtmpIngestOptions) {
-    logger.level = process.env.NMS_LOG_LEVEL ?? "warn";
     this.nms = new NodeMediaServer({
       bind: options.bindHost,
       rtmp: { port: options.port, chunk_size: 60000, gop_cache: true, ping: 30, ping_timeout: 60 },
       store: { path: `${options.dataDir}/nms-store` },
       webadmin: { enable: false },
     });
+    // NMS forces "debug" in its constructor; its per-session chatter is not ours to print.
+    logger.level = process.env.NMS_LOG_LEVEL ?? "warn";
     this.nms.on("postPublish", (session) => this.handlePublish(session));
     // Players never pull RTMP from us except loopback tools: viewers use HLS.
     this.nms.on("prePlay", (session) => {

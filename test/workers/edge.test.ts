@@ -56,6 +56,7 @@ describe("coalescing: the origin sees one viewer", () => {
 
   it("the mother alone coalesces 100 edges (one per colo) into 1 origin fetch", async () => {
     const id = await createLiveStream();
+    await setUpstream(id, { delayMs: 1000 }); // keep the one origin fetch in flight while all arrive
     // a different host per request = a different edge cache key, so the edge
     // tier cannot coalesce; every request reaches the mother
     const responses = await Promise.all(
@@ -63,7 +64,7 @@ describe("coalescing: the origin sees one viewer", () => {
     );
     const bodies = await Promise.all(responses.map((r) => r.arrayBuffer()));
     for (const body of bodies) expect(bytesEqual(body, bodies[0]!)).toBe(true);
-    expect(new Set(responses.map((r) => r.headers.get("X-Cache-Tier")))).toEqual(new Set(["origin"]));
+    for (const res of responses) expect(["origin", "mother-hit"]).toContain(res.headers.get("X-Cache-Tier"));
     expect(await upstreamCount(`/hls/${id}/v0/e1-102.m4s`)).toBe(1);
     const stats = await mother(id).stats();
     expect(stats.originFetches.segment).toBe(1);
@@ -245,7 +246,7 @@ describe("refused before any Durable Object or origin request", () => {
   });
 });
 
-describe("stale-if-error (test window: STALE_IF_ERROR_MS=2000, ORIGIN_TIMEOUT_MS=700)", () => {
+describe("stale-if-error (test window: STALE_IF_ERROR_MS=2500, ORIGIN_TIMEOUT_MS=700)", () => {
   it("serves the last playlist as mother-stale inside the window, 502 after it, recovers", async () => {
     const id = await createLiveStream();
     const stub = mother(id);
@@ -266,7 +267,7 @@ describe("stale-if-error (test window: STALE_IF_ERROR_MS=2000, ORIGIN_TIMEOUT_MS
     expect(viaEdge.headers.get("X-Cache-Tier")).toBe("mother-stale");
     await textOf(viaEdge);
 
-    await sleep(1100); // now more than 2 s since the last good copy
+    await sleep(1500); // now more than 2.5 s since the last good copy
     const expired = await stub.serve(id, "v0/index.m3u8", "");
     expect(expired.status).toBe(502);
     expect(expired.headers.get("Cache-Control")).toBe("no-store");
@@ -291,12 +292,12 @@ describe("stale-if-error (test window: STALE_IF_ERROR_MS=2000, ORIGIN_TIMEOUT_MS
     await textOf(await stub.serve(id, "v0/index.m3u8", ""));
 
     await setUpstream(id, { mode: "hang" });
-    await sleep(1000);
+    await sleep(1050);
     const stale = await stub.serve(id, "v0/index.m3u8", ""); // waits the 700 ms timeout
     expect(stale.headers.get("X-Cache-Tier")).toBe("mother-stale");
     await textOf(stale);
 
-    await sleep(500);
+    await sleep(800);
     const timedOut = await stub.serve(id, "v0/index.m3u8", "");
     expect(timedOut.status).toBe(504);
     expect(await errorCode(timedOut)).toBe("origin_timeout");
