@@ -100,7 +100,7 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   let buffered: Buffered;
   try {
     buffered = await pending;
-  } catch (error) {
+  } catch {
     return errorResponse(502, "mother_unavailable", "stream cache tier unavailable");
   }
   if (leader && buffered.status === 200) {

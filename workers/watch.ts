@@ -36,6 +36,7 @@ export function watchPage(streamId: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Live: ${id}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/watch/watch.css">
 </head>
 <body>

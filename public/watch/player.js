@@ -1,5 +1,7 @@
 // Player for /watch/<streamId>. Loaded after /vendor/hls.min.js (global Hls).
-// Exposes window.__player for browser tests: { currentTime, latency, level, ... }.
+// Exposes window.__player for browser tests: plain, serializable values only
+// { streamId, src, engine, currentTime, latency, level, levels, playing,
+//   buffered, programDateTime, errors }, refreshed every 250 ms.
 (function () {
   "use strict";
   var root = document.getElementById("player");
@@ -48,7 +50,6 @@
   if (window.Hls && window.Hls.isSupported()) {
     state.engine = "hls.js";
     var hls = new window.Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
-    state.hls = hls;
     hls.on(window.Hls.Events.ERROR, function (_event, data) {
       state.errors.push({ type: data.type, details: data.details, fatal: !!data.fatal });
       if (state.errors.length > 50) state.errors.shift();

@@ -1,3 +1,4 @@
+import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex, signRequest } from "../../common/signing.js";
@@ -297,6 +298,15 @@ describe("origin → Worker (HMAC-signed)", () => {
 });
 
 describe("misc routes", () => {
+  it("the Worker entry answers through the runtime (SELF)", async () => {
+    const health = await SELF.fetch("http://edge.test/healthz");
+    expect(await json(health)).toEqual({ ok: true });
+    const live = await SELF.fetch(`http://edge.test/live/${randomId()}/master.m3u8`);
+    expect(live.status).toBe(404);
+    expect(live.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    expect(await errorCode(live)).toBe("unknown_stream");
+  });
+
   it("healthz, JSON 404", async () => {
     const health = await edge("/healthz");
     expect(await json(health)).toEqual({ ok: true });

@@ -1,15 +1,25 @@
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sha256Hex, signRequest } from "../../common/signing.js";
+import worker from "../../workers/index.js";
 
 export const BASE = "http://edge.test";
 export const TEST_ORIGIN_ID = "test-upstream";
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Request through the Worker's fetch handler (edge tier, API, ...). */
-export function edge(path: string, init?: RequestInit, base = BASE): Promise<Response> {
-  return SELF.fetch(`${base}${path}`, init);
+/**
+ * Request through the Worker's exported fetch handler (edge tier, API, ...),
+ * in this isolate with the real bindings. Resolves once the request's
+ * `waitUntil` work (e.g. the edge's cache.put) has settled, so a following
+ * request sees it. (The exported handler rather than SELF: SELF's per-request
+ * overhead in the pool grows with every request made through it.)
+ */
+export async function edge(path: string, init?: RequestInit, base = BASE): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(new Request(`${base}${path}`, init), env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }
 
 export function randomId(length = 16): string {

@@ -285,7 +285,7 @@ export class HlsMother extends DurableObject<Env> {
         .leftJoin(schema.origins, eq(schema.streams.originId, schema.origins.id))
         .where(eq(schema.streams.id, streamId))
         .limit(1);
-    } catch (error) {
+    } catch {
       // not memoized: the next request asks again
       return { ok: false, status: 503, code: "directory_unavailable", message: "stream directory unavailable" };
     }
