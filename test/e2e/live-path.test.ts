@@ -61,23 +61,6 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     await source?.stop();
   });
 
-  it("refuses a publish with an unknown stream key before any FFmpeg starts", async () => {
-    const before = await originMetrics();
-    const intruder = startTestSource({
-      rtmpUrl: `${inject("rtmpBaseUrl")}/sk_${randomBytes(20).toString("hex")}`,
-      width: 160,
-      height: 90,
-      durationSec: 10,
-    });
-    const code = await Promise.race([intruder.exited, sleep(15_000).then(() => "still running")]);
-    await intruder.stop();
-    expect(code).not.toBe("still running");
-    expect(code).not.toBe(0);
-    const after = await originMetrics();
-    expect(after.get("origin_publish_refused_total")).toBe((before.get("origin_publish_refused_total") ?? 0) + 1);
-    expect(after.get("origin_publish_accepted_total")).toBe(before.get("origin_publish_accepted_total"));
-  });
-
   it("serves a valid master playlist through the edge, cached long", async () => {
     const master = await eventually(
       async () => {
@@ -99,6 +82,23 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     }
     expect(master.headers.get("cache-control")).toMatch(/max-age=\d{4,}/);
     expect(master.headers.get("content-type")).toContain("mpegurl");
+  });
+
+  it("refuses a publish with an unknown stream key before any FFmpeg starts (while a real stream is live)", async () => {
+    const before = await originMetrics();
+    const intruder = startTestSource({
+      rtmpUrl: `${inject("rtmpBaseUrl")}/sk_${randomBytes(20).toString("hex")}`,
+      width: 160,
+      height: 90,
+      durationSec: 10,
+    });
+    const code = await Promise.race([intruder.exited, sleep(15_000).then(() => "still running")]);
+    await intruder.stop();
+    expect(code).not.toBe("still running");
+    expect(code).not.toBe(0);
+    const after = await originMetrics();
+    expect(after.get("origin_publish_refused_total")).toBe((before.get("origin_publish_refused_total") ?? 0) + 1);
+    expect(after.get("origin_publish_accepted_total")).toBe(before.get("origin_publish_accepted_total"));
   });
 
   it("50 concurrent viewers play through the edge while the origin serves each segment once", async () => {
