@@ -55,11 +55,10 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
     makeDeps: (streamId) => ({
       buildArgs: () => ladderArgs,
       startTranscoder,
-      reportStatus: (state) => {
+      reportStatus: (state) =>
         api.reportStatus(streamId, state).catch((error: Error) => {
           log(`could not report ${streamId} as ${state}: ${error.message}`);
-        });
-      },
+        }),
       onSegment: () => metrics.segmentsPackaged++,
       onTranscoderFailure: () => metrics.transcoderFailures++,
       log: (message) => log(`[${streamId}] ${message}`),

@@ -14,6 +14,8 @@ import { startOrigin, type RunningOrigin } from "../origin/main.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+/** Offline by design: no telemetry, no download of request.cf data. */
+const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 export interface StackOptions {
   edgePort?: number;
@@ -109,7 +111,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
     cwd: ROOT,
     encoding: "utf8",
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+    env: { ...process.env, ...WRANGLER_ENV, CI: "true" },
   });
   if (migrate.status !== 0) {
     throw new Error(`D1 migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
@@ -128,7 +130,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", options.quiet ? "ignore" : "inherit", options.quiet ? "ignore" : "inherit"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      env: { ...process.env, ...WRANGLER_ENV },
     },
   );
   const stopWorker = () => stopProcessGroup(wrangler);

@@ -14,7 +14,7 @@ export interface LiveStreamDeps {
   buildArgs: () => string[];
   startTranscoder: (options: TranscoderOptions) => Transcoder;
   /** Tells the control plane; failures are logged, never fatal. */
-  reportStatus: (state: LiveState) => void;
+  reportStatus: (state: LiveState) => Promise<void>;
   onSegment: () => void;
   onTranscoderFailure: () => void;
   log: (message: string) => void;
@@ -35,6 +35,7 @@ export class LiveStream {
   private detach: (() => void) | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private runs = 0;
+  private ending = false;
   private readonly endListeners: Array<() => void> = [];
 
   constructor(
@@ -89,7 +90,7 @@ export class LiveStream {
       onDone: ({ code, signal, stderrTail }) => {
         run.end();
         if (this.transcoder === transcoder) this.transcoder = undefined;
-        const clean = code === 0 || signal === "SIGTERM";
+        const clean = code === 0 || this.ending;
         if (!clean) {
           this.deps.onTranscoderFailure();
           this.deps.log(`ffmpeg for ${this.streamId} exited (code ${code}, signal ${signal}): ${stderrTail.trim().slice(-500)}`);
@@ -101,7 +102,7 @@ export class LiveStream {
           this.detach = undefined;
           publish.refuse("transcoder stopped");
         }
-        if (this.stateValue === "live") this.enterGrace();
+        if (this.stateValue === "live" && !this.ending) this.enterGrace();
       },
     });
     this.transcoder = transcoder;
@@ -112,38 +113,44 @@ export class LiveStream {
       transcoder.endInput();
     });
     this.deps.log(`stream ${this.streamId} ${resumed ? "resumed" : "started"} from ${publish.clientAddress} (run ${this.runs})`);
-    this.setState("live");
+    void this.setState("live");
   }
 
   /** Ends the stream now: EXT-X-ENDLIST, no more publishes. */
   async end(reason: string): Promise<void> {
-    if (this.stateValue === "ended") return;
+    if (this.stateValue === "ended" || this.ending) return;
+    this.ending = true;
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     const transcoder = this.transcoder;
     if (transcoder) {
       this.detach?.();
       this.detach = undefined;
+      // Let FFmpeg flush the last fragment into the packager, but not forever.
       transcoder.endInput();
-      await Promise.race([transcoder.kill(), new Promise((r) => setTimeout(r, 3_000))]);
+      const flushed = await Promise.race([
+        transcoder.exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 2_000)),
+      ]);
+      if (!flushed) await transcoder.kill();
     }
     this.packager.end();
     this.deps.log(`stream ${this.streamId} ended: ${reason}`);
-    this.setState("ended");
+    await this.setState("ended");
     this.endListeners.splice(0).forEach((listener) => listener());
   }
 
   private enterGrace(): void {
-    this.setState("reconnecting");
+    void this.setState("reconnecting");
     this.graceTimer = setTimeout(() => {
       void this.end(`broadcaster did not return within ${this.options.reconnectGraceMs} ms`);
     }, this.options.reconnectGraceMs);
   }
 
   /** The Worker already marked the stream live when it authorized the first publish. */
-  private setState(state: LiveState): void {
+  private async setState(state: LiveState): Promise<void> {
     if (this.stateValue === state) return;
     this.stateValue = state;
-    this.deps.reportStatus(state);
+    await this.deps.reportStatus(state);
   }
 }

@@ -55,7 +55,7 @@ export function startTestSource(options: TestSourceOptions): TestSource {
     "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2",
     "-f", "flv", options.rtmpUrl,
   ];
-  const child = spawn(resolveFfmpeg(), args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(resolveFfmpeg(), args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
   let stderrTail = "";
   child.stderr!.on("data", (d: Buffer) => {
     stderrTail = (stderrTail + d.toString()).slice(-2000);

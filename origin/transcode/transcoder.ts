@@ -26,6 +26,8 @@ export interface Transcoder {
   endInput(): void;
   /** Stop now (SIGTERM, then SIGKILL). */
   kill(): Promise<void>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
 }
 
 export function runningTranscoders(): number {
@@ -35,7 +37,9 @@ export function runningTranscoders(): number {
 export function startTranscoder(options: TranscoderOptions): Transcoder {
   const { renditions } = options;
   const stdio: Array<"pipe" | "ignore"> = ["pipe", "ignore", "pipe", ...renditions.map(() => "pipe" as const)];
-  const child = spawn(resolveFfmpeg(), options.args, { stdio });
+  // Own process group: a Ctrl-C in the terminal reaches us, and we stop
+  // FFmpeg in order (flush, then kill) rather than having it die mid-write.
+  const child = spawn(resolveFfmpeg(), options.args, { stdio, detached: true });
   running.add(child);
 
   let stderrTail = "";
@@ -78,6 +82,7 @@ export function startTranscoder(options: TranscoderOptions): Transcoder {
 
   return {
     pid: child.pid,
+    exited,
     write: (chunk) => {
       if (!child.stdin || child.stdin.destroyed || exit) return false;
       child.stdin.write(chunk);
