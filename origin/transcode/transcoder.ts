@@ -34,6 +34,10 @@ export function runningTranscoders(): number {
   return running.size;
 }
 
+export function runningTranscoderPids(): number[] {
+  return [...running].map((child) => child.pid).filter((pid): pid is number => pid !== undefined);
+}
+
 export function startTranscoder(options: TranscoderOptions): Transcoder {
   const { renditions } = options;
   const stdio: Array<"pipe" | "ignore"> = ["pipe", "ignore", "pipe", ...renditions.map(() => "pipe" as const)];
