@@ -21,7 +21,8 @@ export async function sha256Hex(text: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
-async function hmacHex(secret: string, message: string): Promise<string> {
+/** Raw HMAC-SHA256 of `message` under `secret` (WebCrypto). */
+export async function hmacSha256(secret: string, message: string): Promise<ArrayBuffer> {
   const key = await crypto.subtle.importKey(
     "raw",
     encoder.encode(secret),
@@ -29,7 +30,11 @@ async function hmacHex(secret: string, message: string): Promise<string> {
     false,
     ["sign"],
   );
-  return toHex(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
+  return crypto.subtle.sign("HMAC", key, encoder.encode(message));
+}
+
+export async function hmacHex(secret: string, message: string): Promise<string> {
+  return toHex(await hmacSha256(secret, message));
 }
 
 async function canonical(timestamp: string, method: string, pathWithQuery: string, body: string) {
@@ -49,7 +54,8 @@ export async function signRequest(
   return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature };
 }
 
-function constantTimeEqual(a: string, b: string): boolean {
+/** Compares two strings without an early exit on the first difference. */
+export function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);

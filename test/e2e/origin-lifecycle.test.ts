@@ -17,6 +17,8 @@ import { eventually, sleep } from "./helpers.js";
 
 const SECRET = "lifecycle-secret-0123456789abcdef";
 const GOOD_KEY = "sk_lifecycle_good_key_0001";
+/** Stream keys the fake control plane accepts, and the stream each maps to. */
+const KEYS: Record<string, string> = { [GOOD_KEY]: "lifecycle0001", sk_lifecycle_good_key_0002: "lifecycle0002" };
 
 function isAlive(pid: number): boolean {
   try {
@@ -46,9 +48,9 @@ describe("origin lifecycle", () => {
           res.statusCode = 401;
           res.end(JSON.stringify({ error: { code: "bad_signature", message: "no" } }));
         } else if (req.url === "/api/internal/publish") {
-          const ok = JSON.parse(body).streamKey === GOOD_KEY;
-          res.statusCode = ok ? 200 : 404;
-          res.end(JSON.stringify(ok ? { streamId: "lifecycle0001" } : { error: { code: "unknown_stream_key", message: "no" } }));
+          const streamId = KEYS[JSON.parse(body).streamKey as string];
+          res.statusCode = streamId ? 200 : 404;
+          res.end(JSON.stringify(streamId ? { streamId } : { error: { code: "unknown_stream_key", message: "no" } }));
         } else {
           res.end("{}");
         }
@@ -91,19 +93,23 @@ describe("origin lifecycle", () => {
     expect(calls.some((c) => c.path === "/api/internal/publish" && c.body.includes("sk_not_a_real_key_000"))).toBe(true);
   });
 
-  it("leaves no FFmpeg running after stop()", async () => {
-    const source = startTestSource({ rtmpUrl: `rtmp://127.0.0.1:${ports.rtmp}/live/${GOOD_KEY}`, width: 160, height: 90, durationSec: 30 });
+  it("takes two broadcasters at once, then leaves no FFmpeg running after stop()", async () => {
+    const sources = Object.keys(KEYS).map((key) =>
+      startTestSource({ rtmpUrl: `rtmp://127.0.0.1:${ports.rtmp}/live/${key}`, width: 160, height: 90, durationSec: 30 }),
+    );
     try {
-      await eventually(async () => (runningTranscoders() > 0 ? true : undefined), 10_000, "the ladder FFmpeg");
-      await eventually(async () => (origin.registry.get("lifecycle0001")?.packager.getObject("master.m3u8") ? true : undefined), 20_000, "packaged output");
+      for (const streamId of Object.values(KEYS)) {
+        await eventually(async () => (origin.registry.get(streamId)?.packager.getObject("master.m3u8") ? true : undefined), 20_000, `packaged output of ${streamId}`);
+      }
+      expect(origin.registry.counts().active).toBe(2);
       const pids = runningTranscoderPids();
-      expect(pids.length).toBeGreaterThan(0);
+      expect(pids.length).toBe(2);
       await origin.stop();
       expect(runningTranscoders()).toBe(0);
       await eventually(async () => (pids.every((pid) => !isAlive(pid)) ? true : undefined), 5_000, "FFmpeg to exit");
       expect(calls.some((c) => c.path === "/api/internal/streams/lifecycle0001/status" && c.body.includes('"ended"'))).toBe(true);
     } finally {
-      await source.stop();
+      await Promise.all(sources.map((source) => source.stop()));
     }
   });
 });
