@@ -17,8 +17,12 @@ function toHex(buffer: ArrayBuffer): string {
   return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+/** Request bodies are JSON text or, for media uploads, raw bytes. */
+export type SignedBody = string | Uint8Array<ArrayBuffer>;
+
+export async function sha256Hex(data: SignedBody): Promise<string> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  return toHex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
 /** Raw HMAC-SHA256 of `message` under `secret` (WebCrypto). */
@@ -37,7 +41,7 @@ export async function hmacHex(secret: string, message: string): Promise<string> 
   return toHex(await hmacSha256(secret, message));
 }
 
-async function canonical(timestamp: string, method: string, pathWithQuery: string, body: string) {
+async function canonical(timestamp: string, method: string, pathWithQuery: string, body: SignedBody) {
   return `${timestamp}\n${method.toUpperCase()}\n${pathWithQuery}\n${await sha256Hex(body)}`;
 }
 
@@ -46,7 +50,7 @@ export async function signRequest(
   secret: string,
   method: string,
   pathWithQuery: string,
-  body: string,
+  body: SignedBody,
   now: number = Date.now(),
 ): Promise<Record<string, string>> {
   const timestamp = String(now);
@@ -66,7 +70,7 @@ export async function verifyRequest(
   secret: string,
   method: string,
   pathWithQuery: string,
-  body: string,
+  body: SignedBody,
   timestamp: string | null | undefined,
   signature: string | null | undefined,
   now: number = Date.now(),

@@ -3,7 +3,7 @@
  * HMAC over timestamp, method, path and body (common/signing.ts); the secret
  * itself never leaves this process.
  */
-import { signRequest } from "../../common/signing.js";
+import { signRequest, type SignedBody } from "../../common/signing.js";
 
 export class WorkerApiError extends Error {
   constructor(
@@ -34,12 +34,15 @@ export class WorkerApi {
     private readonly timeoutMs = 5_000,
   ) {}
 
-  async post<T>(path: string, payload: unknown): Promise<T> {
-    const body = JSON.stringify(payload);
-    const headers = await signRequest(this.secret, "POST", path, body);
+  post<T>(path: string, payload: unknown): Promise<T> {
+    return this.send<T>("POST", path, JSON.stringify(payload), "application/json");
+  }
+
+  private async send<T>(method: string, path: string, body: SignedBody, contentType: string): Promise<T> {
+    const headers = await signRequest(this.secret, method, path, body);
     const response = await fetch(new URL(path, this.workerUrl), {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
+      method,
+      headers: { "content-type": contentType, ...headers },
       body,
       signal: AbortSignal.timeout(this.timeoutMs),
     });
@@ -72,5 +75,14 @@ export class WorkerApi {
 
   async heartbeat(load: OriginLoad): Promise<void> {
     await this.post("/api/internal/origins/heartbeat", load);
+  }
+
+  /** Stores a recording object (init, segment, playlist) in R2 through the Worker. */
+  async putVodObject(streamId: string, name: string, bytes: Uint8Array<ArrayBuffer>, contentType: string): Promise<void> {
+    await this.send("PUT", `/api/internal/streams/${streamId}/vod/${name}`, bytes, contentType);
+  }
+
+  async putThumbnail(streamId: string, index: number, jpeg: Uint8Array<ArrayBuffer>): Promise<void> {
+    await this.send("PUT", `/api/internal/streams/${streamId}/thumbnails/${index}`, jpeg, "image/jpeg");
   }
 }

@@ -23,6 +23,8 @@ export interface MediaPlaylistInput {
   segments: readonly MediaPlaylistSegment[];
   ended: boolean;
   independentSegments: boolean;
+  /** EXT-X-PLAYLIST-TYPE; a recording's playlist is "VOD". */
+  playlistType?: "VOD" | "EVENT";
 }
 
 /**
@@ -48,6 +50,7 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
   if (input.discontinuitySequence > 0) {
     lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${input.discontinuitySequence}`);
   }
+  if (input.playlistType) lines.push(`#EXT-X-PLAYLIST-TYPE:${input.playlistType}`);
   if (input.independentSegments) lines.push("#EXT-X-INDEPENDENT-SEGMENTS");
 
   let currentMap: string | undefined;
