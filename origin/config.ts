@@ -35,6 +35,10 @@ export interface OriginConfig {
   /** How long an ended stream's playlists and segments stay servable. */
   endedRetentionMs: number;
   dataDir: string;
+  /** Record the top rendition as VOD HLS into R2 (through the Worker). */
+  record: boolean;
+  /** Grab thumbnails at 1, 3, 5 s then every 5 s into R2. */
+  thumbnails: boolean;
 }
 
 /** Named ladders; `LADDER` may also spell one out: "720p:1280x720:2500k,360p:640x360:1000k". */
@@ -115,5 +119,7 @@ export function loadOriginConfig(env: NodeJS.ProcessEnv = process.env): OriginCo
     pool: env.ORIGIN_POOL === "vip" ? "vip" : "standard",
     endedRetentionMs: intFrom(env, "ENDED_RETENTION_MS", 5 * 60_000),
     dataDir: env.ORIGIN_DATA_DIR ?? join(tmpdir(), "edge-hls-origin"),
+    record: env.RECORD !== "0",
+    thumbnails: env.THUMBNAILS !== "0",
   };
 }

@@ -11,6 +11,8 @@ import { startHeartbeat } from "./control/heartbeat.js";
 import { WorkerApi } from "./control/worker-api.js";
 import { createHlsServer } from "./http/hls-server.js";
 import { RtmpIngest } from "./ingest/rtmp-ingest.js";
+import { Recorder } from "./media/recorder.js";
+import { Thumbnailer } from "./media/thumbnailer.js";
 import { OriginMetrics } from "./metrics.js";
 import { StreamRegistry } from "./stream/registry.js";
 import { buildLadderArgs } from "./transcode/ladder-args.js";
@@ -53,6 +55,27 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
     onAccepted: () => metrics.publishAccepted++,
     log,
     makeDeps: (streamId) => ({
+      extensions: (packager) => {
+        const top = config.ladder[0]!.name;
+        const streamLog = (message: string) => log(`[${streamId}] ${message}`);
+        const extensions = [];
+        if (config.record) {
+          const recorder = new Recorder(packager, {
+            streamId, rendition: top, targetDuration: config.targetDuration, uploader: api, log: streamLog,
+          });
+          extensions.push({
+            finish: async () => {
+              const result = await recorder.finish();
+              streamLog(`recording closed: ${result.segments} segments, ${result.failedUploads} failed uploads`);
+            },
+          });
+        }
+        if (config.thumbnails) {
+          const thumbnailer = new Thumbnailer(packager, { streamId, rendition: top, sink: api, log: streamLog });
+          extensions.push({ finish: async () => thumbnailer.stop() });
+        }
+        return extensions;
+      },
       buildArgs: () => ladderArgs,
       startTranscoder,
       reportStatus: (state) =>

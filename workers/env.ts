@@ -4,6 +4,8 @@ import type { HlsMother } from "./mother/hls-mother.js";
 export interface Env {
   DB: D1Database;
   HLS_MOTHER: DurableObjectNamespace<HlsMother>;
+  /** Recordings (VOD HLS) and thumbnails. */
+  MEDIA: R2Bucket;
   /** HMAC secret shared with origin boxes (secret; `.dev.vars` locally). */
   ORIGIN_SHARED_SECRET: string;
   /** Absolute base URL used in playbackUrl/watchUrl; default: the request's origin. */

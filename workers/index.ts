@@ -19,6 +19,8 @@ import { streamsApi } from "./api/streams.js";
 import { handleLive, liveCors } from "./edge.js";
 import type { AppEnv } from "./env.js";
 import { HttpError, errorResponse } from "./lib/errors.js";
+import { handleThumbnail, handleVod } from "./media/serve.js";
+import { mediaUploads } from "./media/uploads.js";
 import { handleWatch } from "./watch.js";
 
 export { HlsMother } from "./mother/hls-mother.js";
@@ -28,6 +30,8 @@ export const app = new Hono<AppEnv>();
 app.get("/healthz", (c) => c.json({ ok: true }, 200, { "Cache-Control": "no-store" }));
 
 app.route("/api/streams", streamsApi);
+// Binary uploads (recording, thumbnails) sign the raw bytes: mounted before the JSON internal API.
+app.route("/api/internal/streams", mediaUploads);
 app.route("/api/internal", internalApi);
 
 app.use("/live/*", liveCors);
@@ -35,6 +39,8 @@ app.get("/live/*", handleLive);
 app.options("/live/*", () => new Response(null, { status: 204 }));
 
 app.get("/watch/:streamId", handleWatch);
+app.get("/vod/:streamId/:name", handleVod);
+app.get("/thumbnails/:streamId/:file", handleThumbnail);
 
 app.notFound(() => errorResponse(404, "not_found", "no such route"));
 

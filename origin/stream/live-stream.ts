@@ -10,7 +10,14 @@ import type { Transcoder, TranscoderOptions } from "../transcode/transcoder.js";
 
 export type LiveState = "live" | "reconnecting" | "ended";
 
+/** Something that rides on a stream's packager (recording, thumbnails) and must finish before "ended". */
+export interface StreamExtension {
+  finish(): Promise<void>;
+}
+
 export interface LiveStreamDeps {
+  /** Attached once, when the stream is created. */
+  extensions?: (packager: StreamPackager) => StreamExtension[];
   buildArgs: () => string[];
   startTranscoder: (options: TranscoderOptions) => Transcoder;
   /** Tells the control plane; failures are logged, never fatal. */
@@ -37,6 +44,7 @@ export class LiveStream {
   private runs = 0;
   private ending = false;
   private readonly endListeners: Array<() => void> = [];
+  private readonly extensions: StreamExtension[];
 
   constructor(
     private readonly options: LiveStreamOptions,
@@ -50,6 +58,7 @@ export class LiveStream {
     });
     this.packager.on("segment", () => deps.onSegment());
     this.packager.on("error", (error: Error) => deps.log(`packager error: ${error.message}`));
+    this.extensions = deps.extensions?.(this.packager) ?? [];
   }
 
   get state(): LiveState {
@@ -135,6 +144,8 @@ export class LiveStream {
       if (!flushed) await transcoder.kill();
     }
     this.packager.end();
+    // The recording's playlist is uploaded before anyone is told the stream ended.
+    await Promise.all(this.extensions.map((extension) => extension.finish().catch(() => {})));
     this.deps.log(`stream ${this.streamId} ended: ${reason}`);
     await this.setState("ended");
     this.endListeners.splice(0).forEach((listener) => listener());

@@ -3,12 +3,14 @@
  * with FFmpeg, 50 viewers pull through the edge Worker, the origin counts what
  * it served. Nothing here is mocked.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { resolveFfprobe } from "../../origin/ffmpeg.js";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { runSimulatedViewer, type ViewerStats } from "../support/simulated-viewer.js";
 import {
@@ -171,14 +173,57 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
       "EXT-X-ENDLIST",
     );
     expect((parsePlaylist(ended) as MediaPlaylist).endlist).toBe(true);
-    const info = await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json() as { status: string };
-    expect(info.status).toBe("ended");
+    await eventually(async () => {
+      const info = (await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json()) as { status: string };
+      return info.status === "ended" ? true : undefined;
+    }, 10_000, "the stream's status to be ended");
     // An ended stream's key no longer publishes.
     const retry = startTestSource({ rtmpUrl: stream.ingestUrl, width: 160, height: 90, durationSec: 10 });
     const code = await Promise.race([retry.exited, sleep(15_000).then(() => "still running")]);
     await retry.stop();
     expect(code).not.toBe("still running");
     expect(code).not.toBe(0);
+  });
+});
+
+describe("recording and thumbnails", () => {
+  it("a 20 s stream becomes a playable VOD in R2 with thumbnails", async () => {
+    const edge = inject("edgeUrl");
+    const stream = await createStream("recorded");
+    const startedAt = Date.now();
+    const source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 20 });
+    await source.exited;
+    const publishedSeconds = (Date.now() - startedAt) / 1000;
+    const vodUrl = `${edge}/vod/${stream.streamId}/index.m3u8`;
+    const vod = await eventually(
+      async () => {
+        const r = await fetchText(vodUrl);
+        return r.status === 200 ? r : undefined;
+      },
+      inject("reconnectGraceMs") + 20_000,
+      "the VOD playlist",
+    );
+    const playlist = parsePlaylist(vod.text) as MediaPlaylist;
+    expect(vod.text).toContain("#EXT-X-PLAYLIST-TYPE:VOD");
+    expect(playlist.endlist).toBe(true);
+    expect(vod.headers.get("cache-control")).toMatch(/max-age=\d{4,}/);
+    const total = playlist.segments.reduce((sum, s) => sum + s.duration, 0);
+    expect(total).toBeGreaterThan(20 - 2);
+    expect(total).toBeLessThanOrEqual(publishedSeconds + 2);
+    // The same init and segments play back: ffprobe reads the VOD over HTTP through the edge.
+    const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", vodUrl], { encoding: "utf8" });
+    expect(probe.status, probe.stderr).toBe(0);
+    expect(Math.abs(Number(probe.stdout.trim()) - total)).toBeLessThanOrEqual(2);
+    const segment = await fetch(new URL(playlist.segments[0]!.uri, vodUrl));
+    expect(segment.status).toBe(200);
+    expect(segment.headers.get("cache-control")).toContain("immutable");
+
+    const thumb = await fetch(`${edge}/thumbnails/${stream.streamId}/0.jpg`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get("content-type")).toBe("image/jpeg");
+    const jpeg = Buffer.from(await thumb.arrayBuffer());
+    expect(jpeg.subarray(0, 2).toString("hex")).toBe("ffd8");
+    expect((await fetch(`${edge}/thumbnails/${stream.streamId}/2.jpg`)).status).toBe(200);
   });
 });
 

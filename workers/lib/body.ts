@@ -4,15 +4,15 @@ import { HttpError } from "./errors.js";
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /**
- * Reads the request body as UTF-8 text, refusing (413) anything larger than
+ * Reads the request body as bytes, refusing (413) anything larger than
  * `limit` bytes, whether announced by Content-Length or streamed chunked.
  */
-export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
+export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
     throw new HttpError(413, "payload_too_large", `request body exceeds ${limit} bytes`);
   }
-  if (request.body === null) return "";
+  if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -32,6 +32,12 @@ export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Pr
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return bytes;
+}
+
+/** Reads the request body as UTF-8 text (≤ `limit` bytes, 413 otherwise; 400 if not UTF-8). */
+export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
+  const bytes = await readBodyBytes(request, limit);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
