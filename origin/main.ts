@@ -8,6 +8,7 @@ import type { Server } from "node:http";
 import { pathToFileURL } from "node:url";
 import { loadOriginConfig, type OriginConfig } from "./config.js";
 import { startHeartbeat } from "./control/heartbeat.js";
+import { LoadSampler } from "./control/load-sampler.js";
 import { WorkerApi } from "./control/worker-api.js";
 import { createHlsServer } from "./http/hls-server.js";
 import { RtmpIngest } from "./ingest/rtmp-ingest.js";
@@ -120,9 +121,11 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
   });
   await ingest.start();
 
+  const loadSampler = new LoadSampler(() => metrics.bytesServed);
   const heartbeat = startHeartbeat(
     api,
     () => ({
+      ...loadSampler.sample(),
       originId: config.originId,
       baseUrl: config.publicBaseUrl,
       rtmpUrl: config.publicRtmpUrl,

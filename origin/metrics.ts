@@ -19,6 +19,8 @@ export class OriginMetrics {
   private readonly perObject = new Map<string, number>();
   private readonly totals = new Map<string, TypeTotals>();
   segmentsPackaged = 0;
+  /** HLS body bytes sent, for the egress bitrate in heartbeats. */
+  bytesServed = 0;
   publishRefused = 0;
   publishAccepted = 0;
   transcoderFailures = 0;
@@ -70,6 +72,8 @@ export class OriginMetrics {
       "# HELP origin_transcoders Running FFmpeg processes.",
       "# TYPE origin_transcoders gauge",
       `origin_transcoders ${gauges.transcoders}`,
+      "# TYPE origin_hls_bytes_served_total counter",
+      `origin_hls_bytes_served_total ${this.bytesServed}`,
       "# TYPE origin_segments_packaged_total counter",
       `origin_segments_packaged_total ${this.segmentsPackaged}`,
       "# TYPE origin_publish_accepted_total counter",

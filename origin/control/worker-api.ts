@@ -22,6 +22,10 @@ export interface OriginLoad {
   capacity: number;
   activeStreams: number;
   pool: "standard" | "vip";
+  /** HLS egress since the previous heartbeat, bits per second. */
+  egressBps: number;
+  /** Machine CPU use since the previous heartbeat, 0..1. */
+  cpu: number;
 }
 
 export type StreamStatus = "live" | "reconnecting" | "ended";

@@ -64,6 +64,7 @@ export function createHlsServer(options: HlsServerOptions): Server {
     }
     const body = typeof object.body === "string" ? Buffer.from(object.body, "utf8") : object.body;
     metrics.recordRequest(type, 200, `${streamId}/${objectPath}`);
+    if (req.method !== "HEAD") metrics.bytesServed += body.length;
     res.writeHead(200, {
       "content-type": object.contentType,
       "content-length": body.length,
