@@ -131,6 +131,10 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
       return acc;
     }, {});
     expect(tiers["edge-hit"] ?? 0).toBeGreaterThan(0);
+    console.info(
+      `[offload] ${VIEWERS} viewers, ${VIEW_MS / 1000} s: viewer segment requests ${viewerSegments}, origin segment fetches ${originSegments}; ` +
+        `viewer playlist requests ${viewerPlaylistRequests}, origin media playlist fetches ${playlistFetches}; tiers ${JSON.stringify(tiers)}`,
+    );
   });
 
   it("a segment fetched through the edge decodes at the rendition's resolution, cached immutable", async () => {
