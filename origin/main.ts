@@ -162,9 +162,12 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const origin = await startOrigin(loadOriginConfig());
+  let stopping = false;
   const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
     origin.stop().then(() => process.exit(0));
   };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
 }

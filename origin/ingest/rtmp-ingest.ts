@@ -29,6 +29,7 @@ interface NmsBroadcast {
   donePlay(session: unknown): void;
 }
 interface NmsServer {
+  store?: { _onSignal?: (signal: NodeJS.Signals) => void };
   on(event: string, listener: (session: NmsSession) => void): void;
   run(): Promise<void> | void;
   stop(): Promise<void>;
@@ -95,6 +96,14 @@ export class RtmpIngest {
 
   async start(): Promise<void> {
     await this.nms.run();
+    // NMS's metadata store installs SIGINT/SIGTERM handlers that re-raise the
+    // signal, which would kill the process before our orderly shutdown (stop
+    // FFmpeg, report "ended", stop wrangler). Shutdown is ours to run.
+    const onSignal = this.nms.store?._onSignal;
+    if (onSignal) {
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+    }
     await waitForPort(this.options.bindHost === "0.0.0.0" ? "127.0.0.1" : this.options.bindHost, this.options.port);
   }
 

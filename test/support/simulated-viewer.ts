@@ -3,7 +3,8 @@
  * master → one variant → start three target durations behind the live edge →
  * init, then every new segment in order, reloading the media playlist as the
  * spec says (after a target duration when it changed, half of one when not).
- * Used by the end-to-end tests and the benchmarks.
+ * Used by the end-to-end tests and the benchmarks (which also read the
+ * optional per-request hook and the segment timeline).
  */
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types.js";
@@ -18,6 +19,29 @@ export interface ViewerStats {
   lastProgramTime?: number;
   playlists: string[];
   ended: boolean;
+  /** With `recordTimeline`: every segment fetched, in order. */
+  timeline?: SegmentFetch[];
+  /** With `recordTimeline`: EXTINF duration (s) of every msn seen in a playlist. */
+  durations?: Record<number, number>;
+}
+
+export interface SegmentFetch {
+  msn: number;
+  /** EXTINF, seconds. */
+  duration: number;
+  /** Wall clock (ms) when the segment's body had fully arrived. */
+  loadedAt: number;
+  programDateTime?: number;
+  discontinuity: boolean;
+}
+
+export interface RequestRecord {
+  url: string;
+  /** HTTP status, or 0 when the request failed without one. */
+  status: number;
+  tier: string | null;
+  /** Time to response headers, ms. */
+  ms: number;
 }
 
 export interface ViewerOptions {
@@ -28,19 +52,32 @@ export interface ViewerOptions {
   /** Keep playlist texts (for validation); default false. */
   keepPlaylists?: boolean;
   signal?: AbortSignal;
+  /** Called for every request the viewer makes. */
+  onRequest?: (record: RequestRecord) => void;
+  /** Keep `timeline` and `durations` in the stats (for playhead and sync figures). */
+  recordTimeline?: boolean;
+  /** Segments behind the live edge to start at; default 3 (three target durations). */
+  liveStartSegments?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runSimulatedViewer(options: ViewerOptions): Promise<ViewerStats> {
   const stats: ViewerStats = { requests: 0, errors: [], segments: 0, bytes: 0, tiers: {}, playlists: [], ended: false };
+  if (options.recordTimeline) {
+    stats.timeline = [];
+    stats.durations = {};
+  }
   const deadline = Date.now() + options.durationMs;
+  const startSegments = options.liveStartSegments ?? 3;
   const get = async (url: string): Promise<Response | undefined> => {
     stats.requests++;
+    const started = Date.now();
     try {
       const response = await fetch(url, { signal: options.signal });
       const tier = response.headers.get("x-cache-tier") ?? "none";
       stats.tiers[tier] = (stats.tiers[tier] ?? 0) + 1;
+      options.onRequest?.({ url, status: response.status, tier: response.headers.get("x-cache-tier"), ms: Date.now() - started });
       if (!response.ok) {
         stats.errors.push(`${response.status} ${url}`);
         await response.body?.cancel();
@@ -48,6 +85,7 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
       }
       return response;
     } catch (error) {
+      options.onRequest?.({ url, status: 0, tier: null, ms: Date.now() - started });
       stats.errors.push(`${(error as Error).message} ${url}`);
       return undefined;
     }
@@ -73,7 +111,8 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
     const playlist = HLS.parse(text) as MediaPlaylist;
     const first = playlist.mediaSequenceBase ?? 0;
     const segments = playlist.segments;
-    nextSequence ??= first + Math.max(0, segments.length - 3);
+    if (stats.durations) for (const segment of segments) stats.durations[segment.mediaSequenceNumber] = segment.duration;
+    nextSequence ??= first + Math.max(0, segments.length - startSegments);
     if (nextSequence < first) nextSequence = first; // fell behind the window
     let fetchedAny = false;
     for (const segment of segments) {
@@ -92,6 +131,13 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
         stats.bytes += (await media.arrayBuffer()).byteLength;
         stats.segments++;
         if (segment.programDateTime) stats.lastProgramTime = segment.programDateTime.getTime();
+        stats.timeline?.push({
+          msn: segment.mediaSequenceNumber,
+          duration: segment.duration,
+          loadedAt: Date.now(),
+          programDateTime: segment.programDateTime?.getTime(),
+          discontinuity: segment.discontinuity ?? false,
+        });
       }
       nextSequence = segment.mediaSequenceNumber + 1;
       fetchedAny = true;

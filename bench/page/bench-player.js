@@ -1,0 +1,66 @@
+// Bench player: the same hls.js and the same config as our watch page
+// (public/watch/player.js: lowLatencyMode, liveSyncDurationCount 2), pointed
+// at ?src=<master playlist> of either system. window.__bench.sample() reads
+// the frame number barcode off the frame being displayed right now.
+(function () {
+  "use strict";
+  var params = new URLSearchParams(location.search);
+  var src = params.get("src");
+  var video = document.getElementById("video");
+  var canvas = document.createElement("canvas");
+  var ctx = canvas.getContext("2d", { willReadFrequently: true });
+  var state = { src: src, errors: [], fatal: 0, stalls: 0, started: Date.now() };
+  var hls = null;
+
+  if (window.Hls && window.Hls.isSupported()) {
+    hls = new window.Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
+    hls.on(window.Hls.Events.ERROR, function (_e, data) {
+      state.errors.push(data.details + (data.fatal ? " (fatal)" : ""));
+      if (state.errors.length > 20) state.errors.shift();
+      if (data.fatal) {
+        state.fatal++;
+        if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+        else if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+      }
+    });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+  }
+  video.addEventListener("waiting", function () { state.stalls++; });
+  video.play().catch(function () {});
+
+  function readFrame() {
+    var w = video.videoWidth;
+    var h = video.videoHeight;
+    if (!w || !h || video.readyState < 2) return null;
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
+    }
+    ctx.drawImage(video, 0, 0, w, h);
+    return window.BenchBarcode.decode(ctx.getImageData(0, 0, w, h).data, w, h);
+  }
+
+  window.__bench = {
+    sample: function () {
+      var now = Date.now();
+      var frame = null;
+      try { frame = readFrame(); } catch (e) { state.errors.push("read: " + e.message); }
+      var pdt = hls && hls.playingDate ? hls.playingDate.getTime() : null;
+      return {
+        now: now,
+        frame: frame,
+        width: video.videoWidth,
+        height: video.videoHeight,
+        currentTime: video.currentTime,
+        playing: !video.paused && video.readyState > 2,
+        programDateTime: pdt,
+        level: hls ? hls.currentLevel : -1,
+        hlsLatency: hls && typeof hls.latency === "number" && isFinite(hls.latency) ? hls.latency : null,
+        stalls: state.stalls,
+        fatal: state.fatal,
+        errors: state.errors.slice(-5),
+      };
+    },
+  };
+})();

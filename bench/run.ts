@@ -1,0 +1,176 @@
+/**
+ * `npm run bench`: our system and the classic open peer (nginx-rtmp + nginx
+ * proxy_cache mother/child) side by side on this machine, in one run, on the
+ * measures of design.md §6. Prints a markdown table and writes
+ * bench/results/latest.md, latest.json and latency.svg.
+ *
+ *   npm run bench                    full run (installs nginx, the RTMP module and wrk with apt-get when missing)
+ *   npm run bench -- --smoke         CI smoke: ~30 s, 20 viewers, peer only if nginx is already installed
+ *   npm run bench -- latency offload sync edge-hit fanout   any subset
+ *
+ * Everything it starts (stack, nginx, FFmpeg, Chromium, servers) is stopped
+ * at the end, on error and on Ctrl-C. Only loopback addresses are used.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { resolveFfmpeg } from "../origin/ffmpeg.js";
+import { ROOT } from "../scripts/stack.js";
+import { CHROMIUM, launchPlayers, startPageServer, type Players } from "./browser.js";
+import { describeMachine, describeVersions } from "./lib/machine.js";
+import { cleanupAll, installSignalHandlers, takeOverSignals } from "./lib/procs.js";
+import { lineChart } from "./lib/svg.js";
+import { renderReport, renderTable, type Row } from "./lib/table.js";
+import { parseOptions, type Phase } from "./options.js";
+import { aptInstall, peerInstalled, wrkInstalled } from "./peer/nginx.js";
+import type { PhaseContext, PhaseResult } from "./phases/common.js";
+import { pickTargets, runEdgeHit, type HitTarget } from "./phases/edge-hit.js";
+import { runFanoutPhase } from "./phases/fanout.js";
+import { runLatency, type LatencyRaw } from "./phases/latency.js";
+import { runOffload } from "./phases/offload.js";
+import { runSync } from "./phases/sync.js";
+import { benchPorts, startSystems, type Systems } from "./systems.js";
+import { existsSync } from "node:fs";
+
+const log = (m: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2), join(ROOT, "bench", "results"));
+  installSignalHandlers(log);
+  const started = new Date();
+  const startedMs = Date.now();
+  const needsMedia = options.phases.some((p) => p !== "fanout");
+
+  // The peer: installed on demand in a full run, used when present in smoke.
+  let withPeer = options.peer !== "off" && needsMedia;
+  const notes: string[] = [];
+  if (withPeer && options.install) {
+    const missing = [
+      ...(peerInstalled() ? [] : ["nginx", "libnginx-mod-rtmp"]),
+      ...(wrkInstalled() || !options.phases.includes("edge-hit") ? [] : ["wrk"]),
+    ];
+    try {
+      aptInstall(missing, log);
+    } catch (error) {
+      notes.push(`could not install ${missing.join(", ")}: ${(error as Error).message}`);
+    }
+  }
+  if (withPeer && !peerInstalled()) {
+    withPeer = false;
+    notes.push("peer not run: nginx with libnginx-mod-rtmp is not installed" + (options.smoke ? " (smoke runs never apt-get)" : ""));
+  }
+  log(`phases: ${options.phases.join(", ")}; ${options.smoke ? "smoke" : "full"} run; peer ${withPeer ? "on" : "off"}`);
+
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  const failures: string[] = [];
+  const collect = (phase: Phase, result: PhaseResult) => {
+    rows.push(...result.rows);
+    notes.push(...result.notes);
+    failures.push(...result.failures);
+    raw[phase] = result.raw;
+  };
+
+  let systems: Systems | undefined;
+  let players: Players | undefined;
+  let playersTried = false;
+  try {
+    if (needsMedia) {
+      systems = await startSystems(options, withPeer, log);
+      takeOverSignals();
+      const ports = benchPorts(options.portOffset);
+      const ctx: PhaseContext = {
+        options,
+        systems,
+        log,
+        players: async () => {
+          if (!playersTried) {
+            playersTried = true;
+            if (!existsSync(CHROMIUM)) {
+              notes.push(`browser figures not measured: Chromium not found at ${CHROMIUM}`);
+            } else {
+              players = await launchPlayers(await startPageServer(ROOT, ports.page));
+            }
+          }
+          return players;
+        },
+      };
+      if (options.phases.includes("latency")) collect("latency", await runLatency(ctx));
+      if (options.phases.includes("sync")) collect("sync", await runSync(ctx));
+      await players?.stop();
+      players = undefined;
+      if (options.phases.includes("offload")) collect("offload", await runOffload(ctx));
+      if (options.phases.includes("edge-hit")) {
+        const targets: HitTarget[] = [];
+        for (const s of systems.list) targets.push(...(await pickTargets(s, benchPorts(options.portOffset).edge)));
+        // The encoders stop so the hit figures are not shared with x264 (caches keep serving).
+        await systems.stopMedia();
+        collect("edge-hit", await runEdgeHit(ctx, targets));
+      }
+      await systems.stopAll();
+      systems = undefined;
+    }
+    if (options.phases.includes("fanout")) collect("fanout", await runFanoutPhase({ options, log }, ROOT));
+  } catch (error) {
+    failures.push(`harness error: ${(error as Error).stack ?? error}`);
+  } finally {
+    await cleanupAll(log);
+  }
+
+  const header = {
+    title: options.smoke ? "edge-hls-sync bench (smoke)" : "edge-hls-sync bench: ours vs nginx-rtmp + nginx proxy_cache",
+    startedAt: started.toISOString(),
+    mode: `${options.smoke ? "smoke" : "full"} (${options.phases.join(", ")}), ${((Date.now() - startedMs) / 1000).toFixed(0)} s`,
+    machine: { ...describeMachine(), "load average at end (1 min)": (await import("node:os")).loadavg()[0]!.toFixed(2) },
+    versions: describeVersions(ROOT, resolveFfmpeg(), CHROMIUM, withPeer),
+    settings: {
+      ladder: `${options.ladder} (same command for both: origin/transcode/ladder-args.ts), x264 ${options.preset}, 1 s GOP, ${options.frameRate} fps`,
+      source: `${options.sourceWidth}x${options.sourceHeight} testsrc2 + burnt-in clock + frame barcode, x264 ultrafast 1500k, one encode tee'd to both`,
+      segments: "2 s target; ours: CMAF fMP4, 6-segment window; peer: MPEG-TS, hls_playlist_length 8s",
+      "cache TTLs": `ours: mother writes master max-age=86400, media playlist max-age=1, segments immutable; peer: mother/child proxy_cache_valid master 86400 s, media playlist ${options.peerPlaylistTtl} s, segments 1 y, proxy_cache_lock on${options.peerStaleUpdating ? ", proxy_cache_use_stale updating" : " (no proxy_cache_use_stale updating)"}`,
+      player: "hls.js in headless Chromium, config { lowLatencyMode: true, liveSyncDurationCount: 2 } (as public/watch/player.js) for both",
+      viewers: `offload ${options.viewers.join("/")} for ${options.offloadSeconds} s (ramp ${options.rampSeconds} s); sync ${options.syncViewers} joining over ${options.syncJoinSeconds} s; ${options.syncTabs} tabs`,
+    },
+  };
+  const allNotes = [
+    "Latency method (identical for both): the source draws its frame number n as a barcode; each player reads the barcode off the frame it is displaying and latency = now − (t0 + n/fps), t0 being the wall clock of frame 0 estimated from FFmpeg's progress reports. This is true glass-to-glass: source encode, RTMP, transcode, packaging, tiers, player buffer.",
+    "Both systems run at once on one machine (2 cores here) with their own FFmpeg ladder each; the offload and edge-hit phases test one system at a time. Other work on the machine adds noise; load averages are logged.",
+    "wrangler dev runs workerd locally with a dev proxy in front, and miniflare's Cache API simulation: a production Worker hit costs differently. The 'straight to workerd' rows skip the dev proxy.",
+    "nginx: proxy_cache_lock only coalesces filling a new cache element; when a cached media playlist expires, requests arriving before the refresh completes all go upstream (measured separately: 200 connections on one expired playlist → 66 origin fetches at once; with proxy_cache_use_stale updating → 1). Run with --peer-stale-updating for that variant. nginx's cache validity has 1 s granularity, so a 2 s TTL refreshes every 2-3 s.",
+    ...notes,
+    ...failures.map((f) => `FAILURE: ${f}`),
+  ];
+  const markdown = renderReport(header, rows, allNotes);
+  mkdirSync(options.outDir, { recursive: true });
+  const base = options.smoke ? "smoke" : "latest";
+  writeFileSync(join(options.outDir, `${base}.md`), markdown);
+  writeFileSync(join(options.outDir, `${base}.json`), JSON.stringify({ ...header, rows, notes: allNotes, failures, raw }, null, 2) + "\n");
+  const latency = raw.latency as LatencyRaw | undefined | null;
+  if (latency) {
+    const svg = lineChart(
+      [
+        { name: "ours (barcode, glass-to-glass)", color: "#d9480f", points: latency.series.ours ?? [] },
+        { name: "peer nginx (barcode)", color: "#1c7ed6", points: latency.series.peer ?? [] },
+        { name: "ours: now − PDT", color: "#d9480f", dashed: true, points: latency.series["ours (PDT)"] ?? [] },
+      ],
+      { title: "Latency over time, hls.js in Chromium, same source", xLabel: "seconds since sampling started", yLabel: "latency (s)" },
+    );
+    writeFileSync(join(options.outDir, options.smoke ? "smoke-latency.svg" : "latency.svg"), svg);
+  }
+  console.log(`\n${renderTable(rows)}\n`);
+  for (const n of allNotes) console.log(`- ${n}`);
+  console.log(`\nwritten: ${join(options.outDir, `${base}.md`)}, ${base}.json${latency ? ", latency chart" : ""}`);
+  if (failures.length) {
+    console.error(`\nbench FAILED:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error) => {
+    console.error(error);
+    await cleanupAll(log);
+    process.exit(1);
+  },
+);

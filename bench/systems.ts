@@ -1,0 +1,238 @@
+/**
+ * Brings up the two systems side by side and one source feeding both:
+ *   ours: scripts/stack.ts (D1 migrations, wrangler dev, origin) on spare
+ *         ports, a stream created through the API; viewers use the edge.
+ *   peer: nginx-rtmp + two proxy_cache tiers (bench/peer), fed by the same
+ *         ladder command our origin runs; viewers use the child tier.
+ */
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import HLS from "hls-parser";
+import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types.js";
+import { parseLadder } from "../origin/config.js";
+import { resolveFfmpeg } from "../origin/ffmpeg.js";
+import type { RenditionSpec } from "../origin/packager/stream-packager.js";
+import { ROOT, startStack, type RunningStack } from "../scripts/stack.js";
+import { onCleanup, spawnTracked, type Tracked } from "./lib/procs.js";
+import { oursOriginDelta, parsePrometheus, peerOriginCounts, type OriginCounts } from "./lib/origin-counts.js";
+import type { BenchOptions } from "./options.js";
+import { buildPeerLadderArgs, peerVariantSuffix } from "./peer/ladder.js";
+import { startPeer, type RunningPeer } from "./peer/nginx.js";
+import { startBenchSource, type BenchSource } from "./source.js";
+
+export type SystemKey = "ours" | "peer";
+
+export interface BenchSystem {
+  key: SystemKey;
+  label: string;
+  /** Master playlist through the outermost tier (what viewers use). */
+  masterUrl: string;
+  /** Marks the start of a counting window. */
+  originMark(): Promise<unknown>;
+  /** Origin requests since `mark`. */
+  originSince(mark: unknown): Promise<OriginCounts>;
+}
+
+export interface Systems {
+  ours: BenchSystem;
+  peer?: BenchSystem;
+  list: BenchSystem[];
+  source: BenchSource;
+  ladder: RenditionSpec[];
+  stack: RunningStack;
+  peerRunning?: RunningPeer;
+  /** Stops the source and the peer's ladder (the stack and nginx keep serving their caches). */
+  stopMedia(): Promise<void>;
+  stopAll(): Promise<void>;
+}
+
+const PEER_STREAM = "bench";
+
+export interface Ports {
+  edge: number;
+  origin: number;
+  rtmp: number;
+  peerRtmp: number;
+  peerOrigin: number;
+  peerMother: number;
+  peerChild: number;
+  /** 0: any free port (the page server's URL is read back). */
+  page: number;
+}
+
+/**
+ * Below Linux's ephemeral range (32768-60999): a listener there can collide
+ * with the local port of some outgoing connection on a busy machine.
+ */
+export function benchPorts(offset: number): Ports {
+  return {
+    edge: 27787 + offset,
+    origin: 27080 + offset,
+    rtmp: 27935 + offset,
+    peerRtmp: 27936 + offset,
+    peerOrigin: 27180 + offset,
+    peerMother: 27181 + offset,
+    peerChild: 27182 + offset,
+    page: 0,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function getText(url: string): Promise<{ status: number; text: string }> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    return { status: response.status, text: await response.text() };
+  } catch {
+    return { status: 0, text: "" };
+  }
+}
+
+/** Waits until every variant of the master lists at least `minSegments` segments. */
+export async function waitPlayable(masterUrl: string, minSegments: number, timeoutMs: number, label: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    const master = await getText(masterUrl);
+    if (master.status === 200) {
+      const parsed = HLS.parse(master.text) as MasterPlaylist;
+      const counts = await Promise.all(
+        parsed.variants.map(async (v) => {
+          const media = await getText(new URL(v.uri, masterUrl).href);
+          return media.status === 200 ? (HLS.parse(media.text) as MediaPlaylist).segments.length : 0;
+        }),
+      );
+      last = `variants: ${counts.join(", ")} segments`;
+      if (counts.length > 0 && counts.every((c) => c >= minSegments)) return;
+    } else last = `master ${master.status}`;
+    await sleep(500);
+  }
+  throw new Error(`${label} not playable within ${timeoutMs} ms (${last})`);
+}
+
+export async function startSystems(options: BenchOptions, withPeer: boolean, log: (m: string) => void): Promise<Systems> {
+  const ports = benchPorts(options.portOffset);
+  const ladder = parseLadder(options.ladder, options.frameRate);
+  const stateDir = mkdtempSync(join(tmpdir(), "edge-hls-bench-"));
+  onCleanup("bench state dir", () => rmSync(stateDir, { recursive: true, force: true }));
+
+  log(`starting our stack (edge :${ports.edge}, origin :${ports.origin}, rtmp :${ports.rtmp}) …`);
+  const stack = await startStack({
+    edgePort: ports.edge,
+    originHttpPort: ports.origin,
+    rtmpPort: ports.rtmp,
+    stateDir,
+    ladder: options.ladder,
+    reconnectGraceMs: 15_000,
+    originEnv: { X264_PRESET: options.preset, ORIGIN_BIND: "127.0.0.1", FRAME_RATE: String(options.frameRate) },
+    quiet: true,
+    log: () => {},
+  });
+  const stopStack = onCleanup("stack", () => stack.stop());
+  const created = await fetch(`${stack.edgeUrl}/api/streams`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ title: "bench" }),
+  });
+  if (created.status !== 201) throw new Error(`create stream: ${created.status} ${await created.text()}`);
+  const stream = (await created.json()) as { streamId: string; ingestUrl: string };
+
+  const ours: BenchSystem = {
+    key: "ours",
+    label: "ours (edge Worker → HlsMother DO → origin)",
+    masterUrl: `${stack.edgeUrl}/live/${stream.streamId}/master.m3u8`,
+    originMark: async () => parsePrometheus(await (await fetch(`${stack.originUrl}/metrics`)).text()),
+    originSince: async (mark) =>
+      oursOriginDelta(mark as Map<string, number>, parsePrometheus(await (await fetch(`${stack.originUrl}/metrics`)).text())),
+  };
+
+  let peerRunning: RunningPeer | undefined;
+  let peer: BenchSystem | undefined;
+  if (withPeer) {
+    const dir = mkdtempSync(join(tmpdir(), "edge-hls-bench-nginx-"));
+    chmodSync(dir, 0o755); // nginx's workers (nobody) serve and write below it
+    onCleanup("nginx dir", () => rmSync(dir, { recursive: true, force: true }));
+    log(`starting the peer nginx (rtmp :${ports.peerRtmp}, origin :${ports.peerOrigin}, mother :${ports.peerMother}, child :${ports.peerChild}) …`);
+    peerRunning = await startPeer({
+      dir,
+      ports: { rtmp: ports.peerRtmp, origin: ports.peerOrigin, mother: ports.peerMother, child: ports.peerChild },
+      variants: ladder.map((r) => ({
+        suffix: peerVariantSuffix(r),
+        bandwidth: Math.round((r.videoBitrate * 1.1 + r.audioBitrate) * 1.05),
+        width: r.width,
+        height: r.height,
+        frameRate: r.frameRate,
+      })),
+      mediaPlaylistTtl: options.peerPlaylistTtl,
+      staleWhileUpdating: options.peerStaleUpdating,
+    });
+    const running = peerRunning;
+    peer = {
+      key: "peer",
+      label: "peer (nginx child → nginx mother → nginx-rtmp)",
+      masterUrl: `${running.childUrl}/hls/${PEER_STREAM}.m3u8`,
+      originMark: async () => running.originLogMark(),
+      originSince: async (mark) => peerOriginCounts(running.originLogSince(mark as number)),
+    };
+  }
+
+  const outputs = [stream.ingestUrl];
+  if (peerRunning) outputs.push(`${peerRunning.rtmpUrl}/src/${PEER_STREAM}`);
+  log(`publishing one ${options.sourceWidth}x${options.sourceHeight}@${options.frameRate} test source to ${outputs.length === 2 ? "both systems" : "our system"} …`);
+  const source = startBenchSource({
+    outputs,
+    width: options.sourceWidth,
+    height: options.sourceHeight,
+    frameRate: options.frameRate,
+    videoBitrate: "1500k",
+    maxSeconds: 30 * 60,
+  });
+
+  let peerLadder: Tracked | undefined;
+  if (peerRunning) {
+    await sleep(1_000);
+    const args = buildPeerLadderArgs({
+      ladder,
+      frameRate: options.frameRate,
+      preset: options.preset,
+      inputUrl: `${peerRunning.rtmpUrl}/src/${PEER_STREAM}`,
+      outputBase: `${peerRunning.rtmpUrl}/hls/${PEER_STREAM}`,
+    });
+    peerLadder = spawnTracked("peer ladder ffmpeg", resolveFfmpeg(), args);
+  }
+
+  const list = [ours, ...(peer ? [peer] : [])];
+  try {
+    await Promise.all(list.map((s) => waitPlayable(s.masterUrl, 3, 60_000, s.label)));
+  } catch (error) {
+    const tail = [
+      `source: ${source.process.stderrTail()}`,
+      peerLadder ? `peer ladder: ${peerLadder.stderrTail()}` : "",
+    ].join("\n");
+    throw new Error(`${(error as Error).message}\n${tail}`);
+  }
+  log(`${list.length === 2 ? "both systems are" : "our system is"} playable`);
+
+  const stopMedia = async () => {
+    await source.stop();
+    await peerLadder?.stop();
+  };
+  return {
+    ours,
+    peer,
+    list,
+    source,
+    ladder,
+    stack,
+    peerRunning,
+    stopMedia,
+    stopAll: async () => {
+      await stopMedia();
+      await peerRunning?.stop();
+      await stopStack();
+    },
+  };
+}
+
+export { ROOT };
