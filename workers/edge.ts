@@ -78,13 +78,20 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   }
   const search = canonicalHlsSearch(url.searchParams);
   if (search === null) return errorResponse(400, "bad_query", "malformed _HLS_ query parameter");
-  if (!(await streamExists(c.env.DB, streamId))) {
-    return errorResponse(404, "unknown_stream", "no such stream");
-  }
+  // A directory outage must not stop playback: the mother checks the stream too.
+  const exists = await streamExists(c.env.DB, streamId).catch((error: unknown) => {
+    console.error("edge: stream directory lookup failed", error);
+    return true;
+  });
+  if (!exists) return errorResponse(404, "unknown_stream", "no such stream");
 
   const cacheKey = `${url.origin}/live/${streamId}/${objectPath}${search}`;
   const cache = caches.default;
-  const hit = await cache.match(cacheKey);
+  // A failing cache is a miss, not an error for the viewer.
+  const hit = await cache.match(cacheKey).catch((error: unknown) => {
+    console.error("edge: cache match failed", error);
+    return undefined;
+  });
   if (hit !== undefined) {
     const res = new Response(hit.body, hit);
     res.headers.set(TIER_HEADER, "edge-hit");
@@ -100,7 +107,8 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   let buffered: Buffered;
   try {
     buffered = await pending;
-  } catch {
+  } catch (error) {
+    console.error("edge: mother call failed", error);
     return errorResponse(502, "mother_unavailable", "stream cache tier unavailable");
   }
   if (leader && buffered.status === 200) {
