@@ -11,6 +11,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** Base URL of the real test origin started in globalSetup. */
     upstreamUrl: string;
+    /** Base URL of the event provider simulator started in globalSetup. */
+    providerUrl: string;
   }
 }
 
@@ -23,6 +25,13 @@ export default defineConfig({
       miniflare: {
         bindings: {
           ORIGIN_SHARED_SECRET: "test-origin-secret",
+          TOKEN_SECRET: "test-token-secret-0123456789",
+          // event rooms poll the real simulator; short backoff keeps outage tests quick
+          EVENT_PROVIDER_URL: inject("providerUrl"),
+          EVENT_POLL_MS: "250",
+          EVENT_POLL_MAX_BACKOFF_MS: "1000",
+          EVENT_PROVIDER_TIMEOUT_MS: "500",
+          EVENT_POLL_LEASE_MS: "3000",
           // short windows keep the stale-if-error tests fast
           STALE_IF_ERROR_MS: "2500",
           ORIGIN_TIMEOUT_MS: "700",

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { signRequest } from "../common/signing.js";
 import { loadOriginConfig } from "../origin/config.js";
 import { startOrigin, type RunningOrigin } from "../origin/main.js";
+import { startProviderSimulator, type ProviderSimulator } from "./provider-simulator.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -31,6 +32,18 @@ export interface StackOptions {
   originEnv?: Record<string, string>;
   /** Extra vars for the Worker. */
   workerVars?: Record<string, string>;
+  /**
+   * Start the event provider simulator (scripts/provider-simulator.ts) and
+   * point the Worker's EVENT_PROVIDER_URL at it. `true`: PROVIDER_PORT or 8090.
+   */
+  providerSimulator?: boolean | { port?: number };
+  /** EVENT_PROVIDER_URL for the Worker when no simulator is started. */
+  eventProviderUrl?: string;
+  /**
+   * wrangler dev does not fire cron triggers: run the cron's work
+   * (POST /api/internal/cron/run) once at start and then this often (ms).
+   */
+  cronIntervalMs?: number;
   quiet?: boolean;
   log?: (message: string) => void;
 }
@@ -42,20 +55,35 @@ export interface RunningStack {
   rtmpBaseUrl: string;
   apiKey: string;
   secret: string;
+  /** The provider simulator, when started. */
+  simulator?: ProviderSimulator;
+  /** EVENT_PROVIDER_URL the Worker uses, if any. */
+  providerUrl?: string;
   /** Signed POST to an internal Worker route (as the origin would make it). */
   internalPost<T>(path: string, payload: unknown): Promise<T>;
+  /** Runs the cron's work now (event ingress + live monitor). */
+  runCron(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
-/** Secret shared by origin and Worker; kept in the state dir, never printed. */
+/**
+ * Worker secrets, kept in the state dir's env file and never printed:
+ * ORIGIN_SHARED_SECRET (origin ↔ Worker HMAC) and TOKEN_SECRET (session
+ * tokens, IP fingerprints). Missing ones are generated.
+ */
 function loadOrCreateSecret(stateDir: string): { secret: string; envFile: string } {
   const envFile = join(stateDir, "worker.env");
-  if (existsSync(envFile)) {
-    const match = /^ORIGIN_SHARED_SECRET=(.+)$/m.exec(readFileSync(envFile, "utf8"));
-    if (match) return { secret: match[1]!.trim(), envFile };
+  const text = existsSync(envFile) ? readFileSync(envFile, "utf8") : "";
+  const read = (name: string) => new RegExp(`^${name}=(.+)$`, "m").exec(text)?.[1]?.trim();
+  const secret = read("ORIGIN_SHARED_SECRET") ?? randomBytes(32).toString("hex");
+  const tokenSecret = read("TOKEN_SECRET") ?? randomBytes(32).toString("hex");
+  let missing = "";
+  if (read("ORIGIN_SHARED_SECRET") === undefined) missing += `ORIGIN_SHARED_SECRET=${secret}\n`;
+  if (read("TOKEN_SECRET") === undefined) missing += `TOKEN_SECRET=${tokenSecret}\n`;
+  if (missing !== "") {
+    const base = text === "" || text.endsWith("\n") ? text : `${text}\n`;
+    writeFileSync(envFile, base + missing, { mode: 0o600 });
   }
-  const secret = randomBytes(32).toString("hex");
-  writeFileSync(envFile, `ORIGIN_SHARED_SECRET=${secret}\n`, { mode: 0o600 });
   chmodSync(envFile, 0o600);
   return { secret, envFile };
 }
@@ -118,7 +146,14 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   }
   log("D1 migrations applied");
 
-  const varArgs = Object.entries(options.workerVars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  let simulator: ProviderSimulator | undefined;
+  if (options.providerSimulator) {
+    const port = typeof options.providerSimulator === "object" ? options.providerSimulator.port : undefined;
+    simulator = await startProviderSimulator({ port: port ?? Number(process.env.PROVIDER_PORT ?? 8090), log });
+  }
+  const providerUrl = simulator?.url ?? options.eventProviderUrl;
+  const workerVars = { ...(providerUrl ? { EVENT_PROVIDER_URL: providerUrl } : {}), ...options.workerVars };
+  const varArgs = Object.entries(workerVars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const wrangler = spawn(
     WRANGLER,
     [
@@ -133,8 +168,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       env: { ...process.env, ...WRANGLER_ENV },
     },
   );
-  const stopWorker = () => stopProcessGroup(wrangler);
+  const stopWorker = async () => {
+    await stopProcessGroup(wrangler);
+    await simulator?.close();
+  };
   let origin: RunningOrigin | undefined;
+  let cronTimer: NodeJS.Timeout | undefined;
   try {
     await waitForHttp(`${edgeUrl}/healthz`, 90_000, wrangler);
     log(`Worker up at ${edgeUrl}`);
@@ -167,6 +206,18 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       name: "dev broadcaster",
       ...(options.broadcasterApiKey ? { apiKey: options.broadcasterApiKey } : {}),
     });
+    const runCron = () => internalPost<unknown>("/api/internal/cron/run", {});
+    if (options.cronIntervalMs !== undefined && options.cronIntervalMs > 0) {
+      // the every-minute trigger also runs the stream/server watchdog (workers/control/watchdog.ts)
+      const tick = () =>
+        Promise.all([
+          runCron().catch((error: Error) => log(`cron run failed: ${error.message}`)),
+          internalPost<unknown>("/api/internal/cron/watchdog", {}).catch((error: Error) => log(`watchdog run failed: ${error.message}`)),
+        ]);
+      await tick();
+      cronTimer = setInterval(tick, options.cronIntervalMs);
+      cronTimer.unref();
+    }
     const running: RunningStack = {
       edgeUrl,
       origin,
@@ -174,14 +225,19 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       rtmpBaseUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
       apiKey: seeded.apiKey,
       secret,
+      simulator,
+      providerUrl,
       internalPost,
+      runCron,
       stop: async () => {
+        if (cronTimer) clearInterval(cronTimer);
         await origin?.stop();
         await stopWorker();
       },
     };
     return running;
   } catch (error) {
+    if (cronTimer) clearInterval(cronTimer);
     await origin?.stop();
     await stopWorker();
     throw error;

@@ -12,10 +12,17 @@ declare module "vitest" {
     apiKey: string;
     secret: string;
     reconnectGraceMs: number;
+    /** the event provider simulator the Worker polls (scripts/provider-simulator.ts) */
+    providerUrl: string;
+    /** id of the stack's origin box (for signed status calls) */
+    originId: string;
+    /** the Worker's backoff cap while the provider fails, ms */
+    providerBackoffMs: number;
   }
 }
 
 const RECONNECT_GRACE_MS = 4_000;
+const PROVIDER_BACKOFF_MS = 3_000;
 let stack: RunningStack | undefined;
 let stateDir: string | undefined;
 
@@ -29,6 +36,9 @@ export async function setup(project: TestProject): Promise<void> {
     ladder: "tiny",
     reconnectGraceMs: RECONNECT_GRACE_MS,
     originEnv: { X264_PRESET: "ultrafast", ORIGIN_CAPACITY: "10" },
+    // the sockets tests drive the simulator's feed (outages, garbage, changes)
+    providerSimulator: { port: Number(process.env.E2E_PROVIDER_PORT ?? 18090) },
+    workerVars: { EVENT_POLL_MS: "1000", EVENT_POLL_MAX_BACKOFF_MS: String(PROVIDER_BACKOFF_MS) },
     quiet: !process.env.E2E_VERBOSE,
     log: () => {},
   });
@@ -38,6 +48,9 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide("apiKey", stack.apiKey);
   project.provide("secret", stack.secret);
   project.provide("reconnectGraceMs", RECONNECT_GRACE_MS);
+  project.provide("providerUrl", stack.providerUrl!);
+  project.provide("originId", stack.origin.config.originId);
+  project.provide("providerBackoffMs", PROVIDER_BACKOFF_MS);
 }
 
 export async function teardown(): Promise<void> {

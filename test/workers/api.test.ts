@@ -106,6 +106,11 @@ describe("POST /api/streams", () => {
     expect((await heartbeat(vip, { capacity: 100, activeStreams: 0, pool: "vip" })).status).toBe(200);
     expect((await heartbeat(full, { capacity: 2, activeStreams: 2 })).status).toBe(200);
 
+    // the event must exist (404 otherwise)
+    await env.DB.prepare(
+      `INSERT OR IGNORE INTO events (id, provider, sport, status, start_time, home_name, away_name, data, updated_at)
+       VALUES ('evt-42', 'test', 'soccer', 'scheduled', 0, 'Home', 'Away', '{}', 0)`,
+    ).run();
     const res = await createStream(apiKey, JSON.stringify({ title: "Derby <live>", tags: ["soccer", "derby"], eventId: "evt-42" }));
     expect(res.status).toBe(201);
     const body = await json<{ streamId: string; streamKey: string; ingestUrl: string; playbackUrl: string; watchUrl: string }>(res);

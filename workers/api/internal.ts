@@ -8,6 +8,14 @@ import { parseJsonBody } from "../lib/body.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
 import { hashSecret, newApiKey } from "../lib/random.js";
+import { runCron, CRON_TASKS } from "../events/cron.js";
+import { isValidEventId } from "../events/standard-event.js";
+import { DEVICE_TYPES } from "../lib/client-info.js";
+import { TOKEN_ROLES } from "../lib/session-token.js";
+import { POSTABLE_SYSTEM_EVENTS } from "../rooms/protocol.js";
+import { eventRoom, streamRoom, unwrap } from "../rooms/stubs.js";
+import { USER_ROLES } from "../../schema/index.js";
+import { afterStreamEnded, onStreamStarted } from "../control/lifecycle.js";
 import { requireOriginSignature } from "./auth.js";
 
 const OriginId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "originId must be 1-64 characters of [A-Za-z0-9_.:-]");
@@ -30,6 +38,8 @@ const HeartbeatBody = z.object({
   capacity: z.number().int().min(0).max(1_000_000),
   activeStreams: z.number().int().min(0).max(1_000_000),
   pool: z.enum(["standard", "vip"]).optional(),
+  egressBps: z.number().min(0).max(1e13).optional(),
+  cpu: z.number().min(0).max(64).optional(),
 });
 
 const PublishBody = z.object({
@@ -44,11 +54,32 @@ const StatusBody = z.object({
 
 const DevBroadcasterBody = z.object({
   name: z.string().min(1).max(100),
+  /** default broadcaster; tests mint admins, viewers, VIPs and media users */
+  role: z.enum(USER_ROLES).optional(),
   apiKey: z
     .string()
     .regex(/^[A-Za-z0-9_-]{16,128}$/, "apiKey must be 16-128 characters of [A-Za-z0-9_-]")
     .optional(),
 });
+
+const SystemBody = z.object({
+  event: z.enum(POSTABLE_SYSTEM_EVENTS),
+  data: z
+    .record(z.unknown())
+    .refine((d) => JSON.stringify(d).length <= 2048, "data larger than 2048 characters")
+    .optional(),
+  /** send to this group only (a direct frame, not logged) */
+  group: z
+    .object({
+      country: z.string().regex(/^[A-Z]{2}$/).optional(),
+      device: z.enum(DEVICE_TYPES).optional(),
+      role: z.enum(TOKEN_ROLES).optional(),
+    })
+    .strict()
+    .optional(),
+});
+
+const CronBody = z.object({ tasks: z.array(z.enum(CRON_TASKS)).min(1).optional() }).strict();
 
 export const internalApi = new Hono<AppEnv>();
 
@@ -64,6 +95,10 @@ internalApi.post("/origins/heartbeat", async (c) => {
     activeStreams: body.activeStreams,
     pool: body.pool ?? "standard",
     lastHeartbeatAt: now,
+    egressBps: Math.round(body.egressBps ?? 0),
+    cpu: body.cpu ?? 0,
+    // a heartbeat brings an origin the watchdog removed back into the pool
+    removedAt: null,
   };
   await getDb(c.env.DB)
     .insert(schema.origins)
@@ -98,8 +133,11 @@ internalApi.post("/publish", async (c) => {
       originId: body.originId,
       // keep the first start across reconnects
       startedAt: sql`coalesce(${schema.streams.startedAt}, ${now})`,
+      lastActivityAt: now,
     })
     .where(eq(schema.streams.id, stream.id));
+  await announceStatus(c.env, stream.id, "live", stream.startedAt ?? now);
+  if (stream.startedAt === null) await onStreamStarted(c.env, stream, now);
   return c.json({ streamId: stream.id }, 200);
 });
 
@@ -124,10 +162,55 @@ internalApi.post("/streams/:id/status", async (c) => {
       status: body.status,
       originId: body.originId,
       endedAt: body.status === "ended" ? now : null,
+      lastActivityAt: now,
+      ...(body.status === "ended" ? { endReason: "origin" } : {}),
       ...(body.status === "live" ? { startedAt: sql`coalesce(${schema.streams.startedAt}, ${now})` } : {}),
     })
     .where(eq(schema.streams.id, id));
+  if (body.status === "live") await announceStatus(c.env, id, "live", stream.startedAt ?? now);
+  if (body.status === "live" && stream.startedAt === null) await onStreamStarted(c.env, stream, now);
+  // stream_ended in the room, then the final statistics into stream_stats
+  if (body.status === "ended") await afterStreamEnded(c.env, id, now);
   return c.json({ ok: true, streamId: id, status: body.status }, 200);
+});
+
+/** Tells the StreamRoom (stream_started / stream_ended); the D1 update already happened. */
+async function announceStatus(env: AppEnv["Bindings"], streamId: string, status: "live" | "ended", at: number) {
+  try {
+    await streamRoom(env, streamId).streamStatus(streamId, status, at);
+  } catch (error) {
+    console.error(`stream ${streamId}: could not tell its room about '${status}'`, error);
+  }
+}
+
+/** System event into a StreamRoom (origin or API); with `group`, only to that group. */
+internalApi.post("/streams/:id/system", async (c) => {
+  const id = c.req.param("id");
+  if (!isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
+  const body = parseJsonBody(c.get("rawBody"), SystemBody);
+  const [stream] = await getDb(c.env.DB).select({ id: schema.streams.id }).from(schema.streams).where(eq(schema.streams.id, id)).limit(1);
+  if (stream === undefined) throw new HttpError(404, "unknown_stream", "no such stream");
+  const result = unwrap(await streamRoom(c.env, id).postSystem(id, body.event, body.data ?? {}, body.group));
+  return c.json({ ok: true, ...result }, 200);
+});
+
+internalApi.get("/streams/:id/telemetry", async (c) => {
+  const id = c.req.param("id");
+  if (!isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
+  return c.json(await streamRoom(c.env, id).telemetrySummary(id), 200, { "Cache-Control": "no-store" });
+});
+
+/** The cron's work on demand (tests, local dev): event ingress and the live monitor. */
+internalApi.post("/cron/run", async (c) => {
+  const body = parseJsonBody(c.get("rawBody"), CronBody, { emptyAsObject: true });
+  const report = await runCron(c.env, body.tasks ?? [...CRON_TASKS]);
+  return c.json(report, 200, { "Cache-Control": "no-store" });
+});
+
+internalApi.get("/events/:id/stats", async (c) => {
+  const id = c.req.param("id");
+  if (!isValidEventId(id)) throw new HttpError(400, "bad_event_id", "event id must be 1-64 characters of [A-Za-z0-9_.:-]");
+  return c.json(await eventRoom(c.env, id).stats(id), 200, { "Cache-Control": "no-store" });
 });
 
 internalApi.post("/dev/broadcasters", async (c) => {
@@ -140,8 +223,8 @@ internalApi.post("/dev/broadcasters", async (c) => {
       .where(eq(schema.users.apiKeyHash, await hashSecret(body.apiKey)))
       .limit(1);
     if (existing !== undefined) {
-      if (existing.role !== "broadcaster") {
-        throw new HttpError(409, "role_conflict", "this API key belongs to a user who is not a broadcaster");
+      if (existing.role !== (body.role ?? "broadcaster")) {
+        throw new HttpError(409, "role_conflict", `this API key belongs to a user who is not a ${body.role ?? "broadcaster"}`);
       }
       return c.json({ userId: existing.id, apiKey: body.apiKey }, 200);
     }
@@ -151,7 +234,7 @@ internalApi.post("/dev/broadcasters", async (c) => {
   await db.insert(schema.users).values({
     id: userId,
     name: body.name,
-    role: "broadcaster",
+    role: body.role ?? "broadcaster",
     apiKeyHash: await hashSecret(apiKey),
     createdAt: Date.now(),
   });

@@ -10,6 +10,8 @@ import type { AppEnv } from "../env.js";
 import { readBodyBytes } from "../lib/body.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
+import { publishThumbnail } from "../control/thumbnails.js";
+import { publicBase } from "../api/streams.js";
 import { isThumbnailIndex, isVodName, thumbnailKey, vodContentType, vodKey } from "./keys.js";
 
 const MAX_VOD_OBJECT_BYTES = 32 * 1024 * 1024;
@@ -61,5 +63,8 @@ mediaUploads.put("/:id/thumbnails/:index", async (c) => {
   const stream = await requireStream(c.env.DB, c.req.param("id"));
   const key = thumbnailKey(stream.id, index);
   await c.env.MEDIA.put(key, bytes, { httpMetadata: { contentType: "image/jpeg" } });
-  return c.json({ ok: true, key, url: `/thumbnails/${stream.id}/${index}.jpg` }, 201);
+  const path = `/thumbnails/${stream.id}/${index}.jpg`;
+  // the stream row points at its latest thumbnail; a `thumbnail` system event carries it
+  await publishThumbnail(c.env, stream, path, Number(index), publicBase(c.env, c.req.url));
+  return c.json({ ok: true, key, url: path }, 201);
 });

@@ -1,0 +1,105 @@
+/**
+ * Follows and the caller's own account:
+ *
+ *   POST   /api/broadcasters/:userId/follow   (Bearer API key or session token) 201 new / 200 already
+ *   DELETE /api/broadcasters/:userId/follow   → 200 { following: false }
+ *   GET    /api/me/notifications[?limit=≤100] (Bearer API key or session token)
+ *   POST   /api/me/api-key/rotate             (Bearer API key) → { userId, apiKey } (the old key stops working)
+ *
+ * A new follower produces a `new_follower` system event in the broadcaster's
+ * live room(s); going live writes one `notifications` row per follower
+ * (workers/control/lifecycle.ts).
+ */
+import { and, desc, eq, inArray } from "drizzle-orm";
+import { Hono } from "hono";
+import { USER_ROLES } from "../../schema/index.js";
+import { requireIdentity } from "../control/identity.js";
+import type { AppEnv } from "../env.js";
+import { getDb, schema } from "../lib/db.js";
+import { HttpError } from "../lib/errors.js";
+import { hashSecret, newApiKey } from "../lib/random.js";
+import { streamRoom } from "../rooms/stubs.js";
+import { requireApiKey } from "./auth.js";
+
+const USER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export const broadcastersApi = new Hono<AppEnv>();
+
+async function broadcaster(db: D1Database, userId: string) {
+  if (!USER_ID.test(userId)) throw new HttpError(400, "bad_user_id", "malformed user id");
+  const [user] = await getDb(db).select({ id: schema.users.id, role: schema.users.role, name: schema.users.name }).from(schema.users).where(eq(schema.users.id, userId)).limit(1);
+  if (user === undefined || !["broadcaster", "vip", "admin"].includes(user.role)) throw new HttpError(404, "unknown_broadcaster", "no such broadcaster");
+  return user;
+}
+
+broadcastersApi.post("/:userId/follow", async (c) => {
+  const me = await requireIdentity(c);
+  const target = await broadcaster(c.env.DB, c.req.param("userId"));
+  if (target.id === me.userId) throw new HttpError(400, "self_follow", "you cannot follow yourself");
+  const db = getDb(c.env.DB);
+  const inserted = await db
+    .insert(schema.follows)
+    .values({ followerId: me.userId, broadcasterId: target.id, createdAt: Date.now() })
+    .onConflictDoNothing()
+    .returning({ followerId: schema.follows.followerId });
+  if (inserted.length > 0) {
+    const live = await db
+      .select({ id: schema.streams.id })
+      .from(schema.streams)
+      .where(and(eq(schema.streams.ownerId, target.id), inArray(schema.streams.status, ["live", "reconnecting"])));
+    await Promise.allSettled(
+      live.map((s) => streamRoom(c.env, s.id).postSystem(s.id, "new_follower", { followerId: me.userId, anon: me.anon, broadcasterId: target.id })),
+    );
+  }
+  return c.json({ following: true, broadcasterId: target.id }, inserted.length > 0 ? 201 : 200, { "Cache-Control": "no-store" });
+});
+
+broadcastersApi.delete("/:userId/follow", async (c) => {
+  const me = await requireIdentity(c);
+  const target = await broadcaster(c.env.DB, c.req.param("userId"));
+  await getDb(c.env.DB)
+    .delete(schema.follows)
+    .where(and(eq(schema.follows.followerId, me.userId), eq(schema.follows.broadcasterId, target.id)));
+  return c.json({ following: false, broadcasterId: target.id }, 200, { "Cache-Control": "no-store" });
+});
+
+export const meApi = new Hono<AppEnv>();
+
+meApi.get("/notifications", async (c) => {
+  const me = await requireIdentity(c);
+  const raw = c.req.query("limit");
+  const limit = raw === undefined ? 50 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, "bad_query", "limit must be 1-100");
+  const rows = await getDb(c.env.DB)
+    .select()
+    .from(schema.notifications)
+    .where(eq(schema.notifications.userId, me.userId))
+    .orderBy(desc(schema.notifications.createdAt))
+    .limit(limit);
+  return c.json(
+    {
+      notifications: rows.map((n) => ({
+        id: n.id,
+        kind: n.kind,
+        streamId: n.streamId,
+        broadcasterId: n.broadcasterId,
+        createdAt: n.createdAt,
+        data: JSON.parse(n.data) as unknown,
+      })),
+    },
+    200,
+    { "Cache-Control": "no-store" },
+  );
+});
+
+meApi.post("/api-key/rotate", requireApiKey(USER_ROLES), async (c) => {
+  const user = c.get("user");
+  const apiKey = newApiKey();
+  const updated = await getDb(c.env.DB)
+    .update(schema.users)
+    .set({ apiKeyHash: await hashSecret(apiKey) })
+    .where(and(eq(schema.users.id, user.id), eq(schema.users.apiKeyHash, user.apiKeyHash)))
+    .returning({ id: schema.users.id });
+  if (updated.length === 0) throw new HttpError(409, "rotated_concurrently", "the key was rotated by another request");
+  return c.json({ userId: user.id, apiKey }, 200, { "Cache-Control": "no-store" });
+});

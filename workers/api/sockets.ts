@@ -1,0 +1,76 @@
+/**
+ * WebSocket entry points (mounted at /ws):
+ *
+ *   GET /ws/streams/<streamId>?token=<session token>[&since=<seq>]  → StreamRoom
+ *   GET /ws/events/<eventId>?token=<session token>[&since=<seq>]    → EventRoom
+ *
+ * The Worker checks the upgrade, the token (401 JSON before any upgrade:
+ * `unauthorized` or `token_expired`), `since` (400) and that the stream or
+ * event exists (404), then hands the upgrade to the room with a description
+ * of the connection (user, role, token expiry, country, device) - never the
+ * token itself, which is not logged anywhere.
+ */
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { isValidStreamId } from "../../common/hls-paths.js";
+import type { AppEnv } from "../env.js";
+import { isValidEventId } from "../events/standard-event.js";
+import { clientCountry, deviceType } from "../lib/client-info.js";
+import { HttpError } from "../lib/errors.js";
+import { verifySessionToken } from "../lib/session-token.js";
+import { eventExists, streamExists } from "../lib/stream-directory.js";
+import { CONNECT_HEADER, type ConnectRequest } from "../rooms/room.js";
+import { eventRoom, streamRoom } from "../rooms/stubs.js";
+
+const TOKEN_MESSAGES = {
+  missing: "a session token is required: ?token=<token> (POST /api/session/anonymous)",
+  malformed: "the session token is malformed",
+  bad_signature: "the session token is not valid",
+  expired: "the session token has expired",
+} as const;
+
+async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Response> {
+  const id = c.req.param("id") ?? "";
+  if (kind === "stream" && !isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
+  if (kind === "event" && !isValidEventId(id)) throw new HttpError(400, "bad_event_id", "event id must be 1-64 characters of [A-Za-z0-9_.:-]");
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    throw new HttpError(426, "upgrade_required", "this URL takes a WebSocket upgrade", { Upgrade: "websocket" });
+  }
+  const url = new URL(c.req.url);
+  const verified = await verifySessionToken(c.env.TOKEN_SECRET, url.searchParams.get("token"));
+  if (!verified.ok) {
+    throw new HttpError(401, verified.reason === "expired" ? "token_expired" : "unauthorized", TOKEN_MESSAGES[verified.reason], {
+      "WWW-Authenticate": 'Bearer realm="sockets"',
+    });
+  }
+  const sinceParam = url.searchParams.get("since");
+  let since: number | null = null;
+  if (sinceParam !== null) {
+    if (!/^\d{1,15}$/.test(sinceParam)) throw new HttpError(400, "bad_since", "since must be a non-negative integer (a seq)");
+    since = Number(sinceParam);
+  }
+  const exists = kind === "stream" ? await streamExists(c.env.DB, id) : await eventExists(c.env.DB, id);
+  if (!exists) throw new HttpError(404, kind === "stream" ? "unknown_stream" : "unknown_event", `no such ${kind}`);
+
+  const { claims } = verified;
+  const connect: ConnectRequest = {
+    roomId: id,
+    since,
+    info: {
+      userId: claims.sub,
+      role: claims.role,
+      anon: claims.anon,
+      exp: claims.exp * 1000,
+      country: clientCountry(c.req.raw),
+      device: deviceType(c.req.header("User-Agent")),
+    },
+  };
+  const stub = kind === "stream" ? streamRoom(c.env, id) : eventRoom(c.env, id);
+  return stub.fetch(`https://rooms.internal/${kind}/${id}`, {
+    headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify(connect) },
+  });
+}
+
+export const socketsApi = new Hono<AppEnv>();
+socketsApi.get("/streams/:id", (c) => upgrade(c, "stream"));
+socketsApi.get("/events/:id", (c) => upgrade(c, "event"));

@@ -1,0 +1,62 @@
+/**
+ * Viewer stream source selection, seeds/000 VI (FIG. 7) with the hysteresis of
+ * seeds/003 (a second, lower threshold to stop using the other distribution
+ * tier). Pure; the API stores the per-stream mode (D1 streams.playback_mode)
+ * so every Worker isolate agrees.
+ *
+ * - VIP and media members: always the origin directly (lowest latency).
+ * - The stream's stored mode follows its viewer count on every request,
+ *   whatever the requester's role:
+ *     mode "origin" and viewers ≥ T1        → switch to "edge"
+ *     mode "edge"   and viewers < T2 (T2<T1) → switch back to "origin"
+ *     otherwise the mode stays.
+ *   Everyone else gets the stream's (updated) mode. So a stream is served directly while it has fewer than T1 viewers, moves
+ *   to the edge at T1, and only comes back once the audience drops below T2.
+ */
+import type { TokenRole } from "../lib/session-token.js";
+
+export type SourceMode = "origin" | "edge";
+
+export interface SourceThresholds {
+  /** switch to the edge at this many viewers (default 10) */
+  t1: number;
+  /** switch back to direct below this many viewers (default 5, < t1) */
+  t2: number;
+}
+
+export const DEFAULT_THRESHOLDS: SourceThresholds = { t1: 10, t2: 5 };
+
+export function thresholdsFromEnv(t1Raw: string | undefined, t2Raw: string | undefined): SourceThresholds {
+  const parse = (v: string | undefined, d: number) => {
+    const n = v === undefined || v === "" ? NaN : Number(v);
+    return Number.isInteger(n) && n >= 1 ? n : d;
+  };
+  const t1 = parse(t1Raw, DEFAULT_THRESHOLDS.t1);
+  let t2 = parse(t2Raw, DEFAULT_THRESHOLDS.t2);
+  if (t2 >= t1) t2 = Math.max(1, t1 - 1);
+  return { t1, t2 };
+}
+
+export function nextMode(current: SourceMode, viewers: number, t: SourceThresholds): SourceMode {
+  if (current === "origin" && viewers >= t.t1) return "edge";
+  if (current === "edge" && viewers < t.t2) return "origin";
+  return current;
+}
+
+export function isPriorityRole(role: TokenRole | null): boolean {
+  return role === "vip" || role === "media";
+}
+
+export interface SourceDecision {
+  source: SourceMode;
+  /** the stream's mode to store */
+  mode: SourceMode;
+  reason: "priority_role" | "below_t1" | "above_t1" | "hysteresis_edge" | "below_t2";
+}
+
+export function decideSource(role: TokenRole | null, viewers: number, current: SourceMode, t: SourceThresholds): SourceDecision {
+  const mode = nextMode(current, viewers, t);
+  if (isPriorityRole(role)) return { source: "origin", mode, reason: "priority_role" };
+  if (mode === "origin") return { source: "origin", mode, reason: current === "edge" ? "below_t2" : "below_t1" };
+  return { source: "edge", mode, reason: current === "origin" ? "above_t1" : viewers >= t.t1 ? "above_t1" : "hysteresis_edge" };
+}

@@ -1,0 +1,96 @@
+/**
+ * Stream and server watchdog (seeds/000 VIII.1, FIGS. 13-14), on the
+ * every-minute cron and on demand (POST /api/internal/cron/watchdog, HMAC).
+ *
+ * - Origins: silent for 3 heartbeat intervals (HEARTBEAT_INTERVAL_MS, default
+ *   5 s) → removed from the pool (origins.removed_at, an `origin_lost` admin
+ *   alert). The next heartbeat brings the origin back.
+ * - Streams `created` and never started for STREAM_START_TIMEOUT_MS (10 min)
+ *   → ended (`watchdog_never_started`).
+ * - Streams `live` or `reconnecting` that are inactive for STREAM_INACTIVE_MS
+ *   (30 s) → ended (`watchdog_inactive`). A stream's last activity is the
+ *   latest of: its start, any status report / publish / thumbnail upload by
+ *   its origin (streams.last_activity_at) and — while live — the last
+ *   heartbeat of its origin if that origin is still in the pool (an origin
+ *   that heartbeats keeps its live streams alive; it reports their end
+ *   itself). A `reconnecting` stream is not kept alive by heartbeats: the
+ *   broadcaster must come back (the origin reports `live`) within 30 s.
+ */
+import { and, eq, inArray, isNull, lt } from "drizzle-orm";
+import type { Env } from "../env.js";
+import { getDb, schema } from "../lib/db.js";
+import { raiseAlert } from "./alerts.js";
+import { controlConfig } from "./config.js";
+import { endStream } from "./lifecycle.js";
+
+export interface WatchdogOptions {
+  now?: number;
+  /** only these streams (tests on a shared stack); default: all */
+  streamIds?: string[];
+  /** check origins (default true) */
+  origins?: boolean;
+}
+
+export interface WatchdogReport {
+  now: number;
+  originsRemoved: string[];
+  streamsEnded: Array<{ streamId: string; reason: "watchdog_never_started" | "watchdog_inactive" }>;
+}
+
+export async function runWatchdog(env: Env, options: WatchdogOptions = {}): Promise<WatchdogReport> {
+  const now = options.now ?? Date.now();
+  const config = controlConfig(env);
+  const db = getDb(env.DB);
+  const report: WatchdogReport = { now, originsRemoved: [], streamsEnded: [] };
+
+  if (options.origins !== false) {
+    const lost = await db
+      .update(schema.origins)
+      .set({ removedAt: now })
+      .where(and(isNull(schema.origins.removedAt), lt(schema.origins.lastHeartbeatAt, now - config.originLivenessMs)))
+      .returning({ id: schema.origins.id, lastHeartbeatAt: schema.origins.lastHeartbeatAt });
+    for (const origin of lost) {
+      report.originsRemoved.push(origin.id);
+      await raiseAlert(env, "origin_lost", `origin ${origin.id} missed 3 heartbeats and left the pool`, { originId: origin.id, lastHeartbeatAt: origin.lastHeartbeatAt }, now);
+    }
+  }
+
+  const scope = options.streamIds;
+  if (scope !== undefined && scope.length === 0) return report;
+  const rows = await db
+    .select({
+      id: schema.streams.id,
+      status: schema.streams.status,
+      createdAt: schema.streams.createdAt,
+      startedAt: schema.streams.startedAt,
+      lastActivityAt: schema.streams.lastActivityAt,
+      originHeartbeatAt: schema.origins.lastHeartbeatAt,
+      originRemovedAt: schema.origins.removedAt,
+    })
+    .from(schema.streams)
+    .leftJoin(schema.origins, eq(schema.streams.originId, schema.origins.id))
+    .where(
+      scope === undefined
+        ? inArray(schema.streams.status, ["created", "live", "reconnecting"])
+        : and(inArray(schema.streams.status, ["created", "live", "reconnecting"]), inArray(schema.streams.id, scope)),
+    );
+
+  for (const row of rows) {
+    let reason: WatchdogReport["streamsEnded"][number]["reason"] | null = null;
+    if (row.status === "created") {
+      if (row.createdAt < now - config.startTimeoutMs) reason = "watchdog_never_started";
+    } else {
+      const originAlive = row.status === "live" && row.originRemovedAt === null && row.originHeartbeatAt !== null;
+      const activity = Math.max(
+        row.lastActivityAt ?? 0,
+        row.startedAt ?? row.createdAt,
+        originAlive ? (row.originHeartbeatAt ?? 0) : 0,
+      );
+      if (activity < now - config.inactiveMs) reason = "watchdog_inactive";
+    }
+    if (reason !== null && (await endStream(env, row.id, reason, now))) {
+      report.streamsEnded.push({ streamId: row.id, reason });
+    }
+  }
+  return report;
+}

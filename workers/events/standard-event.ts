@@ -1,0 +1,48 @@
+/**
+ * Our standard event format: what every provider adapter normalizes to, what
+ * EventRooms keep, diff and broadcast, and what D1's `events.data` holds
+ * (seeds/000 VIII.2: "a standardized format of essential data elements").
+ */
+import { z } from "zod";
+import { EVENT_STATUSES, type EventStatus } from "../../schema/index.js";
+
+export { EVENT_STATUSES, type EventStatus };
+
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function isValidEventId(id: string): boolean {
+  return EVENT_ID_PATTERN.test(id);
+}
+
+/** Largest `details` object kept (JSON characters); bigger answers are malformed. */
+export const MAX_DETAILS_JSON = 4096;
+
+export const StandardTeamSchema = z.object({
+  name: z.string().min(1).max(100),
+  abbr: z.string().min(1).max(10),
+  score: z.number().int().min(0).max(1_000_000),
+});
+
+export const StandardEventSchema = z.object({
+  eventId: z.string().regex(EVENT_ID_PATTERN),
+  provider: z.string().min(1).max(40),
+  sport: z.string().min(1).max(40),
+  status: z.enum(EVENT_STATUSES),
+  /** ISO 8601, UTC */
+  startTime: z.string(),
+  home: StandardTeamSchema,
+  away: StandardTeamSchema,
+  /** quarter / half / inning ... as the provider names it */
+  period: z.union([z.number(), z.string()]).nullable(),
+  /** game clock as displayed, e.g. "07:41" */
+  clock: z.string().nullable(),
+  /** sport-specific progress details (possession, fouls, bases ...) */
+  details: z.record(z.unknown()),
+});
+
+export type StandardTeam = z.infer<typeof StandardTeamSchema>;
+export type StandardEvent = z.infer<typeof StandardEventSchema>;
+
+export function startTimeMs(event: Pick<StandardEvent, "startTime">): number {
+  return Date.parse(event.startTime);
+}

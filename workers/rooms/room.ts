@@ -1,0 +1,307 @@
+/**
+ * Room: the small base both socket rooms extend (in the spirit of
+ * partyserver's `Server`). A room is a Durable Object on the WebSocket
+ * Hibernation API with:
+ *
+ * - lifecycle hooks: `prepareConnect` (async work before a socket is
+ *   accepted), `onConnect`, `onMessage` (a decoded JSON frame), `onClose`,
+ *   `onTimer` (named timers on the DO alarm);
+ * - a connection manager (connections.ts) with tags for targeted sends;
+ * - a frame log (storage.ts): `publish()` persists a frame with the next
+ *   room-monotonic `seq` BEFORE it is sent to anyone; `send()` / `sendToGroup()`
+ *   are direct frames that carry the seq of the latest log frame and are not
+ *   replayed;
+ * - replay on reconnect (`?since=<seq>`): everything after seq, in order,
+ *   then live frames, in the same synchronous turn as the accept, so there is
+ *   no gap and no duplicate;
+ * - the common protocol rules (protocol.ts): 4 KiB frames, JSON, flood → 1008,
+ *   token expiry → 4001 (checked on every message and by a timer), `ping`
+ *   answered `pong` by the runtime without waking the room.
+ *
+ * The Worker authenticates the upgrade and passes who connects in the
+ * `x-room-connect` header (never the token).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import type { Env } from "../env.js";
+import { DEVICE_TYPES } from "../lib/client-info.js";
+import { errorResponse } from "../lib/errors.js";
+import { randomString } from "../lib/random.js";
+import { TOKEN_ROLES } from "../lib/session-token.js";
+import { baseTags, type Connection, ConnectionManager, type ConnectionInfo, type ConnectionState } from "./connections.js";
+import {
+  CLOSE_CODES,
+  decodeEnvelope,
+  FLOOD_LIMIT,
+  FLOOD_WINDOW_MS,
+  PING,
+  PONG,
+  type Envelope,
+  type ErrorCode,
+} from "./protocol.js";
+import { FloodGuard } from "./rate-limit.js";
+import { FrameLog, MetaStore, Timers, type LoggedFrame, type OutgoingFrame } from "./storage.js";
+
+export const CONNECT_HEADER = "x-room-connect";
+/** Frames replayed at most on one connect; the rest needs another `since`. */
+export const MAX_REPLAY = 5_000;
+const TOKEN_TIMER = "token-expiry";
+
+export const ConnectRequestSchema = z.object({
+  roomId: z.string().min(1).max(64),
+  since: z.number().int().min(0).nullable(),
+  info: z.object({
+    userId: z.string().min(1).max(64),
+    role: z.enum(TOKEN_ROLES),
+    anon: z.boolean(),
+    exp: z.number().int().positive(),
+    country: z.string().regex(/^[A-Z]{2}$/).nullable(),
+    device: z.enum(DEVICE_TYPES),
+  }),
+});
+export type ConnectRequest = z.infer<typeof ConnectRequestSchema>;
+
+export type RoomKind = "stream" | "event";
+
+export abstract class Room extends DurableObject<Env> {
+  protected abstract readonly kind: RoomKind;
+  protected readonly sql: SqlStorage;
+  protected readonly meta: MetaStore;
+  protected readonly log: FrameLog;
+  protected readonly connections: ConnectionManager;
+  protected readonly timers: Timers;
+  private readonly floods = new Map<string, FloodGuard>();
+  private boundId: string | null | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.meta = new MetaStore(this.sql);
+    this.log = new FrameLog(this.sql);
+    this.timers = new Timers(ctx.storage, this.sql);
+    this.connections = new ConnectionManager(ctx);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  // ---------------------------------------------------------------- hooks
+
+  /** Async work before a socket is accepted (load state, first snapshot ...). */
+  protected async prepareConnect(_request: ConnectRequest): Promise<void> {}
+  /** Extra tags for a new connection (at most 10 tags in all). */
+  protected connectionTags(_state: ConnectionState): string[] {
+    return [];
+  }
+  /** Fields of the `hello` frame a new connection gets after its replay. */
+  protected helloFields(_connection: Connection): Record<string, unknown> {
+    return {};
+  }
+  /** Runs in the same synchronous turn as the accept, after replay and hello. */
+  protected onConnect(_connection: Connection): void {}
+  protected abstract onMessage(connection: Connection, frame: Envelope): void | Promise<void>;
+  /** The connection is gone (closed by either side, or errored); runs once. */
+  protected onClose(_connection: Connection): void {}
+  protected async onTimer(_name: string): Promise<void> {}
+
+  // ---------------------------------------------------------------- identity
+
+  /** The StreamID / EventID this room serves (set by the first call that names it). */
+  protected get roomId(): string | null {
+    if (this.boundId === undefined) this.boundId = this.meta.get<string>("roomId") ?? null;
+    return this.boundId;
+  }
+
+  protected bindRoom(id: string): void {
+    const current = this.roomId;
+    if (current === null) {
+      this.meta.set("roomId", id);
+      this.boundId = id;
+    } else if (current !== id) {
+      throw new Error(`this room serves ${current}, not ${id}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  /** Persists a log frame (next seq), then sends it to every open connection. */
+  protected publish(frame: OutgoingFrame, offsetMs?: number | null): LoggedFrame {
+    const logged = this.log.append(frame, { offsetMs });
+    for (const connection of this.connections.all()) connection.send(logged.text);
+    return logged;
+  }
+
+  /** A direct frame (not logged, not replayed) carrying the latest seq. */
+  protected directFrame(frame: OutgoingFrame): string {
+    const { type, ...fields } = frame;
+    return JSON.stringify({ type, seq: this.log.lastSeq, ts: Date.now(), ...fields });
+  }
+
+  protected send(connection: Connection, frame: OutgoingFrame): void {
+    connection.send(this.directFrame(frame));
+  }
+
+  protected sendError(connection: Connection, code: ErrorCode, message: string, ref?: string): void {
+    this.send(connection, { type: "error", code, message, ...(ref !== undefined ? { ref } : {}) });
+  }
+
+  /** Direct frame to the open connections with `tag` that pass `filter`; returns how many. */
+  protected sendToGroup(tag: string | undefined, frame: OutgoingFrame, filter?: (c: Connection) => boolean): number {
+    const text = this.directFrame(frame);
+    let sent = 0;
+    for (const connection of this.connections.all(tag)) {
+      if (filter !== undefined && !filter(connection)) continue;
+      if (connection.send(text)) sent++;
+    }
+    return sent;
+  }
+
+  /** Closes a connection from the server side and runs onClose once. */
+  protected closeConnection(connection: Connection, code: number, reason: string): void {
+    if (connection.state.closed === true) return;
+    this.connections.markClosed(connection);
+    connection.close(code, reason);
+    this.gone(connection);
+  }
+
+  // ---------------------------------------------------------------- RPC
+
+  /** Connected sockets right now. */
+  async viewerCount(): Promise<number> {
+    return this.connections.count();
+  }
+
+  // ---------------------------------------------------------------- runtime handlers
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return errorResponse(426, "upgrade_required", "expected a WebSocket upgrade", { Upgrade: "websocket" });
+    }
+    let connect: ConnectRequest;
+    try {
+      connect = ConnectRequestSchema.parse(JSON.parse(request.headers.get(CONNECT_HEADER) ?? ""));
+    } catch {
+      return errorResponse(400, "bad_connect", "missing or malformed connection description");
+    }
+    this.bindRoom(connect.roomId);
+    await this.prepareConnect(connect);
+
+    const { 0: client, 1: server } = new WebSocketPair();
+    const state: ConnectionState = {
+      ...(connect.info as ConnectionInfo),
+      id: randomString(12, "0123456789abcdefghijklmnopqrstuvwxyz"),
+      joinedAt: Date.now(),
+      tags: [],
+    };
+    state.tags = [...baseTags(state), ...this.connectionTags(state)];
+
+    // One synchronous turn from the accept to the end of the replay: no
+    // frame can be published in between, so replay + live has no gap and no
+    // duplicate.
+    const connection = this.connections.accept(server, state);
+    let replayed = 0;
+    let truncated = false;
+    if (connect.since !== null && connect.since < this.log.lastSeq) {
+      const frames = this.log.after(connect.since, MAX_REPLAY);
+      for (const text of frames) connection.send(text);
+      replayed = frames.length;
+      truncated = connect.since + replayed < this.log.lastSeq;
+    }
+    if (truncated) {
+      this.sendError(
+        connection,
+        "replay_truncated",
+        `replayed ${replayed} frames; reconnect with since=${connect.since! + replayed} for the rest`,
+      );
+    }
+    this.send(connection, {
+      type: "hello",
+      connectionId: state.id,
+      room: { kind: this.kind, id: connect.roomId },
+      replayed,
+      ...this.helloFields(connection),
+    });
+    this.onConnect(connection);
+
+    await this.timers.setEarliest(TOKEN_TIMER, state.exp);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const connection = this.connections.get(ws);
+    if (connection === null || connection.state.closed === true) return;
+    const now = Date.now();
+    if (now >= connection.state.exp) {
+      this.closeConnection(connection, CLOSE_CODES.tokenExpired, "token expired");
+      return;
+    }
+    let flood = this.floods.get(connection.id);
+    if (flood === undefined) {
+      flood = new FloodGuard(FLOOD_LIMIT, FLOOD_WINDOW_MS);
+      this.floods.set(connection.id, flood);
+    }
+    if (flood.hit(now)) {
+      this.closeConnection(connection, CLOSE_CODES.policyViolation, `more than ${FLOOD_LIMIT} frames per second`);
+      return;
+    }
+    const decoded = decodeEnvelope(message);
+    if (!decoded.ok) {
+      this.sendError(connection, decoded.code, decoded.message, decoded.ref);
+      return;
+    }
+    try {
+      await this.onMessage(connection, decoded.frame);
+    } catch (error) {
+      console.error(`${this.kind} room ${this.roomId}: frame '${decoded.frame.type}' failed`, error);
+      this.sendError(connection, "internal_error", "the room could not handle this frame", decoded.frame.ref);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string, _wasClean: boolean): Promise<void> {
+    const connection = this.connections.get(ws);
+    if (connection === null || connection.state.closed === true) return;
+    this.connections.markClosed(connection);
+    // complete the closing handshake (1005/1006 cannot be sent back)
+    connection.close(code === 1005 || code === 1006 || code < 1000 ? CLOSE_CODES.normal : code, reason);
+    this.gone(connection);
+  }
+
+  override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
+    const connection = this.connections.get(ws);
+    if (connection === null || connection.state.closed === true) return;
+    this.connections.markClosed(connection);
+    this.gone(connection);
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    for (const name of this.timers.takeDue(now)) {
+      try {
+        if (name === TOKEN_TIMER) await this.expireTokens(Date.now());
+        else await this.onTimer(name);
+      } catch (error) {
+        console.error(`${this.kind} room ${this.roomId}: timer '${name}' failed`, error);
+      }
+    }
+    await this.timers.sync();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private gone(connection: Connection): void {
+    this.floods.delete(connection.id);
+    try {
+      this.onClose(connection);
+    } catch (error) {
+      console.error(`${this.kind} room ${this.roomId}: onClose failed`, error);
+    }
+  }
+
+  /** Closes sockets whose token expired (4001) and re-arms for the next expiry. */
+  private async expireTokens(now: number): Promise<void> {
+    let next = Infinity;
+    for (const connection of this.connections.all()) {
+      if (connection.state.exp <= now) this.closeConnection(connection, CLOSE_CODES.tokenExpired, "token expired");
+      else next = Math.min(next, connection.state.exp);
+    }
+    if (next !== Infinity) await this.timers.set(TOKEN_TIMER, next);
+  }
+}
