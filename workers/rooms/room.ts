@@ -46,6 +46,7 @@ export const CONNECT_HEADER = "x-room-connect";
 /** Frames replayed at most on one connect; the rest needs another `since`. */
 export const MAX_REPLAY = 5_000;
 const TOKEN_TIMER = "token-expiry";
+const ALARM_SLACK_MS = 5;
 
 export const ConnectRequestSchema = z.object({
   roomId: z.string().min(1).max(64),
@@ -272,7 +273,8 @@ export abstract class Room extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    // a few ms of slack: the clock the handler sees may trail the alarm's time
+    const now = Date.now() + ALARM_SLACK_MS;
     for (const name of this.timers.takeDue(now)) {
       try {
         if (name === TOKEN_TIMER) await this.expireTokens(Date.now());
@@ -281,7 +283,7 @@ export abstract class Room extends DurableObject<Env> {
         console.error(`${this.kind} room ${this.roomId}: timer '${name}' failed`, error);
       }
     }
-    await this.timers.sync();
+    await this.timers.sync(true);
   }
 
   // ---------------------------------------------------------------- internals

@@ -177,13 +177,18 @@ export class Timers {
     return due;
   }
 
-  /** Points the DO alarm at the earliest timer (or removes it). */
-  async sync(): Promise<void> {
+  /**
+   * Points the DO alarm at the earliest timer (or removes it). `force` sets
+   * it even when getAlarm() already reports that time: inside alarm() the
+   * running alarm may still be reported, and it is gone once the handler
+   * returns unless set again.
+   */
+  async sync(force = false): Promise<void> {
     const next = this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM timers").one().at;
     const current = await this.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.storage.deleteAlarm();
-    } else if (current !== next) {
+    } else if (force || current !== next) {
       await this.storage.setAlarm(next);
     }
   }
