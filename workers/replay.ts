@@ -5,11 +5,8 @@
  * Same strict CSP as the watch page (no inline script).
  */
 import type { Context } from "hono";
-import { isValidStreamId } from "../common/hls-paths.js";
 import type { AppEnv } from "./env.js";
-import { errorResponse } from "./lib/errors.js";
-import { streamExists } from "./lib/stream-directory.js";
-import { WATCH_CSP, escapeHtml } from "./watch.js";
+import { escapeHtml, servePlayerPage } from "./watch.js";
 
 export function replayPage(streamId: string): string {
   const id = escapeHtml(streamId);
@@ -36,18 +33,6 @@ export function replayPage(streamId: string): string {
 `;
 }
 
-export async function handleReplay(c: Context<AppEnv>): Promise<Response> {
-  const streamId = c.req.param("streamId") ?? "";
-  if (!isValidStreamId(streamId)) return errorResponse(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
-  if (!(await streamExists(c.env.DB, streamId))) return errorResponse(404, "unknown_stream", "no such stream");
-  return new Response(replayPage(streamId), {
-    status: 200,
-    headers: {
-      "Content-Type": "text/html; charset=utf-8",
-      "Cache-Control": "no-cache",
-      "Content-Security-Policy": WATCH_CSP,
-      "X-Content-Type-Options": "nosniff",
-      "Referrer-Policy": "no-referrer",
-    },
-  });
+export function handleReplay(c: Context<AppEnv>): Promise<Response> {
+  return servePlayerPage(c, replayPage);
 }

@@ -51,11 +51,15 @@ export function watchPage(streamId: string): string {
 `;
 }
 
-export async function handleWatch(c: Context<AppEnv>): Promise<Response> {
+/**
+ * Serves an HTML page about one known stream (watch, replay): 400 for a
+ * malformed id, 404 for an unknown stream, strict CSP (no inline script).
+ */
+export async function servePlayerPage(c: Context<AppEnv>, render: (streamId: string) => string): Promise<Response> {
   const streamId = c.req.param("streamId") ?? "";
   if (!isValidStreamId(streamId)) return errorResponse(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
   if (!(await streamExists(c.env.DB, streamId))) return errorResponse(404, "unknown_stream", "no such stream");
-  return new Response(watchPage(streamId), {
+  return new Response(render(streamId), {
     status: 200,
     headers: {
       "Content-Type": "text/html; charset=utf-8",
@@ -65,4 +69,8 @@ export async function handleWatch(c: Context<AppEnv>): Promise<Response> {
       "Referrer-Policy": "no-referrer",
     },
   });
+}
+
+export function handleWatch(c: Context<AppEnv>): Promise<Response> {
+  return servePlayerPage(c, watchPage);
 }
