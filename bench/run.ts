@@ -20,7 +20,7 @@ import { describeMachine, describeVersions } from "./lib/machine.js";
 import { cleanupAll, installSignalHandlers, takeOverSignals } from "./lib/procs.js";
 import { lineChart } from "./lib/svg.js";
 import { renderReport, renderTable, type Row } from "./lib/table.js";
-import { parseOptions, type Phase } from "./options.js";
+import { PHASES, parseOptions, type Phase } from "./options.js";
 import { aptInstall, peerInstalled, wrkInstalled } from "./peer/nginx.js";
 import type { PhaseContext, PhaseResult } from "./phases/common.js";
 import { pickTargets, runEdgeHit, type HitTarget } from "./phases/edge-hit.js";
@@ -141,7 +141,9 @@ async function main(): Promise<number> {
   ];
   const markdown = renderReport(header, rows, allNotes);
   mkdirSync(options.outDir, { recursive: true });
-  const base = options.smoke ? "smoke" : "latest";
+  // Only a full run replaces the published table; a subset (`npm run bench -- offload`) goes beside it.
+  const complete = PHASES.every((phase) => options.phases.includes(phase));
+  const base = options.smoke ? "smoke" : complete ? "latest" : "subset";
   writeFileSync(join(options.outDir, `${base}.md`), markdown);
   writeFileSync(join(options.outDir, `${base}.json`), JSON.stringify({ ...header, rows, notes: allNotes, failures, raw }, null, 2) + "\n");
   const latency = raw.latency as LatencyRaw | undefined | null;
@@ -154,7 +156,7 @@ async function main(): Promise<number> {
       ],
       { title: "Latency over time, hls.js in Chromium, same source", xLabel: "seconds since sampling started", yLabel: "latency (s)" },
     );
-    writeFileSync(join(options.outDir, options.smoke ? "smoke-latency.svg" : "latency.svg"), svg);
+    writeFileSync(join(options.outDir, base === "latest" ? "latency.svg" : `${base}-latency.svg`), svg);
   }
   console.log(`\n${renderTable(rows)}\n`);
   for (const n of allNotes) console.log(`- ${n}`);
