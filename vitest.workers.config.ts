@@ -26,6 +26,7 @@ export default defineConfig({
         bindings: {
           ORIGIN_SHARED_SECRET: "test-origin-secret",
           TOKEN_SECRET: "test-token-secret-0123456789",
+          ANON_SESSIONS_PER_MINUTE: "5",
           // event rooms poll the real simulator; short backoff keeps outage tests quick
           EVENT_PROVIDER_URL: inject("providerUrl"),
           EVENT_POLL_MS: "250",

@@ -331,7 +331,8 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       ladder: "tiny",
       originEnv: { X264_PRESET: "ultrafast", ORIGIN_CAPACITY: "4" },
       providerSimulator: { port: opts.providerPort ?? 23090 },
-      workerVars: { EVENT_POLL_MS: String(pollMs) },
+      // thousands of sockets mint anonymous sessions from 127.0.0.1: lift the per-address limit
+      workerVars: { EVENT_POLL_MS: String(pollMs), ANON_SESSIONS_PER_MINUTE: "0" },
       quiet: true,
       log: () => {},
     });

@@ -14,6 +14,8 @@ export interface Env {
   EVENT_ROOM: DurableObjectNamespace<EventRoom>;
   /** HMAC secret shared with origin boxes (secret; `.dev.vars` locally). */
   ORIGIN_SHARED_SECRET: string;
+  /** Anonymous sessions one client address may mint per minute (default 60; "0" disables). */
+  ANON_SESSIONS_PER_MINUTE?: string;
   /** HMAC secret of session tokens and IP fingerprints (secret, ≥ 16 characters). */
   TOKEN_SECRET: string;
   /** Session token lifetime, seconds (default 3600). */

@@ -38,7 +38,8 @@ export async function setup(project: TestProject): Promise<void> {
     originEnv: { X264_PRESET: "ultrafast", ORIGIN_CAPACITY: "10" },
     // the sockets tests drive the simulator's feed (outages, garbage, changes)
     providerSimulator: { port: Number(process.env.E2E_PROVIDER_PORT ?? 18090) },
-    workerVars: { EVENT_POLL_MS: "1000", EVENT_POLL_MAX_BACKOFF_MS: String(PROVIDER_BACKOFF_MS) },
+    // 200+ sockets mint their anonymous sessions from 127.0.0.1: lift the per-address limit.
+    workerVars: { EVENT_POLL_MS: "1000", EVENT_POLL_MAX_BACKOFF_MS: String(PROVIDER_BACKOFF_MS), ANON_SESSIONS_PER_MINUTE: "100000" },
     quiet: !process.env.E2E_VERBOSE,
     log: () => {},
   });

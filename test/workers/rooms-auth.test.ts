@@ -29,6 +29,22 @@ describe("sessions", () => {
     expect(await fp(other.userId)).not.toBe(row!.ip_fingerprint);
   });
 
+  it("anonymous: a flood from one address is refused with 429 and mints nothing; other addresses are unaffected", async () => {
+    // ANON_SESSIONS_PER_MINUTE is 5 in the test pool (vitest.workers.config.ts)
+    const ip = "192.0.2.99";
+    const mint = (from: string) => edge("/api/session/anonymous", { method: "POST", headers: { "CF-Connecting-IP": from } });
+    for (let i = 0; i < 5; i++) expect((await mint(ip)).status).toBe(201);
+    const refused = await mint(ip);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("Retry-After")).toBe("60");
+    expect(await errorCode(refused)).toBe("rate_limited");
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM anonymous_viewers WHERE created_at > ?1").bind(Date.now() - 60_000).first<{ n: number }>())!;
+    expect((await mint(ip)).status).toBe(429);
+    const { n: after } = (await env.DB.prepare("SELECT count(*) AS n FROM anonymous_viewers WHERE created_at > ?1").bind(Date.now() - 60_000).first<{ n: number }>())!;
+    expect(after).toBe(n);
+    expect((await mint("192.0.2.100")).status).toBe(201);
+  });
+
   it("registered users exchange their API key for a token with their role", async () => {
     const { id, apiKey } = await createUser("broadcaster");
     const res = await edge("/api/session", { method: "POST", headers: { Authorization: `Bearer ${apiKey}` } });

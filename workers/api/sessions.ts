@@ -10,6 +10,7 @@
  * Tokens are HS256 JWTs under TOKEN_SECRET (workers/lib/session-token.ts),
  * valid TOKEN_TTL_S seconds (default 3600).
  */
+import { and, count, eq, gte } from "drizzle-orm";
 import { Hono } from "hono";
 import { USER_ROLES } from "../../schema/index.js";
 import { intFromEnv, type AppEnv, type Env } from "../env.js";
@@ -29,6 +30,9 @@ function tokenSecret(env: Env): string {
   return secret;
 }
 
+/** Anonymous accounts one client address may mint per minute (0: no limit). */
+export const DEFAULT_ANON_SESSIONS_PER_MINUTE = 60;
+
 function ttlSeconds(env: Env): number {
   return Math.max(1, intFromEnv(env.TOKEN_TTL_S, DEFAULT_TOKEN_TTL_S));
 }
@@ -39,9 +43,20 @@ sessionsApi.post("/anonymous", async (c) => {
   const secret = tokenSecret(c.env);
   const userId = `anon_${randomString(20, "0123456789abcdefghijklmnopqrstuvwxyz")}`;
   const now = Date.now();
-  await getDb(c.env.DB)
-    .insert(schema.anonymousViewers)
-    .values({ id: userId, ipFingerprint: await ipFingerprint(secret, clientIp(c.req.raw)), createdAt: now });
+  const db = getDb(c.env.DB);
+  const fingerprint = await ipFingerprint(secret, clientIp(c.req.raw));
+  // A flood of anonymous accounts from one address is refused, not minted.
+  const limit = intFromEnv(c.env.ANON_SESSIONS_PER_MINUTE, DEFAULT_ANON_SESSIONS_PER_MINUTE);
+  if (limit > 0) {
+    const [recent] = await db
+      .select({ n: count() })
+      .from(schema.anonymousViewers)
+      .where(and(eq(schema.anonymousViewers.ipFingerprint, fingerprint), gte(schema.anonymousViewers.createdAt, now - 60_000)));
+    if ((recent?.n ?? 0) >= limit) {
+      throw new HttpError(429, "rate_limited", `at most ${limit} anonymous sessions per minute per client`, { "Retry-After": "60" });
+    }
+  }
+  await db.insert(schema.anonymousViewers).values({ id: userId, ipFingerprint: fingerprint, createdAt: now });
   const { token, expiresAt } = await signSessionToken(
     secret,
     { sub: userId, role: "anonymous", anon: true },
