@@ -187,6 +187,22 @@ describe("frame validation", () => {
 });
 
 describe("telemetry aggregation", () => {
+  it("restoring each connection's latest state (as kept in socket attachments) gives the same summary", () => {
+    const live = new TelemetryAggregator();
+    live.report("c1", ["country:FR"], { bitrateKbps: 800, stallMs: 1000 });
+    live.report("c1", ["country:FR"], { bitrateKbps: 1000 });
+    live.report("c2", ["device:desktop"], { bitrateKbps: 2400, latencyMs: 900 });
+    const woken = new TelemetryAggregator();
+    for (const [id, groups] of [["c1", ["country:FR"]], ["c2", ["device:desktop"]]] as const) {
+      const kept = live.latest(id)!;
+      woken.restore(id, [...groups], kept.sample, kept.reports);
+    }
+    expect(woken.summary()).toEqual(live.summary());
+    expect(woken.reports).toBe(3);
+    expect(live.latest("c1")).toEqual({ sample: { bitrateKbps: 1000, stallMs: 1000 }, reports: 2 });
+    expect(live.latest("nope")).toBeUndefined();
+  });
+
   it("latest report per connection, averaged per group", () => {
     const agg = new TelemetryAggregator();
     agg.report("c1", ["country:FR", "device:mobile"], { bitrateKbps: 800, stallMs: 1000 });

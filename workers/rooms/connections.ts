@@ -26,6 +26,8 @@ export interface ConnectionState extends ConnectionInfo {
   tags: string[];
   /** set once the room has handled this socket's departure */
   closed?: boolean;
+  /** the player's latest telemetry (merged) and how many reports it sent */
+  telemetry?: { sample: Record<string, number>; reports: number };
 }
 
 const OPEN = 1;
@@ -118,10 +120,15 @@ export class ConnectionManager {
   /** Marks the connection handled (kept in the attachment, so it survives hibernation). */
   markClosed(connection: Connection): void {
     connection.state.closed = true;
+    this.save(connection);
+  }
+
+  /** Persists a changed connection state into its attachment (survives hibernation). */
+  save(connection: Connection): void {
     try {
       connection.ws.serializeAttachment(connection.state);
     } catch {
-      // socket already gone: the in-memory mark is enough
+      // socket already gone: the in-memory state is enough
     }
   }
 }

@@ -98,7 +98,8 @@ export class StreamRoom extends Room {
   private readonly likeThrottle = new Throttle(LIKES_INTERVAL_MS);
   private pendingLikes = 0;
   private readonly limits = new Map<string, Limits>();
-  private readonly telemetry = new TelemetryAggregator();
+  /** Rebuilt from the sockets' attachments after hibernation (see restoreTelemetry). */
+  private telemetryState: TelemetryAggregator | null = null;
   private lastTelemetryPush = 0;
   private muted: Map<string, number | null> | null = null;
 
@@ -325,7 +326,12 @@ export class StreamRoom extends Room {
       case "telemetry": {
         if (!limits.telemetry.take(now)) return error("rate_limited", "telemetry is limited to 1 report per second");
         const { type: _t, ref: _r, ...sample } = frame;
-        this.telemetry.report(connection.id, this.groupsOf(connection), sample as TelemetrySample);
+        const telemetry = this.telemetry;
+        telemetry.report(connection.id, this.groupsOf(connection), sample as TelemetrySample);
+        // Kept in the socket's attachment so aggregates survive the room hibernating.
+        const latest = telemetry.latest(connection.id)!;
+        connection.state.telemetry = { sample: latest.sample as Record<string, number>, reports: latest.reports };
+        this.connections.save(connection);
         this.maybePushTelemetry(now);
         return ack();
       }
@@ -533,6 +539,19 @@ export class StreamRoom extends Room {
   }
 
   // ================================================================ telemetry
+
+  /** The aggregator, rebuilt from the open sockets' attachments when the room wakes from hibernation. */
+  private get telemetry(): TelemetryAggregator {
+    if (this.telemetryState === null) {
+      const restored = new TelemetryAggregator();
+      for (const connection of this.connections.all()) {
+        const kept = connection.state.telemetry;
+        if (kept) restored.restore(connection.id, this.groupsOf(connection), kept.sample as TelemetrySample, kept.reports);
+      }
+      this.telemetryState = restored;
+    }
+    return this.telemetryState;
+  }
 
   private maybePushTelemetry(now: number): void {
     if (now - this.lastTelemetryPush < TELEMETRY_PUSH_MS) return;

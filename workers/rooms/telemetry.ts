@@ -49,6 +49,18 @@ export class TelemetryAggregator {
     }
   }
 
+  /** Puts back a connection's state kept elsewhere (the socket attachment, after hibernation). */
+  restore(connectionId: string, groups: string[], sample: TelemetrySample, reports: number): void {
+    this.entries.set(connectionId, { groups: ["all", ...groups], sample: { ...sample }, reports });
+    this.reportsTotal += reports;
+  }
+
+  /** The latest merged sample and report count of a connection. */
+  latest(connectionId: string): { sample: TelemetrySample; reports: number } | undefined {
+    const entry = this.entries.get(connectionId);
+    return entry && { sample: { ...entry.sample }, reports: entry.reports };
+  }
+
   remove(connectionId: string): void {
     this.entries.delete(connectionId);
   }
