@@ -70,6 +70,76 @@ describe("control plane on the local stack", () => {
     return client;
   }
 
+  it("replay recreates the scorebug: a score change shows up when the playhead reaches it, not before", async () => {
+    // A simulated game the EventRoom polls; the stream is about it.
+    const eventId = `replay-game-${Date.now().toString(36)}`;
+    const steer = async (command: Record<string, unknown>) => {
+      const res = await fetch(`${inject("providerUrl")}/__control`, { method: "POST", body: JSON.stringify(command) });
+      expect(res.ok).toBe(true);
+    };
+    await steer({
+      create: {
+        id: eventId, sport: "basketball", status: "in_progress", startTime: new Date(Date.now() - 600_000).toISOString(),
+        home: { name: "Herons", abbr: "HER", score: 40 }, away: { name: "Peaks", abbr: "PKS", score: 37 },
+        period: 2, clock: "06:00", details: {}, auto: false,
+      },
+    });
+    expect((await internal("POST", "/api/internal/cron/run", {})).status).toBe(200);
+    const stream = await createStream("replay scorebug", { eventId });
+    const viewer = await join(stream.streamId);
+    const fan = new Client(`${edge().replace(/^http/, "ws")}/ws/events/${eventId}?token=${encodeURIComponent(await token())}`);
+    clients.push(fan);
+    await fan.open;
+    await fan.wait((f) => f.type === "event_snapshot", 15_000, "event snapshot");
+
+    source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, frameRate: 15, videoBitrate: "300k", durationSec: 60 });
+    await viewer.wait(system("stream_started"), 40_000, "stream_started");
+    await sleep(6_000);
+    await steer({ set: { id: eventId, home: { score: 45 } } });
+    const update = await viewer.wait(
+      (f) => f.type === "event_update" && (f.changes as { home?: { score?: number } } | undefined)?.home?.score === 45,
+      15_000,
+      "the score change in the stream's room",
+    );
+    expect(update.offsetMs).toBeTypeOf("number");
+    await sleep(6_000);
+    await source.stop();
+    source = undefined;
+    await viewer.wait(system("stream_ended"), 40_000, "stream_ended");
+    await eventually(
+      async () => ((await fetch(`${edge()}/api/streams/${stream.streamId}/replay`)).status === 200 ? true : undefined),
+      20_000,
+      "the replay",
+    );
+
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}`);
+    browser ??= await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
+    });
+    const page = await browser.newPage();
+    await page.goto(`${edge()}/replay/${stream.streamId}`);
+    const samples: Array<{ offsetMs: number | null; home: number | null }> = [];
+    const shown = await eventually(
+      async () => {
+        const s = await page.evaluate(() => {
+          const r = (window as unknown as { __replay: { offsetMs: number | null; score: { home?: { score?: number } } | null } }).__replay;
+          return { offsetMs: r.offsetMs, home: r.score?.home?.score ?? null };
+        });
+        samples.push(s);
+        return s.home === 45 ? s : undefined;
+      },
+      40_000,
+      "the new score in the replay's scorebug",
+    );
+    expect(shown.offsetMs!).toBeGreaterThanOrEqual(update.offsetMs!);
+    const before = samples.filter((s) => s.offsetMs !== null && s.offsetMs < update.offsetMs! - 500);
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.some((s) => s.home === 40)).toBe(true);
+    for (const s of before) expect(s.home).not.toBe(45);
+    await page.close();
+  });
+
   it("watchdog on demand ends a never-started stream (time override), stream_ended reaches its room", async () => {
     const stream = await createStream("never started");
     const client = await join(stream.streamId);
@@ -130,7 +200,7 @@ describe("control plane on the local stack", () => {
     expect(replay.vodUrl).toBe(`${edge()}/vod/${stream.streamId}/index.m3u8`);
 
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}`);
-    browser = await chromium.launch({
+    browser ??= await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
     });

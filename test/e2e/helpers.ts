@@ -11,11 +11,11 @@ export interface CreatedStream {
   watchUrl: string;
 }
 
-export async function createStream(title = "e2e"): Promise<CreatedStream> {
+export async function createStream(title = "e2e", extra: { eventId?: string } = {}): Promise<CreatedStream> {
   const response = await fetch(`${inject("edgeUrl")}/api/streams`, {
     method: "POST",
     headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
-    body: JSON.stringify({ title }),
+    body: JSON.stringify({ title, ...extra }),
   });
   if (response.status !== 201) throw new Error(`create stream: ${response.status} ${await response.text()}`);
   return (await response.json()) as CreatedStream;
