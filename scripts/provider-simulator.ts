@@ -31,6 +31,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
+import { seededRandom } from "../common/seeded-random.js";
 
 export type SimStatus = "scheduled" | "in_progress" | "final";
 export type FailureMode = "ok" | "error" | "garbage" | "hang";
@@ -55,17 +56,8 @@ export interface SimGame {
   auto: boolean;
 }
 
-export interface FeedEvent {
-  id: string;
-  sport: string;
-  status: SimStatus;
-  startTime: string;
-  home: SimTeam;
-  away: SimTeam;
-  period: number | string | null;
-  clock: string | null;
-  details: Record<string, unknown>;
-}
+/** What the feed serves: a game as the provider describes it (clock as text, no simulator knobs). */
+export type FeedEvent = Omit<SimGame, "clockSeconds" | "auto"> & { clock: string | null };
 
 export interface SimulatorOptions {
   port?: number;
@@ -186,18 +178,6 @@ export function defaultGames(now = Date.now()): SimGame[] {
   ];
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function completeGame(partial: Partial<SimGame> & { id: string }): SimGame {
   return {
     sport: "basketball",
@@ -232,7 +212,7 @@ export async function startProviderSimulator(options: SimulatorOptions = {}): Pr
   const log = options.log ?? (() => {});
   const tickMs = options.tickMs ?? 1_000;
   const scoreEvery = Math.max(1, options.scoreEveryTicks ?? 4);
-  const random = prng(options.seed ?? 42);
+  const random = seededRandom(options.seed ?? 42);
   const games = new Map<string, SimGame>();
   const reset = () => {
     games.clear();

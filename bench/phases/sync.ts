@@ -18,19 +18,12 @@ import { median, spread } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
 import type { SystemKey } from "../systems.js";
 import { load1, sleep, type PhaseContext, type PhaseResult } from "./common.js";
+import { seededRandom } from "../../common/seeded-random.js";
 import { runViewers } from "./offload.js";
 
-/** Deterministic PRNG (mulberry32) so both systems get the same join schedule. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
+// Both systems get the same join schedule from the same seed.
+export { seededRandom };
 
 interface SimResult {
   system: SystemKey;

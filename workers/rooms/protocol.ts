@@ -172,22 +172,7 @@ export function parseClientFrame<T>(
   return { ok: true, frame: result.data };
 }
 
-/** System events of a StreamRoom (design §5). */
-export const SYSTEM_EVENTS = [
-  "member_added",
-  "member_removed",
-  "stream_started",
-  "stream_ended",
-  "new_follower",
-  "like",
-  "gift",
-  "thumbnail",
-  "muted",
-  "unmuted",
-] as const;
-export type SystemEvent = (typeof SYSTEM_EVENTS)[number];
-
-/** The ones the origin / API may post (presence is the room's own). */
+/** System events the origin / API may post into a StreamRoom (design §5). */
 export const POSTABLE_SYSTEM_EVENTS = [
   "stream_started",
   "stream_ended",
@@ -198,3 +183,7 @@ export const POSTABLE_SYSTEM_EVENTS = [
   "muted",
   "unmuted",
 ] as const;
+
+/** All system events: the postable ones plus presence, which is the room's own. */
+export const SYSTEM_EVENTS = ["member_added", "member_removed", ...POSTABLE_SYSTEM_EVENTS] as const;
+export type SystemEvent = (typeof SYSTEM_EVENTS)[number];
