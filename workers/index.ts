@@ -40,6 +40,7 @@ import { controlInternalApi } from "./api/control-internal.js";
 import { directoryApi } from "./api/directory.js";
 import { broadcastersApi, meApi } from "./api/follows.js";
 import { playApi } from "./api/play.js";
+import { timeApi } from "./api/time.js";
 import { scheduled } from "./control/scheduled.js";
 import { handleReplay } from "./replay.js";
 import { handleLive, liveCors } from "./edge.js";
@@ -57,6 +58,7 @@ export const app = new Hono<AppEnv>();
 
 app.get("/healthz", (c) => c.json({ ok: true }, 200, { "Cache-Control": "no-store" }));
 
+app.route("/api/time", timeApi); // server clock for the players' sync (web/player/clock-offset.ts)
 app.route("/api/session", sessionsApi);
 // control plane (directory, key rotation, viewer source selection, replay) before the base stream routes
 app.route("/api/streams", directoryApi);

@@ -1,8 +1,10 @@
 /**
- * GET /watch/:streamId — minimal player page: hls.js (served as a static
- * asset from /vendor/hls.min.js) plays /live/<id>/master.m3u8. The page has
- * no inline script; /watch/player.js reads the stream id from a data-
- * attribute, so the CSP can forbid inline code.
+ * GET /watch/:streamId — minimal player page: the shared player bundle
+ * (/player/player.js, built from web/player/ by scripts/vendor.mjs) drives
+ * hls.js (/vendor/hls.min.js) in low-latency mode with the sync controller on
+ * /live/<id>/master.m3u8 (`?sync=0` turns the controller off). The page has no
+ * inline script: the bundle finds `data-edge-player="watch"` and reads the
+ * stream id and source from data- attributes, so the CSP can forbid inline code.
  */
 import type { Context } from "hono";
 import { isValidStreamId } from "../common/hls-paths.js";
@@ -40,12 +42,12 @@ export function watchPage(streamId: string): string {
 <link rel="stylesheet" href="/watch/watch.css">
 </head>
 <body>
-<main id="player" data-stream-id="${id}" data-src="${src}">
+<main id="player" data-edge-player="watch" data-stream-id="${id}" data-src="${src}">
 <video id="video" muted autoplay playsinline controls></video>
-<p id="status" role="status">Loading…</p>
+<p id="status" data-role="status" role="status">Loading…</p>
 </main>
 <script src="/vendor/hls.min.js"></script>
-<script src="/watch/player.js"></script>
+<script src="/player/player.js"></script>
 </body>
 </html>
 `;

@@ -1,4 +1,6 @@
-// Replay page for /replay/<streamId>. Loaded after /vendor/hls.min.js.
+// Replay page for /replay/<streamId>. Loaded after /vendor/hls.min.js; plays
+// through the shared player module (/player/player.js, window.EdgePlayer, built
+// from web/player/), loaded on demand, as a VOD player (no clock, no sync).
 // Maps the video's playhead to an offset from stream start (EXT-X-PROGRAM-DATE-TIME
 // of the VOD playlist vs the stream's startedAt), fetches the log in 30 s windows
 // (the next one 10 s before the end of the current one, again after a seek) and
@@ -22,6 +24,18 @@
   var firstPdt = null; // program date time (ms) of the first segment
   var windows = {}; // window index -> "loading" | frames[]
   var shownSeq = -1;
+
+  // The page HTML (workers/replay.ts) only names this script: load the shared module from here.
+  function loadPlayerModule() {
+    return new Promise(function (resolve, reject) {
+      if (window.EdgePlayer) return resolve(window.EdgePlayer);
+      var script = document.createElement("script");
+      script.src = "/player/player.js";
+      script.onload = function () { if (window.EdgePlayer) resolve(window.EdgePlayer); else reject(new Error("player module missing")); };
+      script.onerror = function () { reject(new Error("player module failed to load")); };
+      document.head.appendChild(script);
+    });
+  }
 
   function offsetNow() {
     if (hls && hls.playingDate) return hls.playingDate.getTime() - info.startedAt;
@@ -104,20 +118,19 @@
 
   fetch("/api/streams/" + encodeURIComponent(streamId) + "/replay")
     .then(function (r) { if (!r.ok) throw new Error("replay " + r.status); return r.json(); })
-    .then(function (body) {
+    .then(function (body) { return loadPlayerModule().then(function (EdgePlayer) { return { body: body, EdgePlayer: EdgePlayer }; }); })
+    .then(function (loaded) {
+      var body = loaded.body;
       info = body;
       state.startedAt = body.startedAt;
-      if (window.Hls && window.Hls.isSupported()) {
-        hls = new window.Hls();
+      // hls.js when supported, else native HLS (video.src), chosen by the shared module
+      hls = loaded.EdgePlayer.createPlayer({ video: video, src: body.vodUrl, streamId: streamId, live: false }).hls;
+      if (hls) {
         hls.on(window.Hls.Events.LEVEL_LOADED, function (_e, data) {
           var frags = data.details && data.details.fragments;
           if (frags && frags.length && typeof frags[0].programDateTime === "number") firstPdt = frags[0].programDateTime;
         });
         hls.on(window.Hls.Events.ERROR, function (_e, data) { state.errors.push(data.details); });
-        hls.loadSource(body.vodUrl);
-        hls.attachMedia(video);
-      } else {
-        video.src = body.vodUrl;
       }
       state.ready = true;
       video.addEventListener("seeking", function () { render(true); });
