@@ -1,5 +1,9 @@
-import type { Env } from "../env.js";
-import { HttpError } from "../lib/errors.js";
+/**
+ * The only way to get a Durable Object stub. Every object is addressed by
+ * name (`idFromName`), so inside the object `ctx.id.name` is its identity
+ * (the StreamID or EventID) and no RPC needs to carry it.
+ */
+import type { Env } from "./env.js";
 
 export function streamRoom(env: Pick<Env, "STREAM_ROOM">, streamId: string) {
   return env.STREAM_ROOM.get(env.STREAM_ROOM.idFromName(streamId));
@@ -9,8 +13,6 @@ export function eventRoom(env: Pick<Env, "EVENT_ROOM">, eventId: string) {
   return env.EVENT_ROOM.get(env.EVENT_ROOM.idFromName(eventId));
 }
 
-/** A room's result object as the API answer, or the HttpError it stands for. */
-export function unwrap<T>(result: { ok: true; value: T } | { ok: false; status: number; code: string; message: string }): T {
-  if (!result.ok) throw new HttpError(result.status, result.code, result.message);
-  return result.value;
+export function hlsMother(env: Pick<Env, "HLS_MOTHER">, streamId: string) {
+  return env.HLS_MOTHER.get(env.HLS_MOTHER.idFromName(streamId));
 }

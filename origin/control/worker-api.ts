@@ -3,6 +3,15 @@
  * HMAC over timestamp, method, path and body (common/signing.ts); the secret
  * itself never leaves this process.
  */
+import type {
+  ErrorBody,
+  HeartbeatRequest,
+  OriginStreamStatus,
+  PublishRequest,
+  PublishResponse,
+  StatusReport,
+  StatusResponse,
+} from "../../common/origin-contract.js";
 import { signRequest, type SignedBody } from "../../common/signing.js";
 
 export class WorkerApiError extends Error {
@@ -15,20 +24,10 @@ export class WorkerApiError extends Error {
   }
 }
 
-export interface OriginLoad {
-  originId: string;
-  baseUrl: string;
-  rtmpUrl: string;
-  capacity: number;
-  activeStreams: number;
-  pool: "standard" | "vip";
-  /** HLS egress since the previous heartbeat, bits per second. */
-  egressBps: number;
-  /** Machine CPU use since the previous heartbeat, 0..1. */
-  cpu: number;
-}
+/** What a heartbeat reports (common/origin-contract.ts); the origin always sends every field. */
+export type OriginLoad = Required<HeartbeatRequest>;
 
-export type StreamStatus = "live" | "reconnecting" | "ended";
+export type StreamStatus = OriginStreamStatus;
 
 export class WorkerApi {
   constructor(
@@ -58,7 +57,7 @@ export class WorkerApi {
       json = {};
     }
     if (!response.ok) {
-      const error = (json as { error?: { code?: string; message?: string } }).error;
+      const error = (json as Partial<ErrorBody>).error;
       throw new WorkerApiError(
         response.status,
         error?.code ?? "http_error",
@@ -69,12 +68,14 @@ export class WorkerApi {
   }
 
   /** Asks whether a stream key may publish here; resolves to the stream id or throws. */
-  async authorizePublish(streamKey: string): Promise<{ streamId: string }> {
-    return this.post("/api/internal/publish", { originId: this.originId, streamKey });
+  async authorizePublish(streamKey: string): Promise<PublishResponse> {
+    const request: PublishRequest = { originId: this.originId, streamKey };
+    return this.post("/api/internal/publish", request);
   }
 
   async reportStatus(streamId: string, status: StreamStatus): Promise<void> {
-    await this.post(`/api/internal/streams/${streamId}/status`, { originId: this.originId, status });
+    const report: StatusReport = { originId: this.originId, status };
+    await this.post<StatusResponse>(`/api/internal/streams/${streamId}/status`, report);
   }
 
   async heartbeat(load: OriginLoad): Promise<void> {

@@ -9,7 +9,7 @@ import { desc } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { USER_ROLES } from "../../schema/index.js";
-import { endStream } from "../control/lifecycle.js";
+import { endStream } from "../streams/lifecycle.js";
 import type { AppEnv } from "../env.js";
 import { parseJsonBody } from "../lib/body.js";
 import { getDb, schema } from "../lib/db.js";

@@ -12,7 +12,7 @@ import { STREAM_STATUSES } from "../../schema/index.js";
 import type { AppEnv } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
-import { hashSecret, newStreamKey } from "../lib/random.js";
+import { rotateStreamKey } from "../streams/lifecycle.js";
 import { requireApiKey } from "./auth.js";
 import { loadStreamRow } from "./play.js";
 import { absoluteUrl, publicBase, streamView } from "./streams.js";
@@ -71,8 +71,8 @@ directoryApi.post("/:id/key/rotate", requireApiKey(["broadcaster", "vip", "admin
   const user = c.get("user");
   if (user.role !== "admin" && stream.ownerId !== user.id) throw new HttpError(403, "forbidden", "only the stream's broadcaster may rotate its key");
   if (stream.status === "ended") throw new HttpError(409, "stream_ended", "this stream has ended");
-  const streamKey = newStreamKey();
-  await getDb(c.env.DB).update(schema.streams).set({ keyHash: await hashSecret(streamKey) }).where(eq(schema.streams.id, stream.id));
+  const streamKey = await rotateStreamKey(c.env, stream.id);
+  if (streamKey === null) throw new HttpError(409, "stream_ended", "this stream has ended");
   let ingestUrl: string | null = null;
   if (stream.originId !== null) {
     const [origin] = await getDb(c.env.DB).select().from(schema.origins).where(eq(schema.origins.id, stream.originId)).limit(1);

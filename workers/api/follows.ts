@@ -18,7 +18,7 @@ import type { AppEnv } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
 import { hashSecret, newApiKey } from "../lib/random.js";
-import { streamRoom } from "../rooms/stubs.js";
+import { streamRoom } from "../stubs.js";
 import { requireApiKey } from "./auth.js";
 
 const USER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -48,7 +48,7 @@ broadcastersApi.post("/:userId/follow", async (c) => {
       .from(schema.streams)
       .where(and(eq(schema.streams.ownerId, target.id), inArray(schema.streams.status, ["live", "reconnecting"])));
     await Promise.allSettled(
-      live.map((s) => streamRoom(c.env, s.id).postSystem(s.id, "new_follower", { followerId: me.userId, anon: me.anon, broadcasterId: target.id })),
+      live.map((s) => streamRoom(c.env, s.id).postSystem("new_follower", { followerId: me.userId, anon: me.anon, broadcasterId: target.id })),
     );
   }
   return c.json({ following: true, broadcasterId: target.id }, inserted.length > 0 ? 201 : 200, { "Cache-Control": "no-store" });

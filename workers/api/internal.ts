@@ -1,7 +1,8 @@
 /** Origin → Worker API (HMAC-signed, see auth.ts). Mounted at /api/internal. */
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import { HeartbeatRequest, PublishRequest, StatusReport } from "../../common/origin-contract.js";
 import { isValidStreamId } from "../../common/hls-paths.js";
 import type { AppEnv } from "../env.js";
 import { parseJsonBody } from "../lib/body.js";
@@ -13,44 +14,11 @@ import { isValidEventId } from "../events/standard-event.js";
 import { DEVICE_TYPES } from "../lib/client-info.js";
 import { TOKEN_ROLES } from "../lib/session-token.js";
 import { POSTABLE_SYSTEM_EVENTS } from "../rooms/protocol.js";
-import { eventRoom, streamRoom, unwrap } from "../rooms/stubs.js";
+import { unwrap } from "../rooms/result.js";
+import { eventRoom, hlsMother, streamRoom } from "../stubs.js";
 import { USER_ROLES } from "../../schema/index.js";
-import { afterStreamEnded, onStreamStarted } from "../control/lifecycle.js";
+import { publish, reportStatus } from "../streams/lifecycle.js";
 import { requireOriginSignature } from "./auth.js";
-
-const OriginId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "originId must be 1-64 characters of [A-Za-z0-9_.:-]");
-const HttpUrl = z
-  .string()
-  .max(512)
-  .url()
-  .refine((u) => /^https?:\/\//i.test(u), "must be an http(s) URL");
-const RtmpUrl = z
-  .string()
-  .max(512)
-  .url()
-  .refine((u) => /^rtmps?:\/\//i.test(u), "must be an rtmp(s) URL");
-
-// Internal bodies strip unknown keys (origins may send more than we read).
-const HeartbeatBody = z.object({
-  originId: OriginId,
-  baseUrl: HttpUrl,
-  rtmpUrl: RtmpUrl,
-  capacity: z.number().int().min(0).max(1_000_000),
-  activeStreams: z.number().int().min(0).max(1_000_000),
-  pool: z.enum(["standard", "vip"]).optional(),
-  egressBps: z.number().min(0).max(1e13).optional(),
-  cpu: z.number().min(0).max(64).optional(),
-});
-
-const PublishBody = z.object({
-  originId: OriginId,
-  streamKey: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "streamKey must match ^[A-Za-z0-9_-]{1,128}$"),
-});
-
-const StatusBody = z.object({
-  originId: OriginId,
-  status: z.enum(["live", "reconnecting", "ended"]),
-});
 
 const DevBroadcasterBody = z.object({
   name: z.string().min(1).max(100),
@@ -86,7 +54,7 @@ export const internalApi = new Hono<AppEnv>();
 internalApi.use("*", requireOriginSignature);
 
 internalApi.post("/origins/heartbeat", async (c) => {
-  const body = parseJsonBody(c.get("rawBody"), HeartbeatBody);
+  const body = parseJsonBody(c.get("rawBody"), HeartbeatRequest);
   const now = Date.now();
   const values = {
     baseUrl: body.baseUrl.replace(/\/+$/, ""),
@@ -108,80 +76,16 @@ internalApi.post("/origins/heartbeat", async (c) => {
 });
 
 internalApi.post("/publish", async (c) => {
-  const body = parseJsonBody(c.get("rawBody"), PublishBody);
-  const db = getDb(c.env.DB);
-  const [stream] = await db
-    .select()
-    .from(schema.streams)
-    .where(eq(schema.streams.keyHash, await hashSecret(body.streamKey)))
-    .limit(1);
-  if (stream === undefined) throw new HttpError(404, "unknown_stream_key", "no stream has this key");
-  if (stream.status === "ended") throw new HttpError(409, "stream_ended", "this stream has ended; create a new one");
-  const [origin] = await db
-    .select({ id: schema.origins.id })
-    .from(schema.origins)
-    .where(eq(schema.origins.id, body.originId))
-    .limit(1);
-  if (origin === undefined) {
-    throw new HttpError(409, "unknown_origin", "origin has not sent a heartbeat yet");
-  }
-  const now = Date.now();
-  await db
-    .update(schema.streams)
-    .set({
-      status: "live",
-      originId: body.originId,
-      // keep the first start across reconnects
-      startedAt: sql`coalesce(${schema.streams.startedAt}, ${now})`,
-      lastActivityAt: now,
-    })
-    .where(eq(schema.streams.id, stream.id));
-  await announceStatus(c.env, stream.id, "live", stream.startedAt ?? now);
-  if (stream.startedAt === null) await onStreamStarted(c.env, stream, now);
-  return c.json({ streamId: stream.id }, 200);
+  const body = parseJsonBody(c.get("rawBody"), PublishRequest);
+  return c.json(await publish(c.env, body), 200);
 });
 
 internalApi.post("/streams/:id/status", async (c) => {
   const id = c.req.param("id");
   if (!isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
-  const body = parseJsonBody(c.get("rawBody"), StatusBody);
-  const db = getDb(c.env.DB);
-  const [stream] = await db.select().from(schema.streams).where(eq(schema.streams.id, id)).limit(1);
-  if (stream === undefined) throw new HttpError(404, "unknown_stream", "no such stream");
-  if (stream.originId !== null && stream.originId !== body.originId) {
-    throw new HttpError(409, "origin_mismatch", "the stream is served by another origin");
-  }
-  if (stream.status === "ended") {
-    if (body.status === "ended") return c.json({ ok: true, streamId: id, status: "ended" }, 200);
-    throw new HttpError(409, "stream_ended", "this stream has ended");
-  }
-  const now = Date.now();
-  await db
-    .update(schema.streams)
-    .set({
-      status: body.status,
-      originId: body.originId,
-      endedAt: body.status === "ended" ? now : null,
-      lastActivityAt: now,
-      ...(body.status === "ended" ? { endReason: "origin" } : {}),
-      ...(body.status === "live" ? { startedAt: sql`coalesce(${schema.streams.startedAt}, ${now})` } : {}),
-    })
-    .where(eq(schema.streams.id, id));
-  if (body.status === "live") await announceStatus(c.env, id, "live", stream.startedAt ?? now);
-  if (body.status === "live" && stream.startedAt === null) await onStreamStarted(c.env, stream, now);
-  // stream_ended in the room, then the final statistics into stream_stats
-  if (body.status === "ended") await afterStreamEnded(c.env, id, now);
-  return c.json({ ok: true, streamId: id, status: body.status }, 200);
+  const body = parseJsonBody(c.get("rawBody"), StatusReport);
+  return c.json(await reportStatus(c.env, id, body), 200);
 });
-
-/** Tells the StreamRoom (stream_started / stream_ended); the D1 update already happened. */
-async function announceStatus(env: AppEnv["Bindings"], streamId: string, status: "live" | "ended", at: number) {
-  try {
-    await streamRoom(env, streamId).streamStatus(streamId, status, at);
-  } catch (error) {
-    console.error(`stream ${streamId}: could not tell its room about '${status}'`, error);
-  }
-}
 
 /** System event into a StreamRoom (origin or API); with `group`, only to that group. */
 internalApi.post("/streams/:id/system", async (c) => {
@@ -190,14 +94,14 @@ internalApi.post("/streams/:id/system", async (c) => {
   const body = parseJsonBody(c.get("rawBody"), SystemBody);
   const [stream] = await getDb(c.env.DB).select({ id: schema.streams.id }).from(schema.streams).where(eq(schema.streams.id, id)).limit(1);
   if (stream === undefined) throw new HttpError(404, "unknown_stream", "no such stream");
-  const result = unwrap(await streamRoom(c.env, id).postSystem(id, body.event, body.data ?? {}, body.group));
+  const result = unwrap(await streamRoom(c.env, id).postSystem(body.event, body.data ?? {}, body.group));
   return c.json({ ok: true, ...result }, 200);
 });
 
 internalApi.get("/streams/:id/telemetry", async (c) => {
   const id = c.req.param("id");
   if (!isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
-  return c.json(await streamRoom(c.env, id).telemetrySummary(id), 200, { "Cache-Control": "no-store" });
+  return c.json(await streamRoom(c.env, id).telemetrySummary(), 200, { "Cache-Control": "no-store" });
 });
 
 /** The cron's work on demand (tests, local dev): event ingress and the live monitor. */
@@ -210,7 +114,7 @@ internalApi.post("/cron/run", async (c) => {
 internalApi.get("/events/:id/stats", async (c) => {
   const id = c.req.param("id");
   if (!isValidEventId(id)) throw new HttpError(400, "bad_event_id", "event id must be 1-64 characters of [A-Za-z0-9_.:-]");
-  return c.json(await eventRoom(c.env, id).stats(id), 200, { "Cache-Control": "no-store" });
+  return c.json(await eventRoom(c.env, id).stats(), 200, { "Cache-Control": "no-store" });
 });
 
 internalApi.post("/dev/broadcasters", async (c) => {
@@ -244,6 +148,6 @@ internalApi.post("/dev/broadcasters", async (c) => {
 internalApi.get("/mother/:streamId/stats", async (c) => {
   const streamId = c.req.param("streamId");
   if (!isValidStreamId(streamId)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
-  const stub = c.env.HLS_MOTHER.get(c.env.HLS_MOTHER.idFromName(streamId));
+  const stub = hlsMother(c.env, streamId);
   return c.json(await stub.stats(), 200, { "Cache-Control": "no-store" });
 });

@@ -18,7 +18,7 @@ import type { AppEnv } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
 import { vodKey } from "../media/keys.js";
-import { streamRoom } from "../rooms/stubs.js";
+import { streamRoom } from "../stubs.js";
 import { absoluteUrl, playbackUrl, publicBase, socketUrls } from "./streams.js";
 
 export const playApi = new Hono<AppEnv>();

@@ -20,7 +20,7 @@ import { HttpError } from "../lib/errors.js";
 import { verifySessionToken } from "../lib/session-token.js";
 import { eventExists, streamExists } from "../lib/stream-directory.js";
 import { CONNECT_HEADER, type ConnectRequest } from "../rooms/room.js";
-import { eventRoom, streamRoom } from "../rooms/stubs.js";
+import { eventRoom, streamRoom } from "../stubs.js";
 
 const TOKEN_MESSAGES = {
   missing: "a session token is required: ?token=<token> (POST /api/session/anonymous)",
@@ -54,7 +54,6 @@ async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Re
 
   const { claims } = verified;
   const connect: ConnectRequest = {
-    roomId: id,
     since,
     info: {
       userId: claims.sub,

@@ -11,7 +11,8 @@ import { HttpError } from "../lib/errors.js";
 import { hashSecret, newStreamId, newStreamKey } from "../lib/random.js";
 import { forgetStream, streamExists } from "../lib/stream-directory.js";
 import { POLL_MAX_CHOICES, POLL_MIN_CHOICES } from "../rooms/poll.js";
-import { streamRoom, unwrap } from "../rooms/stubs.js";
+import { unwrap } from "../rooms/result.js";
+import { streamRoom } from "../stubs.js";
 import { pickOrigin } from "../control/pick-origin.js";
 import { readBody, requireApiKey } from "./auth.js";
 
@@ -236,7 +237,7 @@ streamsApi.get("/:id/log", async (c) => {
     return response;
   }
   if (!(await streamExists(c.env.DB, id))) throw new HttpError(404, "unknown_stream", "no such stream");
-  const window = await streamRoom(c.env, id).logWindow(id, from, to);
+  const window = await streamRoom(c.env, id).logWindow(from, to);
   const body = `{"streamId":${JSON.stringify(id)},"from":${from},"to":${to},"startedAt":${JSON.stringify(window.startedAt)},"ended":${window.ended},"truncated":${window.truncated},"frames":[${window.frames.join(",")}]}`;
   const headers: Record<string, string> = {
     "Content-Type": "application/json; charset=utf-8",
@@ -263,7 +264,7 @@ streamsApi.post("/:id/polls", requireApiKey(["broadcaster", "admin"]), readBody,
   const id = streamIdParam(c.req.param("id"));
   const body = parseJsonBody(c.get("rawBody"), OpenPollBody);
   await requireOwner(c, id);
-  const poll = unwrap(await streamRoom(c.env, id).openPoll(id, c.get("user").id, body.question, body.choices));
+  const poll = unwrap(await streamRoom(c.env, id).openPoll(c.get("user").id, body.question, body.choices));
   return c.json(poll, 201, { "Cache-Control": "no-store" });
 });
 
@@ -272,6 +273,6 @@ streamsApi.post("/:id/polls/:pollId/close", requireApiKey(["broadcaster", "admin
   const pollId = c.req.param("pollId");
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(pollId)) throw new HttpError(400, "bad_poll_id", "malformed poll id");
   await requireOwner(c, id);
-  const poll = unwrap(await streamRoom(c.env, id).closePoll(id, pollId));
+  const poll = unwrap(await streamRoom(c.env, id).closePoll(pollId));
   return c.json(poll, 200, { "Cache-Control": "no-store" });
 });

@@ -21,7 +21,7 @@ import type { Env } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { raiseAlert } from "./alerts.js";
 import { controlConfig } from "./config.js";
-import { endStream } from "./lifecycle.js";
+import { endStream } from "../streams/lifecycle.js";
 
 export interface WatchdogOptions {
   now?: number;

@@ -12,7 +12,7 @@
 import type { Env } from "../env.js";
 import { getDb } from "../lib/db.js";
 import { forgetEvent } from "../lib/stream-directory.js";
-import { eventRoom } from "../rooms/stubs.js";
+import { eventRoom } from "../stubs.js";
 import { eventsToMonitor, upsertEvents } from "./event-store.js";
 import { ProviderError } from "./provider.js";
 import { providerFromEnv } from "./provider-factory.js";
@@ -46,7 +46,7 @@ export async function runIngress(env: Env, now = Date.now()): Promise<NonNullabl
 
 export async function runMonitor(env: Env, now = Date.now()): Promise<NonNullable<CronReport["monitor"]>> {
   const ids = await eventsToMonitor(getDb(env.DB), now);
-  const results = await Promise.allSettled(ids.map((id) => eventRoom(env, id).ensurePolling(id)));
+  const results = await Promise.allSettled(ids.map((id) => eventRoom(env, id).ensurePolling()));
   const failed = results.filter((r) => r.status === "rejected").length;
   if (failed > 0) console.error(`live monitor: ${failed} of ${ids.length} event rooms did not answer`);
   return { events: ids.length, ensured: ids.length - failed, failed };

@@ -22,7 +22,9 @@ import { eventOfRow, getDb, getEventRow, liveStreamsForEvent, upsertEvent } from
 import { ProviderError } from "../events/provider.js";
 import { providerFromEnv } from "../events/provider-factory.js";
 import type { StandardEvent } from "../events/standard-event.js";
+import { streamRoom } from "../stubs.js";
 import type { Connection } from "./connections.js";
+import type { EventSnapshotFrame } from "./frames.js";
 import type { Envelope } from "./protocol.js";
 import { Room, type ConnectRequest } from "./room.js";
 
@@ -89,10 +91,10 @@ export class EventRoom extends Room {
     return { pollMs, maxBackoffMs: intFromEnv(this.env.EVENT_POLL_MAX_BACKOFF_MS, DEFAULT_MAX_BACKOFF_MS) };
   }
 
-  private snapshotFrame() {
+  private snapshotFrame(): EventSnapshotFrame {
     return {
       type: "event_snapshot",
-      eventId: this.roomId,
+      eventId: this.name,
       event: this.state,
       feed: { ok: this.feed.failures === 0, lastSuccessAt: this.feed.lastSuccessAt },
     };
@@ -100,14 +102,14 @@ export class EventRoom extends Room {
 
   // ================================================================ lifecycle hooks
 
-  protected override async prepareConnect(request: ConnectRequest): Promise<void> {
+  protected override async prepareConnect(_request: ConnectRequest): Promise<void> {
     // Nothing yet, or polling had stopped (the state may be old): ask the
     // provider before the snapshot. Concurrent joins share the one request.
     const idle = this.timers.get(POLL_TIMER) === null && this.state?.status !== "final";
     if (this.state === null || idle) await this.refresh();
     if (this.state === null) {
       // the feed is down: start from what the cron stored
-      const row = await getEventRow(getDb(this.env.DB), request.roomId);
+      const row = await getEventRow(getDb(this.env.DB), this.name);
       const stored = row === null ? null : eventOfRow(row);
       if (stored !== null && this.state === null) {
         this.event = stored;
@@ -118,7 +120,7 @@ export class EventRoom extends Room {
   }
 
   protected override helloFields(): Record<string, unknown> {
-    return { eventId: this.roomId };
+    return { eventId: this.name };
   }
 
   protected override onConnect(connection: Connection): void {
@@ -141,7 +143,7 @@ export class EventRoom extends Room {
 
   private async ensureScheduled(): Promise<void> {
     if (this.state?.status === "final") return;
-    if (this.timers.get(POLL_TIMER) === null) await this.timers.set(POLL_TIMER, Date.now());
+    if (this.timers.get(POLL_TIMER) === null) await this.timers.set(POLL_TIMER, this.clock.now());
   }
 
   private async needed(now: number): Promise<boolean> {
@@ -151,15 +153,15 @@ export class EventRoom extends Room {
   }
 
   private async pollOnce(): Promise<void> {
-    const started = Date.now();
+    const started = this.clock.now();
     this.pollRunning = true;
     try {
       await this.refresh();
     } finally {
       try {
-        if (this.state?.status !== "final" && (await this.needed(Date.now()))) {
+        if (this.state?.status !== "final" && (await this.needed(this.clock.now()))) {
           const delay = pollDelayMs(this.cadence(), this.feed.failures, this.state?.status ?? null);
-          await this.timers.set(POLL_TIMER, nextPollAt(started, delay, Date.now()));
+          await this.timers.set(POLL_TIMER, nextPollAt(started, delay, this.clock.now()));
         }
       } finally {
         this.pollRunning = false;
@@ -178,10 +180,9 @@ export class EventRoom extends Room {
   }
 
   private async doRefresh(): Promise<void> {
-    const eventId = this.roomId;
-    if (eventId === null) return;
+    const eventId = this.name;
     const feed = this.feed;
-    const now = Date.now();
+    const now = this.clock.now();
     feed.polls++;
     feed.lastPollAt = now;
     let next: StandardEvent | null;
@@ -196,14 +197,14 @@ export class EventRoom extends Room {
       feed.failures++;
       feed.errors++;
       if (kind === "malformed") feed.malformed++;
-      feed.lastErrorAt = Date.now();
+      feed.lastErrorAt = this.clock.now();
       feed.lastError = `${kind}: ${message}`;
       this.saveFeed();
       console.warn(`event ${eventId}: provider ${kind} (${feed.failures} in a row): ${message}`);
       return;
     }
     feed.failures = 0;
-    feed.lastSuccessAt = Date.now();
+    feed.lastSuccessAt = this.clock.now();
     this.saveFeed();
     await this.apply(next);
   }
@@ -226,8 +227,7 @@ export class EventRoom extends Room {
   }
 
   private async linkedStreams(now: number): Promise<string[]> {
-    const eventId = this.roomId;
-    if (eventId === null) return [];
+    const eventId = this.name;
     if (this.linked === null || now - this.linked.at > LINKED_STREAMS_TTL_MS) {
       try {
         this.linked = { ids: await liveStreamsForEvent(getDb(this.env.DB), eventId), at: now };
@@ -240,10 +240,10 @@ export class EventRoom extends Room {
   }
 
   private async notifyStreams(eventId: string, changes: EventChanges): Promise<void> {
-    const streams = await this.linkedStreams(Date.now());
+    const streams = await this.linkedStreams(this.clock.now());
     await Promise.allSettled(
       streams.map((streamId) =>
-        this.env.STREAM_ROOM.get(this.env.STREAM_ROOM.idFromName(streamId)).recordEvent(streamId, eventId, changes),
+        streamRoom(this.env, streamId).recordEvent(eventId, changes),
       ),
     );
   }
@@ -251,20 +251,12 @@ export class EventRoom extends Room {
   // ================================================================ RPC
 
   /** Live monitor (cron): keep polling this event for a while, start now if idle. */
-  async ensurePolling(eventId: string, leaseMs?: number) {
-    this.bindRoom(eventId);
+  async ensurePolling(leaseMs?: number) {
     const lease = leaseMs ?? intFromEnv(this.env.EVENT_POLL_LEASE_MS, DEFAULT_POLL_LEASE_MS);
-    this.meta.set("keepUntil", Date.now() + lease);
+    this.meta.set("keepUntil", this.clock.now() + lease);
     this.linked = null;
     await this.ensureScheduled();
-    return this.stats(eventId);
-  }
-
-  /** The last good state. */
-  async currentEvent(eventId: string): Promise<StandardEvent | null> {
-    this.bindRoom(eventId);
-    if (this.state === null) await this.refresh();
-    return this.state;
+    return this.stats();
   }
 
   /**
@@ -272,26 +264,23 @@ export class EventRoom extends Room {
    * updates from now on, without waiting for the next D1 lookup. Returns the
    * current state (the stream logs it as its starting snapshot).
    */
-  async attachStream(eventId: string, streamId: string): Promise<StandardEvent | null> {
-    this.bindRoom(eventId);
+  async attachStream(streamId: string): Promise<StandardEvent | null> {
     const ids = new Set(this.linked?.ids ?? []);
     ids.add(streamId);
-    this.linked = { ids: [...ids], at: this.linked?.at ?? Date.now() };
+    this.linked = { ids: [...ids], at: this.linked?.at ?? this.clock.now() };
     if (this.state === null) await this.refresh();
     await this.ensureScheduled();
     return this.state;
   }
 
   /** The stream ended: no more updates into its log. */
-  async detachStream(eventId: string, streamId: string): Promise<void> {
-    this.bindRoom(eventId);
+  async detachStream(streamId: string): Promise<void> {
     if (this.linked !== null) this.linked = { ids: this.linked.ids.filter((id) => id !== streamId), at: this.linked.at };
   }
 
-  async stats(eventId: string) {
-    this.bindRoom(eventId);
+  async stats() {
     return {
-      eventId,
+      eventId: this.name,
       status: this.state?.status ?? null,
       event: this.state,
       sockets: this.connections.count(),

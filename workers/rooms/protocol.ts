@@ -183,6 +183,7 @@ export const POSTABLE_SYSTEM_EVENTS = [
   "muted",
   "unmuted",
 ] as const;
+export type PostableSystemEvent = (typeof POSTABLE_SYSTEM_EVENTS)[number];
 
 /** All system events: the postable ones plus presence, which is the room's own. */
 export const SYSTEM_EVENTS = ["member_added", "member_removed", ...POSTABLE_SYSTEM_EVENTS] as const;

@@ -19,7 +19,10 @@
  *   answered `pong` by the runtime without waking the room.
  *
  * The Worker authenticates the upgrade and passes who connects in the
- * `x-room-connect` header (never the token).
+ * `x-room-connect` header (never the token). A room's identity (the StreamID
+ * or EventID) is its Durable Object name, `ctx.id.name`: every stub comes
+ * from stubs.ts, which addresses rooms by name, so no RPC carries the id.
+ * Rooms read the time through `this.clock` (clock.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
@@ -28,7 +31,9 @@ import { DEVICE_TYPES } from "../lib/client-info.js";
 import { errorResponse } from "../lib/errors.js";
 import { randomString } from "../lib/random.js";
 import { TOKEN_ROLES } from "../lib/session-token.js";
-import { baseTags, type Connection, ConnectionManager, type ConnectionInfo, type ConnectionState } from "./connections.js";
+import { systemClock, type Clock } from "./clock.js";
+import { baseTags, type Connection, ConnectionManager, type FrameworkState } from "./connections.js";
+import type { DirectFrame, LoggedFrame, LogFrame } from "./frames.js";
 import {
   CLOSE_CODES,
   decodeEnvelope,
@@ -40,7 +45,7 @@ import {
   type ErrorCode,
 } from "./protocol.js";
 import { FloodGuard } from "./rate-limit.js";
-import { FrameLog, MetaStore, Timers, type LoggedFrame, type OutgoingFrame } from "./storage.js";
+import { FrameLog, MetaStore, Timers } from "./storage.js";
 
 export const CONNECT_HEADER = "x-room-connect";
 /** Frames replayed at most on one connect; the rest needs another `since`. */
@@ -49,7 +54,6 @@ const TOKEN_TIMER = "token-expiry";
 const ALARM_SLACK_MS = 5;
 
 export const ConnectRequestSchema = z.object({
-  roomId: z.string().min(1).max(64),
   since: z.number().int().min(0).nullable(),
   info: z.object({
     userId: z.string().min(1).max(64),
@@ -64,23 +68,25 @@ export type ConnectRequest = z.infer<typeof ConnectRequestSchema>;
 
 export type RoomKind = "stream" | "event";
 
-export abstract class Room extends DurableObject<Env> {
+/** `App` is what the room keeps per socket in the attachment's app half. */
+export abstract class Room<App = unknown> extends DurableObject<Env> {
   protected abstract readonly kind: RoomKind;
+  protected readonly clock: Clock;
   protected readonly sql: SqlStorage;
   protected readonly meta: MetaStore;
   protected readonly log: FrameLog;
-  protected readonly connections: ConnectionManager;
+  protected readonly connections: ConnectionManager<App>;
   protected readonly timers: Timers;
   private readonly floods = new Map<string, FloodGuard>();
-  private boundId: string | null | undefined;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: Env, clock: Clock = systemClock) {
     super(ctx, env);
+    this.clock = clock;
     this.sql = ctx.storage.sql;
     this.meta = new MetaStore(this.sql);
     this.log = new FrameLog(this.sql);
     this.timers = new Timers(ctx.storage, this.sql);
-    this.connections = new ConnectionManager(ctx);
+    this.connections = new ConnectionManager<App>(ctx);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
@@ -89,63 +95,55 @@ export abstract class Room extends DurableObject<Env> {
   /** Async work before a socket is accepted (load state, first snapshot ...). */
   protected async prepareConnect(_request: ConnectRequest): Promise<void> {}
   /** Extra tags for a new connection (at most 10 tags in all). */
-  protected connectionTags(_state: ConnectionState): string[] {
+  protected connectionTags(_state: FrameworkState): string[] {
     return [];
   }
   /** Fields of the `hello` frame a new connection gets after its replay. */
-  protected helloFields(_connection: Connection): Record<string, unknown> {
+  protected helloFields(_connection: Connection<App>): Record<string, unknown> {
     return {};
   }
   /** Runs in the same synchronous turn as the accept, after replay and hello. */
-  protected onConnect(_connection: Connection): void {}
-  protected abstract onMessage(connection: Connection, frame: Envelope): void | Promise<void>;
+  protected onConnect(_connection: Connection<App>): void {}
+  protected abstract onMessage(connection: Connection<App>, frame: Envelope): void | Promise<void>;
   /** The connection is gone (closed by either side, or errored); runs once. */
-  protected onClose(_connection: Connection): void {}
+  protected onClose(_connection: Connection<App>): void {}
+  /** A timer set with `timers.set(name, at)` is due (the room's only way to run later). */
   protected async onTimer(_name: string): Promise<void> {}
 
   // ---------------------------------------------------------------- identity
 
-  /** The StreamID / EventID this room serves (set by the first call that names it). */
-  protected get roomId(): string | null {
-    if (this.boundId === undefined) this.boundId = this.meta.get<string>("roomId") ?? null;
-    return this.boundId;
-  }
-
-  protected bindRoom(id: string): void {
-    const current = this.roomId;
-    if (current === null) {
-      this.meta.set("roomId", id);
-      this.boundId = id;
-    } else if (current !== id) {
-      throw new Error(`this room serves ${current}, not ${id}`);
-    }
+  /** The StreamID / EventID this room serves: its Durable Object name (stubs.ts). */
+  protected get name(): string {
+    const name = this.ctx.id.name;
+    if (name === undefined) throw new Error(`${this.kind} room ${this.ctx.id.toString()} was not addressed by name (use stubs.ts)`);
+    return name;
   }
 
   // ---------------------------------------------------------------- frames
 
   /** Persists a log frame (next seq), then sends it to every open connection. */
-  protected publish(frame: OutgoingFrame, offsetMs?: number | null): LoggedFrame {
-    const logged = this.log.append(frame, { offsetMs });
+  protected publish(frame: LogFrame, offsetMs?: number | null): LoggedFrame {
+    const logged = this.log.append(frame, { ts: this.clock.now(), offsetMs });
     for (const connection of this.connections.all()) connection.send(logged.text);
     return logged;
   }
 
   /** A direct frame (not logged, not replayed) carrying the latest seq. */
-  protected directFrame(frame: OutgoingFrame): string {
+  protected directFrame(frame: DirectFrame): string {
     const { type, ...fields } = frame;
-    return JSON.stringify({ type, seq: this.log.lastSeq, ts: Date.now(), ...fields });
+    return JSON.stringify({ type, seq: this.log.lastSeq, ts: this.clock.now(), ...fields });
   }
 
-  protected send(connection: Connection, frame: OutgoingFrame): void {
+  protected send(connection: Connection<App>, frame: DirectFrame): void {
     connection.send(this.directFrame(frame));
   }
 
-  protected sendError(connection: Connection, code: ErrorCode, message: string, ref?: string): void {
+  protected sendError(connection: Connection<App>, code: ErrorCode, message: string, ref?: string): void {
     this.send(connection, { type: "error", code, message, ...(ref !== undefined ? { ref } : {}) });
   }
 
   /** Direct frame to the open connections with `tag` that pass `filter`; returns how many. */
-  protected sendToGroup(tag: string | undefined, frame: OutgoingFrame, filter?: (c: Connection) => boolean): number {
+  protected sendToGroup(tag: string | undefined, frame: DirectFrame, filter?: (c: Connection<App>) => boolean): number {
     const text = this.directFrame(frame);
     let sent = 0;
     for (const connection of this.connections.all(tag)) {
@@ -156,9 +154,9 @@ export abstract class Room extends DurableObject<Env> {
   }
 
   /** Closes a connection from the server side and runs onClose once. */
-  protected closeConnection(connection: Connection, code: number, reason: string): void {
-    if (connection.state.closed === true) return;
-    this.connections.markClosed(connection);
+  protected closeConnection(connection: Connection<App>, code: number, reason: string): void {
+    if (connection.framework.closed === true) return;
+    connection.markClosed();
     connection.close(code, reason);
     this.gone(connection);
   }
@@ -182,14 +180,13 @@ export abstract class Room extends DurableObject<Env> {
     } catch {
       return errorResponse(400, "bad_connect", "missing or malformed connection description");
     }
-    this.bindRoom(connect.roomId);
     await this.prepareConnect(connect);
 
     const { 0: client, 1: server } = new WebSocketPair();
-    const state: ConnectionState = {
-      ...(connect.info as ConnectionInfo),
+    const state: FrameworkState = {
+      who: connect.info,
       id: randomString(12, "0123456789abcdefghijklmnopqrstuvwxyz"),
-      joinedAt: Date.now(),
+      joinedAt: this.clock.now(),
       tags: [],
     };
     state.tags = [...baseTags(state), ...this.connectionTags(state)];
@@ -216,21 +213,21 @@ export abstract class Room extends DurableObject<Env> {
     this.send(connection, {
       type: "hello",
       connectionId: state.id,
-      room: { kind: this.kind, id: connect.roomId },
+      room: { kind: this.kind, id: this.name },
       replayed,
       ...this.helloFields(connection),
     });
     this.onConnect(connection);
 
-    await this.timers.setEarliest(TOKEN_TIMER, state.exp);
+    await this.timers.setEarliest(TOKEN_TIMER, state.who.exp);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const connection = this.connections.get(ws);
-    if (connection === null || connection.state.closed === true) return;
-    const now = Date.now();
-    if (now >= connection.state.exp) {
+    if (connection === null || connection.framework.closed === true) return;
+    const now = this.clock.now();
+    if (now >= connection.who.exp) {
       this.closeConnection(connection, CLOSE_CODES.tokenExpired, "token expired");
       return;
     }
@@ -251,15 +248,15 @@ export abstract class Room extends DurableObject<Env> {
     try {
       await this.onMessage(connection, decoded.frame);
     } catch (error) {
-      console.error(`${this.kind} room ${this.roomId}: frame '${decoded.frame.type}' failed`, error);
+      console.error(`${this.kind} room ${this.name}: frame '${decoded.frame.type}' failed`, error);
       this.sendError(connection, "internal_error", "the room could not handle this frame", decoded.frame.ref);
     }
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string, _wasClean: boolean): Promise<void> {
     const connection = this.connections.get(ws);
-    if (connection === null || connection.state.closed === true) return;
-    this.connections.markClosed(connection);
+    if (connection === null || connection.framework.closed === true) return;
+    connection.markClosed();
     // complete the closing handshake (1005/1006 cannot be sent back)
     connection.close(code === 1005 || code === 1006 || code < 1000 ? CLOSE_CODES.normal : code, reason);
     this.gone(connection);
@@ -267,20 +264,20 @@ export abstract class Room extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
     const connection = this.connections.get(ws);
-    if (connection === null || connection.state.closed === true) return;
-    this.connections.markClosed(connection);
+    if (connection === null || connection.framework.closed === true) return;
+    connection.markClosed();
     this.gone(connection);
   }
 
   override async alarm(): Promise<void> {
     // a few ms of slack: the clock the handler sees may trail the alarm's time
-    const now = Date.now() + ALARM_SLACK_MS;
+    const now = this.clock.now() + ALARM_SLACK_MS;
     for (const name of this.timers.takeDue(now)) {
       try {
-        if (name === TOKEN_TIMER) await this.expireTokens(Date.now());
+        if (name === TOKEN_TIMER) await this.expireTokens(this.clock.now());
         else await this.onTimer(name);
       } catch (error) {
-        console.error(`${this.kind} room ${this.roomId}: timer '${name}' failed`, error);
+        console.error(`${this.kind} room ${this.name}: timer '${name}' failed`, error);
       }
     }
     await this.timers.sync(true);
@@ -288,12 +285,12 @@ export abstract class Room extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- internals
 
-  private gone(connection: Connection): void {
+  private gone(connection: Connection<App>): void {
     this.floods.delete(connection.id);
     try {
       this.onClose(connection);
     } catch (error) {
-      console.error(`${this.kind} room ${this.roomId}: onClose failed`, error);
+      console.error(`${this.kind} room ${this.name}: onClose failed`, error);
     }
   }
 
@@ -301,8 +298,8 @@ export abstract class Room extends DurableObject<Env> {
   private async expireTokens(now: number): Promise<void> {
     let next = Infinity;
     for (const connection of this.connections.all()) {
-      if (connection.state.exp <= now) this.closeConnection(connection, CLOSE_CODES.tokenExpired, "token expired");
-      else next = Math.min(next, connection.state.exp);
+      if (connection.who.exp <= now) this.closeConnection(connection, CLOSE_CODES.tokenExpired, "token expired");
+      else next = Math.min(next, connection.who.exp);
     }
     if (next !== Infinity) await this.timers.set(TOKEN_TIMER, next);
   }

@@ -8,18 +8,14 @@
  * - MetaStore: small JSON values by key.
  * - Timers: named deadlines multiplexed onto the one DO alarm.
  */
-export interface LoggedFrame {
-  seq: number;
-  ts: number;
-  type: string;
-  /** the frame exactly as sent and replayed */
-  text: string;
-}
-
 export interface OutgoingFrame {
   type: string;
   [key: string]: unknown;
 }
+
+import type { LoggedFrame } from "./frames.js";
+
+export type { LoggedFrame };
 
 export class FrameLog {
   private last: number;

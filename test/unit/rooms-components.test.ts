@@ -1,0 +1,80 @@
+/**
+ * StreamRoom components driven without a Durable Object: an in-memory meta
+ * store, a recorder for log frames, a fake timer and a hand-moved clock.
+ */
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../workers/rooms/clock.js";
+import type { StreamLogFrame } from "../../workers/rooms/frames.js";
+import { Audience } from "../../workers/rooms/stream/audience.js";
+import { Likes, LIKES_INTERVAL_MS, LIKES_TIMER } from "../../workers/rooms/stream/likes.js";
+import type { StreamRoomServices } from "../../workers/rooms/stream/services.js";
+
+function fakeRoom(clock = new ManualClock(1_000_000)) {
+  const values = new Map<string, unknown>();
+  const frames: StreamLogFrame[] = [];
+  const timers = new Map<string, number>();
+  const services: StreamRoomServices = {
+    meta: {
+      get: <T>(key: string) => values.get(key) as T | undefined,
+      set: (key: string, value: unknown) => void values.set(key, value),
+    },
+    clock,
+    record: (frame) => {
+      frames.push(frame);
+      return { seq: frames.length, ts: clock.now(), type: frame.type, text: JSON.stringify(frame) };
+    },
+    schedule: async (name, at) => void timers.set(name, at),
+    cancel: async (name) => void timers.delete(name),
+  };
+  return { services, clock, frames, timers };
+}
+
+describe("Likes", () => {
+  it("the first like goes out at once; the rest of the window is one aggregated frame at its end", async () => {
+    const { services, clock, frames, timers } = fakeRoom();
+    const likes = new Likes(services);
+    await likes.add(1);
+    expect(frames).toEqual([{ type: "system", event: "like", count: 1, total: 1 }]);
+    clock.advance(50);
+    await likes.add(1);
+    await likes.add(3);
+    expect(frames).toHaveLength(1);
+    expect(timers.get(LIKES_TIMER)).toBe(1_000_000 + LIKES_INTERVAL_MS);
+    clock.advance(200);
+    likes.onTimer();
+    expect(frames.at(-1)).toEqual({ type: "system", event: "like", count: 4, total: 5 });
+    expect(likes.total).toBe(5);
+  });
+
+  it("flush publishes what is pending (before stream_ended) and nothing when empty", async () => {
+    const { services, clock, frames } = fakeRoom();
+    const likes = new Likes(services);
+    await likes.add(1);
+    clock.advance(10);
+    await likes.add(2);
+    likes.flush();
+    likes.flush();
+    expect(frames).toEqual([
+      { type: "system", event: "like", count: 1, total: 1 },
+      { type: "system", event: "like", count: 2, total: 3 },
+    ]);
+  });
+});
+
+describe("Audience", () => {
+  it("peak, joins, leaves and the time-weighted average between start and end", () => {
+    const { services, clock } = fakeRoom(new ManualClock(0));
+    const audience = new Audience(services);
+    const air = { startedAt: 1_000, endedAt: null as number | null };
+    clock.advance(500);
+    audience.joined(1, air); // before the start: not counted
+    clock.advance(1_500); // t = 2000
+    audience.joined(2, air);
+    clock.advance(2_000); // t = 4000
+    audience.left(1, air);
+    clock.advance(1_000); // t = 5000
+    const stats = audience.final(1, { startedAt: 1_000, endedAt: 5_000 });
+    // 1 viewer for 1000..2000, 2 for 2000..4000, 1 for 4000..5000 → 6000 viewer-ms over 4000 ms
+    expect(stats).toEqual({ startedAt: 1_000, endedAt: 5_000, durationMs: 4_000, peakViewers: 2, avgViewers: 1.5, joins: 2, leaves: 1 });
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * Likes: aggregated into at most one `system like { count, total }` frame
+ * per 250 ms, whatever the rate they arrive at. The total is persisted; the
+ * likes waiting for the next frame are held in memory only (the window is a
+ * quarter of a second, far shorter than the room's hibernation delay).
+ */
+import { Throttle } from "../rate-limit.js";
+import type { StreamRoomServices } from "./services.js";
+
+export const LIKES_INTERVAL_MS = 250;
+export const LIKES_TIMER = "likes";
+const TOTAL_KEY = "likes";
+
+export class Likes {
+  private pending = 0;
+  private readonly throttle = new Throttle(LIKES_INTERVAL_MS);
+
+  constructor(private readonly room: StreamRoomServices) {}
+
+  get total(): number {
+    return this.room.meta.get<number>(TOTAL_KEY) ?? 0;
+  }
+
+  /** Counts `count` likes: published now, or at the end of the current window. */
+  async add(count: number): Promise<void> {
+    this.pending += count;
+    const decision = this.throttle.request(this.room.clock.now());
+    if (decision.now) this.flush();
+    else if (!decision.alreadyPending) await this.room.schedule(LIKES_TIMER, decision.at);
+  }
+
+  /** The deferred window ended (timer). */
+  onTimer(): void {
+    this.throttle.fired(this.room.clock.now());
+    this.flush();
+  }
+
+  /** Publishes what is pending (also right before stream_ended, so no like is lost). */
+  flush(): void {
+    if (this.pending === 0) return;
+    const count = this.pending;
+    const total = this.total + count;
+    this.pending = 0;
+    this.room.meta.set(TOTAL_KEY, total);
+    this.room.record({ type: "system", event: "like", count, total });
+  }
+}
