@@ -8,11 +8,17 @@
  *   <rendition>/index.m3u8
  *   <rendition>/init-<epoch>-<disc>.mp4
  *   <rendition>/<epoch>-<msn>.m4s            (media segment)
- *   <rendition>/<epoch>-<msn>.<part>.m4s     (LL-HLS partial segment)
+ *   <rendition>/<epoch>-p<part>.m4s           (LL-HLS partial segment)
  *
  * `epoch` is chosen by each packager instance: an origin that restarts starts
  * a new epoch, so an immutable, long-cached segment name is never reused for
  * different bytes.
+ *
+ * Parts are numbered per rendition across the whole stream (not per
+ * segment): the part announced by EXT-X-PRELOAD-HINT keeps its name whether
+ * it turns out to be the next part of the open segment or the first part of
+ * a new one, so a hinted request is never left waiting for a name that will
+ * not exist.
  */
 export type HlsObjectType = "master" | "media" | "init" | "segment" | "part";
 
@@ -25,7 +31,7 @@ const MASTER_RE = /^master\.m3u8$/;
 const MEDIA_RE = new RegExp(`^${RENDITION}/index\\.m3u8$`);
 const INIT_RE = new RegExp(`^${RENDITION}/init-${EPOCH}-\\d{1,6}\\.mp4$`);
 const SEGMENT_RE = new RegExp(`^${RENDITION}/${EPOCH}-\\d{1,12}\\.m4s$`);
-const PART_RE = new RegExp(`^${RENDITION}/${EPOCH}-\\d{1,12}\\.\\d{1,4}\\.m4s$`);
+const PART_RE = new RegExp(`^${RENDITION}/${EPOCH}-p\\d{1,12}\\.m4s$`);
 
 export function isValidStreamId(id: string): boolean {
   return STREAM_ID_PATTERN.test(id);
@@ -50,8 +56,9 @@ export function segmentName(epoch: string, msn: number): string {
   return `${epoch}-${msn}.m4s`;
 }
 
-export function partName(epoch: string, msn: number, part: number): string {
-  return `${epoch}-${msn}.${part}.m4s`;
+/** `part` is the rendition's running part number (see the header). */
+export function partName(epoch: string, part: number): string {
+  return `${epoch}-p${part}.m4s`;
 }
 
 export function contentTypeFor(type: HlsObjectType): string {

@@ -1,53 +1,55 @@
 /**
- * LL-HLS delivery directives kept in cache keys and forwarded to the origin.
- * Everything else in a query string is dropped, so `?x=1` cannot fragment the
- * caches or reach the origin.
+ * LL-HLS delivery directives (`_HLS_msn`, `_HLS_part`) in one canonical
+ * form, shared by the origin (which answers them), the mother and the edge
+ * (which key caches on them).
+ *
+ * They mean something only on a media playlist: on every other object the
+ * whole query string is dropped before any cache lookup, so `?x=1` or
+ * `?_HLS_msn=7` on a segment can neither fragment a cache nor reach the
+ * origin. `_HLS_skip` is dropped too: we do not advertise delta updates
+ * (CAN-SKIP-UNTIL), so no conforming client sends it.
  */
+import type { HlsObjectType } from "./hls-paths.js";
+
 export interface HlsQuery {
   msn?: number;
   part?: number;
-  skip?: "YES" | "v2";
 }
 
-const DIGITS = /^\d{1,12}$/;
+/** Canonical decimal: no sign, no leading zeros, so `7` and `007` cannot be two cache keys. */
+const CANONICAL_NUMBER = /^(0|[1-9]\d{0,11})$/;
+/** No segment has this many parts (2 s segments of 1/3 s parts have 6); larger is an attack on the cache key space. */
+export const MAX_PART_INDEX = 99;
+
+export type ParsedHlsQuery = { ok: true; query: HlsQuery } | { ok: false; message: string };
 
 /**
- * Parses the `_HLS_*` directives of a query string. Returns null when one is
- * present but malformed (the HLS spec asks servers to answer 400), or when
- * `_HLS_part` comes without `_HLS_msn`.
+ * The directives of a request for an object of `type`. Refused (the HLS spec
+ * asks for 400) when malformed, when `_HLS_part` comes without `_HLS_msn`,
+ * or when a part index is beyond any segment's.
  */
-export function parseHlsQuery(search: string | URLSearchParams): HlsQuery | null {
+export function parseHlsQuery(search: string | URLSearchParams, type: HlsObjectType): ParsedHlsQuery {
+  if (type !== "media") return { ok: true, query: {} };
   const params = typeof search === "string" ? new URLSearchParams(search) : search;
-  const query: HlsQuery = {};
   const msn = params.get("_HLS_msn");
   const part = params.get("_HLS_part");
-  const skip = params.get("_HLS_skip");
+  const query: HlsQuery = {};
   if (msn !== null) {
-    if (!DIGITS.test(msn)) return null;
+    if (!CANONICAL_NUMBER.test(msn)) return { ok: false, message: "_HLS_msn must be a non-negative integer" };
     query.msn = Number(msn);
   }
   if (part !== null) {
-    if (!DIGITS.test(part) || msn === null) return null;
+    if (msn === null) return { ok: false, message: "_HLS_part requires _HLS_msn" };
+    if (!CANONICAL_NUMBER.test(part) || Number(part) > MAX_PART_INDEX) {
+      return { ok: false, message: `_HLS_part must be an integer from 0 to ${MAX_PART_INDEX}` };
+    }
     query.part = Number(part);
   }
-  if (skip !== null) {
-    if (skip !== "YES" && skip !== "v2") return null;
-    query.skip = skip;
-  }
-  return query;
+  return { ok: true, query };
 }
 
-/** Canonical query string (`""` or `?_HLS_msn=..&_HLS_part=..&_HLS_skip=..`). */
+/** Canonical query string (`""` or `?_HLS_msn=..[&_HLS_part=..]`). */
 export function formatHlsQuery(query: HlsQuery): string {
-  const parts: string[] = [];
-  if (query.msn !== undefined) parts.push(`_HLS_msn=${query.msn}`);
-  if (query.part !== undefined) parts.push(`_HLS_part=${query.part}`);
-  if (query.skip !== undefined) parts.push(`_HLS_skip=${query.skip}`);
-  return parts.length ? `?${parts.join("&")}` : "";
-}
-
-/** parse + format; null when malformed. */
-export function canonicalHlsSearch(search: string | URLSearchParams): string | null {
-  const query = parseHlsQuery(search);
-  return query === null ? null : formatHlsQuery(query);
+  if (query.msn === undefined) return "";
+  return query.part === undefined ? `?_HLS_msn=${query.msn}` : `?_HLS_msn=${query.msn}&_HLS_part=${query.part}`;
 }

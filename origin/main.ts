@@ -16,7 +16,7 @@ import { Recorder } from "./media/recorder.js";
 import { Thumbnailer } from "./media/thumbnailer.js";
 import { OriginMetrics } from "./metrics.js";
 import { StreamRegistry } from "./stream/registry.js";
-import { buildLadderArgs } from "./transcode/ladder-args.js";
+import { buildLadderArgs, nominalPartDuration } from "./transcode/ladder-args.js";
 import { killAllTranscodersSync, runningTranscoders, startTranscoder } from "./transcode/transcoder.js";
 
 export interface RunningOrigin {
@@ -48,6 +48,7 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
     streamOptions: {
       ladder: config.ladder,
       targetDuration: config.targetDuration,
+      partTarget: nominalPartDuration(config.partDuration, config.frameRate),
       windowSize: config.windowSize,
       reconnectGraceMs: config.reconnectGraceMs,
     },
@@ -98,8 +99,7 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
     metrics,
     gauges,
     source: {
-      getObject: (streamId, objectPath) => registry.get(streamId)?.packager.getObject(objectPath),
-      hasStream: (streamId) => registry.get(streamId) !== undefined,
+      serve: (streamId, objectPath, query, signal) => registry.get(streamId)?.packager.serve(objectPath, query, signal),
     },
   });
   await new Promise<void>((resolve, reject) => {

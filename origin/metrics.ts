@@ -25,7 +25,13 @@ export class OriginMetrics {
   publishAccepted = 0;
   transcoderFailures = 0;
 
-  recordRequest(type: HlsObjectType | "unknown", status: number, objectKey?: string): void {
+  /**
+   * `blocking`: an LL-HLS blocking playlist answer (`_HLS_msn`), counted
+   * under the type "blocking" so that "each blocking answer reached the
+   * origin once" can be read apart from plain playlist reloads.
+   */
+  recordRequest(objectType: HlsObjectType | "unknown", status: number, objectKey?: string, blocking = false): void {
+    const type = blocking && objectType === "media" ? "blocking" : objectType;
     const key = `${type}|${status}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     if (!objectKey || status !== 200) return;

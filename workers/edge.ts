@@ -3,14 +3,20 @@
  *
  * Rejects anything that is not an HLS object of a known stream before it
  * costs a Durable Object call, answers from the colo's Cache API when it can,
- * and otherwise asks the stream's HlsMother over RPC, with at most one
- * in-flight mother call per cache key in this isolate.
+ * and otherwise asks the stream's HlsMother, with at most one in-flight
+ * mother call per cache key in this isolate.
+ *
+ * The cache key is the object path plus the canonical LL-HLS directives,
+ * which only media playlists keep (common/hls-query.ts): any other query
+ * string is dropped before the cache lookup. A mother call that every
+ * waiting viewer has abandoned (an LL-HLS blocking request held for
+ * seconds) is cancelled, and the mother cancels its origin request in turn.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { classifyObjectPath, isValidStreamId } from "../common/hls-paths.js";
 import type { AppEnv, Env } from "./env.js";
 import { errorResponse } from "./lib/errors.js";
-import { canonicalHlsSearch } from "./lib/hls-query.js";
+import { formatHlsQuery, parseHlsQuery } from "../common/hls-query.js";
 import { streamExists } from "./lib/stream-directory.js";
 import { isEdgeCacheable } from "./mother/cache-policy.js";
 import { TIER_HEADER } from "./mother/hls-mother.js";
@@ -21,7 +27,14 @@ interface Buffered {
   body: ArrayBuffer;
 }
 
-const inflight = new Map<string, Promise<Buffered>>();
+interface Flight {
+  promise: Promise<Buffered>;
+  /** Viewers still waiting on it. */
+  waiters: number;
+  controller: AbortController;
+}
+
+const inflight = new Map<string, Flight>();
 
 const LIVE_PATH = /^\/live\/([^/]*)\/(.+)$/;
 
@@ -56,9 +69,10 @@ function toResponse(buffered: Buffered, tier?: string): Response {
   return new Response(buffered.body, { status: buffered.status, headers });
 }
 
-async function askMother(env: Env, streamId: string, objectPath: string, search: string): Promise<Buffered> {
+/** The mother's fetch() entry point, so that cancelling `signal` reaches it as request.signal. */
+async function askMother(env: Env, streamId: string, objectPath: string, search: string, signal: AbortSignal): Promise<Buffered> {
   const stub = env.HLS_MOTHER.get(env.HLS_MOTHER.idFromName(streamId));
-  const response = await stub.serve(streamId, objectPath, search);
+  const response = await stub.fetch(new Request(`https://mother/${streamId}/${objectPath}${search}`, { signal }));
   return {
     status: response.status,
     headers: [...response.headers],
@@ -73,11 +87,13 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   const match = LIVE_PATH.exec(url.pathname);
   const streamId = match?.[1] ?? "";
   const objectPath = match?.[2] ?? "";
-  if (!match || !isValidStreamId(streamId) || classifyObjectPath(objectPath) === null) {
+  const type = classifyObjectPath(objectPath);
+  if (!match || !isValidStreamId(streamId) || type === null) {
     return errorResponse(400, "bad_path", "not a playable HLS object path");
   }
-  const search = canonicalHlsSearch(url.searchParams);
-  if (search === null) return errorResponse(400, "bad_query", "malformed _HLS_ query parameter");
+  const parsed = parseHlsQuery(url.searchParams, type);
+  if (!parsed.ok) return errorResponse(400, "bad_query", parsed.message);
+  const search = formatHlsQuery(parsed.query);
   // A directory outage must not stop playback: the mother checks the stream too.
   const exists = await streamExists(c.env.DB, streamId).catch((error: unknown) => {
     console.error("edge: stream directory lookup failed", error);
@@ -98,18 +114,42 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
     return res;
   }
 
-  let pending = inflight.get(cacheKey);
-  const leader = pending === undefined;
-  if (pending === undefined) {
-    pending = askMother(c.env, streamId, objectPath, search).finally(() => inflight.delete(cacheKey));
-    inflight.set(cacheKey, pending);
+  let flight = inflight.get(cacheKey);
+  const leader = flight === undefined;
+  if (flight === undefined) {
+    const controller = new AbortController();
+    const started: Flight = {
+      promise: askMother(c.env, streamId, objectPath, search, controller.signal).finally(() => {
+        if (inflight.get(cacheKey) === started) inflight.delete(cacheKey);
+      }),
+      waiters: 0,
+      controller,
+    };
+    flight = started;
+    inflight.set(cacheKey, flight);
   }
+  const viewerGone = c.req.raw.signal;
+  const current = flight;
+  current.waiters++;
+  const onGone = () => {
+    current.waiters--;
+    // nobody left to answer: stop holding the mother (and through it the origin)
+    if (current.waiters === 0) {
+      current.controller.abort(new Error("every viewer left"));
+      if (inflight.get(cacheKey) === current) inflight.delete(cacheKey);
+    }
+  };
+  viewerGone.addEventListener("abort", onGone, { once: true });
   let buffered: Buffered;
   try {
-    buffered = await pending;
+    buffered = await current.promise;
   } catch (error) {
+    if (current.controller.signal.aborted) return errorResponse(499, "client_gone", "request cancelled");
     console.error("edge: mother call failed", error);
     return errorResponse(502, "mother_unavailable", "stream cache tier unavailable");
+  } finally {
+    viewerGone.removeEventListener("abort", onGone);
+    if (!viewerGone.aborted) current.waiters--;
   }
   if (leader && buffered.status === 200) {
     const cacheControl = new Headers(buffered.headers).get("cache-control");

@@ -1,16 +1,19 @@
 /**
- * The origin's HTTP face: a conventional media server. It serves what the
+ * The origin's HTTP face: a conventional LL-HLS server. It serves what the
  * packager holds with `Cache-Control: no-cache` and leaves caching policy to
- * the tiers in front of it (the HlsMother rewrites it). Also /metrics.
+ * the tiers in front of it (the HlsMother rewrites it). Blocking requests
+ * (`_HLS_msn` / `_HLS_part`, the hinted part) are held by the packager; a
+ * client that disconnects releases its hold. Also /metrics.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { classifyObjectPath, isValidStreamId } from "../../common/hls-paths.js";
+import { parseHlsQuery, type HlsQuery } from "../../common/hls-query.js";
 import type { OriginMetrics } from "../metrics.js";
-import type { PackagedObject } from "../packager/stream-packager.js";
+import type { ServeResult } from "../packager/stream-packager.js";
 
 export interface HlsSource {
-  getObject(streamId: string, objectPath: string): PackagedObject | undefined;
-  hasStream(streamId: string): boolean;
+  /** undefined when the stream is not on this origin. */
+  serve(streamId: string, objectPath: string, query: HlsQuery, signal: AbortSignal): Promise<ServeResult> | undefined;
 }
 
 export interface HlsServerOptions {
@@ -55,21 +58,42 @@ export function createHlsServer(options: HlsServerOptions): Server {
       sendJsonError(res, 400, "bad_path", "not an HLS object path");
       return;
     }
-    const object = source.getObject(streamId, objectPath);
-    if (!object) {
-      metrics.recordRequest(type, 404);
-      const known = source.hasStream(streamId);
-      sendJsonError(res, 404, known ? "object_not_found" : "unknown_stream", known ? "no such object (yet)" : "stream not on this origin");
+    const parsed = parseHlsQuery(url.searchParams, type);
+    if (!parsed.ok) {
+      metrics.recordRequest(type, 400);
+      sendJsonError(res, 400, "bad_query", parsed.message);
       return;
     }
-    const body = typeof object.body === "string" ? Buffer.from(object.body, "utf8") : object.body;
-    metrics.recordRequest(type, 200, `${streamId}/${objectPath}`);
-    if (req.method !== "HEAD") metrics.bytesServed += body.length;
-    res.writeHead(200, {
-      "content-type": object.contentType,
-      "content-length": body.length,
-      "cache-control": "no-cache",
+    const gone = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) gone.abort();
     });
-    res.end(req.method === "HEAD" ? undefined : body);
+    const pending = source.serve(streamId, objectPath, parsed.query, gone.signal);
+    if (pending === undefined) {
+      metrics.recordRequest(type, 404);
+      sendJsonError(res, 404, "unknown_stream", "stream not on this origin");
+      return;
+    }
+    const blocking = parsed.query.msn !== undefined || type === "part";
+    void pending.then((result) => {
+      if (gone.signal.aborted || res.destroyed) return;
+      if (result.kind === "error") {
+        metrics.recordRequest(type, result.status);
+        sendJsonError(res, result.status, result.code, result.message);
+        return;
+      }
+      const object = result.object;
+      const body = typeof object.body === "string" ? Buffer.from(object.body, "utf8") : object.body;
+      // a blocking playlist answer is its own object (it is cached as such downstream)
+      const key = `${streamId}/${objectPath}${blocking && type === "media" ? `?${url.searchParams.toString()}` : ""}`;
+      metrics.recordRequest(type, 200, key, blocking);
+      if (req.method !== "HEAD") metrics.bytesServed += body.length;
+      res.writeHead(200, {
+        "content-type": object.contentType,
+        "content-length": body.length,
+        "cache-control": "no-cache",
+      });
+      res.end(req.method === "HEAD" ? undefined : body);
+    });
   });
 }

@@ -3,6 +3,15 @@
  * They take already-decided values; the packager owns windowing and naming.
  */
 
+/** An LL-HLS partial segment as listed (EXT-X-PART). */
+export interface PlaylistPart {
+  uri: string;
+  /** Seconds. */
+  duration: number;
+  /** Starts with a sync sample: INDEPENDENT=YES. */
+  independent: boolean;
+}
+
 export interface MediaPlaylistSegment {
   uri: string;
   /** Seconds. */
@@ -12,6 +21,36 @@ export interface MediaPlaylistSegment {
   discontinuity: boolean;
   /** Init segment (EXT-X-MAP) the segment needs. */
   mapUri: string;
+  /** Its parts, listed before its URI (only for segments near the live edge). */
+  parts?: readonly PlaylistPart[];
+}
+
+/** The segment being built: listed as parts only, after the complete segments. */
+export interface OpenSegment {
+  programDateTime: number;
+  discontinuity: boolean;
+  mapUri: string;
+  parts: readonly PlaylistPart[];
+}
+
+/** The LL-HLS part of a media playlist (RFC 8216bis §4.4.3.7-8, §4.4.5.2-3). */
+export interface LowLatencyInput {
+  /** EXT-X-PART-INF:PART-TARGET, seconds. */
+  partTarget: number;
+  /** EXT-X-SERVER-CONTROL:PART-HOLD-BACK, seconds (≥ 3 × partTarget). */
+  partHoldBack: number;
+  /** EXT-X-SERVER-CONTROL:HOLD-BACK, seconds (≥ 3 × target duration). */
+  holdBack: number;
+  open?: OpenSegment;
+  /** EXT-X-PRELOAD-HINT:TYPE=PART; omitted when the playlist has ended. */
+  preloadHint?: string;
+  renditionReports: readonly RenditionReport[];
+}
+
+export interface RenditionReport {
+  uri: string;
+  lastMsn: number;
+  lastPart: number;
 }
 
 export interface MediaPlaylistInput {
@@ -25,6 +64,7 @@ export interface MediaPlaylistInput {
   independentSegments: boolean;
   /** EXT-X-PLAYLIST-TYPE; a recording's playlist is "VOD". */
   playlistType?: "VOD" | "EVENT";
+  lowLatency?: LowLatencyInput;
 }
 
 /**
@@ -40,13 +80,20 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
   // A target below any segment's rounded EXTINF makes the playlist invalid, whatever the caller asked for.
   let target = Math.max(1, Math.ceil(input.targetDuration));
   for (const s of input.segments) target = Math.max(target, roundedExtinf(s.duration));
+  const ll = input.lowLatency;
 
   const lines = [
     "#EXTM3U",
     `#EXT-X-VERSION:${input.version ?? 7}`,
     `#EXT-X-TARGETDURATION:${target}`,
-    `#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence}`,
   ];
+  if (ll) {
+    lines.push(
+      `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${seconds(ll.partHoldBack)},HOLD-BACK=${seconds(Math.max(ll.holdBack, 3 * target))}`,
+      `#EXT-X-PART-INF:PART-TARGET=${seconds(ll.partTarget)}`,
+    );
+  }
+  lines.push(`#EXT-X-MEDIA-SEQUENCE:${input.mediaSequence}`);
   if (input.discontinuitySequence > 0) {
     lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${input.discontinuitySequence}`);
   }
@@ -54,18 +101,44 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
   if (input.independentSegments) lines.push("#EXT-X-INDEPENDENT-SEGMENTS");
 
   let currentMap: string | undefined;
-  for (const s of input.segments) {
+  const head = (s: { discontinuity: boolean; mapUri: string; programDateTime: number }) => {
     if (s.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
     if (s.mapUri !== currentMap) {
       lines.push(`#EXT-X-MAP:URI="${quoted(s.mapUri)}"`);
       currentMap = s.mapUri;
     }
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}`);
+  };
+  const partLines = (parts: readonly PlaylistPart[]) => {
+    for (const p of parts) {
+      lines.push(`#EXT-X-PART:DURATION=${seconds(p.duration)},URI="${quoted(p.uri)}"${p.independent ? ",INDEPENDENT=YES" : ""}`);
+    }
+  };
+  for (const s of input.segments) {
+    head(s);
+    if (ll && s.parts) partLines(s.parts);
     lines.push(`#EXTINF:${s.duration.toFixed(3)},`);
     lines.push(s.uri);
   }
+  if (ll && !input.ended) {
+    if (ll.open && ll.open.parts.length > 0) {
+      head(ll.open);
+      partLines(ll.open.parts);
+    }
+    if (ll.preloadHint !== undefined) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${quoted(ll.preloadHint)}"`);
+  }
   if (input.ended) lines.push("#EXT-X-ENDLIST");
+  if (ll) {
+    for (const r of ll.renditionReports) {
+      lines.push(`#EXT-X-RENDITION-REPORT:URI="${quoted(r.uri)}",LAST-MSN=${r.lastMsn},LAST-PART=${r.lastPart}`);
+    }
+  }
   return lines.join("\n") + "\n";
+}
+
+/** Decimal seconds as playlists write them: at most 3 decimals, no trailing zeros. */
+function seconds(value: number): string {
+  return String(Number(value.toFixed(3)));
 }
 
 export interface MasterPlaylistVariant {

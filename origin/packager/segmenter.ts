@@ -1,16 +1,18 @@
 /**
  * Turns one rendition's top-level boxes, from one FFmpeg run, into an init
- * segment and media segments made of whole FFmpeg fragments ("chunks").
+ * segment, parts and media segments.
  *
- * Segments are only ever cut in front of an independent chunk, so every
- * segment starts with a sync sample. Chunk boundaries are kept inside each
- * segment because LL-HLS partial segments are exactly these chunks.
+ * A part is one moof+mdat pair as FFmpeg writes it (FFmpeg calls it a
+ * fragment; `-frag_duration` sets its length): the LL-HLS partial segment,
+ * published the moment it is complete. Segments are whole runs of parts,
+ * only ever cut in front of an independent part, so every segment starts
+ * with a sync sample; part boundaries are kept inside each segment.
  */
 import { BoxError, parseInit, parseMoof, type Box, type InitInfo, type InitTrack } from "./boxes.js";
 import { PdtClock } from "./pdt-clock.js";
 
 /** One moof+mdat pair as FFmpeg wrote it. */
-export interface Chunk {
+export interface Part {
   /** Decode time of the timing track's first sample, seconds. */
   startDts: number;
   /** Seconds of the timing track covered. */
@@ -19,17 +21,17 @@ export interface Chunk {
   independent: boolean;
   /** moof+mdat. */
   bytes: Buffer;
-  /** Wall clock (ms) when the chunk was complete. */
+  /** Wall clock (ms) when the part was complete. */
   arrivedAt: number;
 }
 
-/** A chunk's place inside its closed segment: a future LL-HLS part. */
-export interface SegmentChunk {
+/** A part's place inside its closed segment. */
+export interface SegmentPart {
   startDts: number;
   duration: number;
   independent: boolean;
   arrivedAt: number;
-  /** Byte range of the chunk within `Segment.bytes`. */
+  /** Byte range of the part within `Segment.bytes`. */
   offset: number;
   length: number;
 }
@@ -39,7 +41,7 @@ export interface Segment {
   duration: number;
   /** Wall clock (ms, rounded) of the first sample. */
   programDateTime: number;
-  chunks: SegmentChunk[];
+  parts: SegmentPart[];
   bytes: Buffer;
 }
 
@@ -53,8 +55,11 @@ export interface InitSegment {
 
 export type SegmenterEvent =
   | { type: "init"; init: InitSegment }
-  /** A chunk was appended to the open segment as its part number `partIndex`. */
-  | { type: "chunk"; chunk: Chunk; partIndex: number }
+  /**
+   * A part was appended to the open segment as its part number `partIndex`;
+   * `programDateTime` is the open segment's (ms).
+   */
+  | { type: "part"; part: Part; partIndex: number; programDateTime: number }
   | { type: "segment"; segment: Segment };
 
 export interface SegmenterOptions {
@@ -75,7 +80,7 @@ interface OpenSegment {
   startTicks: number;
   durationTicks: number;
   programDateTime: number;
-  chunks: Chunk[];
+  parts: Part[];
   bytes: number;
 }
 
@@ -87,7 +92,7 @@ export class Segmenter {
   private initSegment: InitSegment | undefined;
   private pendingMoof: Buffer | undefined;
   private open: OpenSegment | undefined;
-  /** End of the last chunk, in timing-track ticks; places chunks that lack timing-track samples. */
+  /** End of the last part, in timing-track ticks; places parts that lack timing-track samples. */
   private nextTicks: number | undefined;
   private readonly clock: PdtClock;
 
@@ -102,9 +107,9 @@ export class Segmenter {
     return this.initSegment;
   }
 
-  /** Chunks of the segment still being built (the LL-HLS parts published so far). */
-  get openChunks(): readonly Chunk[] {
-    return this.open?.chunks ?? [];
+  /** Parts of the segment still being built (the LL-HLS parts published so far). */
+  get openParts(): readonly Part[] {
+    return this.open?.parts ?? [];
   }
 
   push(box: Box): SegmenterEvent[] {
@@ -123,7 +128,7 @@ export class Segmenter {
         if (!this.pendingMoof) throw new BoxError("mdat without moof (not fragmented MP4?)");
         const moof = this.pendingMoof;
         this.pendingMoof = undefined;
-        return this.onChunk(moof, box.data);
+        return this.onPart(moof, box.data);
       }
       default:
         // free/skip/mfra/sidx/styp/prft etc. carry nothing a client of our segments needs.
@@ -151,7 +156,7 @@ export class Segmenter {
     return { type: "init", init: this.initSegment };
   }
 
-  private onChunk(moof: Buffer, mdat: Buffer): SegmenterEvent[] {
+  private onPart(moof: Buffer, mdat: Buffer): SegmenterEvent[] {
     const init = this.initSegment!;
     const { timescale, trackId } = init.timingTrack;
     const arrivedAt = this.now();
@@ -163,7 +168,7 @@ export class Segmenter {
 
     if (timed) this.clock.observe(arrivedAt, startTicks / timescale, durationTicks / timescale);
 
-    const chunk: Chunk = {
+    const part: Part = {
       startDts: startTicks / timescale,
       duration: durationTicks / timescale,
       independent: timed && frag.firstSampleIsSync,
@@ -173,10 +178,10 @@ export class Segmenter {
 
     const open = this.open;
     const cut =
-      chunk.independent && (!open || open.durationTicks / timescale >= this.targetDuration - CUT_TOLERANCE);
+      part.independent && (!open || open.durationTicks / timescale >= this.targetDuration - CUT_TOLERANCE);
     if (!cut && !open) return []; // nothing decodable to attach it to yet
     // Checked before any state changes so a failure never loses an already closed segment.
-    if ((cut ? 0 : open!.bytes) + chunk.bytes.length > this.maxSegmentBytes) {
+    if ((cut ? 0 : open!.bytes) + part.bytes.length > this.maxSegmentBytes) {
       throw new BoxError(`segment would exceed ${this.maxSegmentBytes} bytes without a keyframe to cut at`);
     }
 
@@ -188,15 +193,15 @@ export class Segmenter {
         startTicks,
         durationTicks: 0,
         programDateTime: this.clock.at(startTicks / timescale),
-        chunks: [],
+        parts: [],
         bytes: 0,
       };
     }
     const target = this.open!;
-    target.chunks.push(chunk);
+    target.parts.push(part);
     target.durationTicks += durationTicks;
-    target.bytes += chunk.bytes.length;
-    events.push({ type: "chunk", chunk, partIndex: target.chunks.length - 1 });
+    target.bytes += part.bytes.length;
+    events.push({ type: "part", part, partIndex: target.parts.length - 1, programDateTime: target.programDateTime });
     return events;
   }
 
@@ -205,9 +210,9 @@ export class Segmenter {
     if (!open) return undefined;
     this.open = undefined;
     const timescale = this.initSegment!.timingTrack.timescale;
-    const bytes = Buffer.concat(open.chunks.map((c) => c.bytes), open.bytes);
+    const bytes = Buffer.concat(open.parts.map((c) => c.bytes), open.bytes);
     let offset = 0;
-    const chunks = open.chunks.map((c): SegmentChunk => {
+    const parts = open.parts.map((c): SegmentPart => {
       const placed = {
         startDts: c.startDts,
         duration: c.duration,
@@ -223,7 +228,7 @@ export class Segmenter {
       startDts: open.startTicks / timescale,
       duration: open.durationTicks / timescale,
       programDateTime: open.programDateTime,
-      chunks,
+      parts,
       bytes,
     };
   }

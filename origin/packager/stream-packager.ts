@@ -9,13 +9,19 @@
  */
 import { EventEmitter } from "node:events";
 import { classifyObjectPath, type HlsObjectType } from "../../common/hls-paths.js";
+import { decidePart, decidePlaylist, holdLimitMs, type BlockingQuery, type Decision } from "./blocking.js";
 import { BoxSplitter } from "./boxes.js";
 import { PdtClock } from "./pdt-clock.js";
-import { renderMasterPlaylist, type MasterPlaylistVariant } from "./playlist.js";
-import { Rendition, packaged, type PackagedObject } from "./rendition.js";
+import { renderMasterPlaylist, renderMediaPlaylist, type MasterPlaylistVariant } from "./playlist.js";
+import { Rendition, ceilMs, packaged, type PackagedObject } from "./rendition.js";
 import { Segmenter, type SegmenterEvent } from "./segmenter.js";
 
-export type { PackagedObject, HlsObjectType };
+export type { PackagedObject, HlsObjectType, BlockingQuery };
+
+/** What a request gets: an object, or an HTTP error to send. */
+export type ServeResult =
+  | { kind: "object"; object: PackagedObject }
+  | { kind: "error"; status: number; code: string; message: string };
 
 export interface RenditionSpec {
   /** Directory name, [a-z0-9_]{1,16}. */
@@ -36,11 +42,20 @@ export interface PackagerOptions {
   targetDuration?: number;
   /** Segments listed in each media playlist; default 6. */
   windowSize?: number;
-  /** Segments kept servable after leaving the playlist; default 4. */
-  retainExtra?: number;
+  /** Nominal LL-HLS part duration in seconds (FFmpeg's fragment duration); default 1/3. */
+  partTarget?: number;
+  /** Extra ms a segment stays downloadable after the RFC's minimum; default 4000. */
+  retentionGraceMs?: number;
+  /** Blocking requests held at once per stream before 503; default 2000. */
+  maxHeldRequests?: number;
   /** [a-z0-9]{1,16}; default Date.now().toString(36). */
   epoch?: string;
   now?: () => number;
+}
+
+export interface RunOptions {
+  /** Wall clock (ms) of the run's decode time 0 as seen at ingest (PDT anchor), once known. */
+  ingestStart?: () => number | undefined;
 }
 
 export interface RunInput {
@@ -99,6 +114,16 @@ interface RunRendition {
   failed: boolean;
 }
 
+interface HeldRequest {
+  /** The answer, once there is one. */
+  check(): ServeResult | undefined;
+  finish(result: ServeResult): void;
+}
+
+function notFound(): ServeResult {
+  return { kind: "error", status: 404, code: "object_not_found", message: "no such object (yet)" };
+}
+
 interface Run {
   index: number;
   renditions: Map<string, RunRendition>;
@@ -112,20 +137,26 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
   private readonly renditions = new Map<string, Rendition>();
   private readonly targetDuration: number;
   private readonly now: () => number;
+  private readonly maxHeldRequests: number;
   private runCount = 0;
   private current: Run | undefined;
   private isEnded = false;
   private master: string | undefined;
+  /** Rendered media playlists, dropped whenever any rendition moves (rendition reports name the others). */
+  private playlists = new Map<string, string>();
+  private readonly held = new Set<HeldRequest>();
 
   constructor(opts: PackagerOptions) {
     super();
     const targetDuration = opts.targetDuration ?? 2;
     const windowSize = opts.windowSize ?? 6;
-    const retainExtra = opts.retainExtra ?? 4;
+    const partTarget = opts.partTarget ?? 1 / 3;
+    const retentionGraceMs = opts.retentionGraceMs ?? 4_000;
     const epoch = opts.epoch ?? Date.now().toString(36);
     if (!(targetDuration > 0 && Number.isFinite(targetDuration))) throw new RangeError("targetDuration must be > 0");
     if (!(Number.isInteger(windowSize) && windowSize >= 1)) throw new RangeError("windowSize must be an integer >= 1");
-    if (!(Number.isInteger(retainExtra) && retainExtra >= 0)) throw new RangeError("retainExtra must be an integer >= 0");
+    if (!(partTarget > 0 && partTarget <= targetDuration)) throw new RangeError("partTarget must be in (0, targetDuration]");
+    if (!(retentionGraceMs >= 0)) throw new RangeError("retentionGraceMs must be >= 0");
     if (!EPOCH.test(epoch)) throw new RangeError(`epoch must match ${EPOCH}`);
     if (opts.renditions.length === 0) throw new RangeError("at least one rendition is required");
 
@@ -133,11 +164,24 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     this.epoch = epoch;
     this.targetDuration = targetDuration;
     this.now = opts.now ?? Date.now;
+    this.maxHeldRequests = opts.maxHeldRequests ?? 2_000;
     this.specs = opts.renditions.slice();
     for (const spec of this.specs) {
       if (!RENDITION_NAME.test(spec.name)) throw new RangeError(`rendition name must match ${RENDITION_NAME}`);
       if (this.renditions.has(spec.name)) throw new RangeError(`duplicate rendition ${spec.name}`);
-      this.renditions.set(spec.name, new Rendition(spec.name, { epoch, targetDuration, windowSize, retainExtra }));
+      this.renditions.set(
+        spec.name,
+        new Rendition(spec.name, {
+          epoch,
+          targetDuration,
+          windowSize,
+          partTarget,
+          retentionGraceMs,
+          // a removed segment is kept ~ the RFC window (playlist + its own duration + grace); the cap only bounds memory
+          maxRemovedSegments: windowSize * 3,
+          now: this.now,
+        }),
+      );
     }
   }
 
@@ -146,13 +190,13 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
   }
 
   /** Starts input from a new FFmpeg process; a run still open is flushed first (its process is being replaced). */
-  beginRun(): RunInput {
+  beginRun(options: RunOptions = {}): RunInput {
     if (this.isEnded) throw new Error(`stream ${this.streamId} has ended`);
     if (this.current) this.finishRun(this.current);
     const run: Run = { index: this.runCount++, renditions: new Map(), finished: false };
     let floor = -Infinity;
     for (const r of this.renditions.values()) floor = Math.max(floor, r.pdtEnd ?? -Infinity);
-    const clock = new PdtClock(floor);
+    const clock = new PdtClock({ floorMs: floor, ingestStart: options.ingestStart });
     for (const name of this.renditions.keys()) {
       run.renditions.set(name, {
         splitter: new BoxSplitter(),
@@ -171,8 +215,10 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     if (this.isEnded) return;
     if (this.current) this.finishRun(this.current);
     this.isEnded = true;
+    this.changed();
   }
 
+  /** The object at `relPath` as it is now (a plain playlist request); undefined when there is none. */
   getObject(relPath: string): PackagedObject | undefined {
     const type = classifyObjectPath(relPath);
     if (type === null) return undefined;
@@ -182,7 +228,81 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     }
     const slash = relPath.indexOf("/");
     const rendition = this.renditions.get(relPath.slice(0, slash));
-    return rendition?.getObject(relPath.slice(slash + 1), this.isEnded);
+    if (!rendition) return undefined;
+    if (type === "media") {
+      const text = this.mediaPlaylist(rendition);
+      return text === undefined ? undefined : packaged("media", text);
+    }
+    return rendition.getObject(relPath.slice(slash + 1));
+  }
+
+  /**
+   * Answers a request the LL-HLS way: a media playlist with `_HLS_msn` /
+   * `_HLS_part` waits until it contains that part (at most three target
+   * durations, then 503), and the hinted next part waits until it is
+   * complete. `signal` drops a held request whose client went away.
+   */
+  serve(relPath: string, query: BlockingQuery = {}, signal?: AbortSignal): Promise<ServeResult> {
+    const type = classifyObjectPath(relPath);
+    const slash = relPath.indexOf("/");
+    const rendition = type === null || type === "master" ? undefined : this.renditions.get(relPath.slice(0, slash));
+    let decide: () => Decision;
+    if (type === "media" && rendition) {
+      if (!rendition.hasSegments) return Promise.resolve(notFound());
+      decide = () => decidePlaylist(rendition.position(), query, this.isEnded, {
+        partTarget: rendition.partTarget,
+        targetDuration: this.targetDuration,
+      });
+    } else if (type === "part" && rendition && rendition.partNumberOf(relPath.slice(slash + 1)) !== undefined) {
+      const number = rendition.partNumberOf(relPath.slice(slash + 1))!;
+      decide = () => decidePart(rendition.position(), number, rendition.getObject(relPath.slice(slash + 1)) !== undefined, this.isEnded);
+    } else {
+      const object = this.getObject(relPath);
+      return Promise.resolve(object ? { kind: "object", object } : notFound());
+    }
+    const settle = (decision: Decision): ServeResult | undefined => {
+      if (decision.kind === "hold") return undefined;
+      if (decision.kind === "reject") return { kind: "error", status: decision.status, code: decision.code, message: decision.message };
+      const object = this.getObject(relPath);
+      return object ? { kind: "object", object } : notFound();
+    };
+    const now = settle(decide());
+    if (now) return Promise.resolve(now);
+    if (this.held.size >= this.maxHeldRequests) {
+      return Promise.resolve({ kind: "error", status: 503, code: "too_many_held", message: "too many blocking requests held" });
+    }
+    if (signal?.aborted) return Promise.resolve({ kind: "error", status: 499, code: "client_gone", message: "request aborted" });
+    return new Promise<ServeResult>((resolve) => {
+      const request: HeldRequest = {
+        check: () => settle(decide()),
+        finish: (result) => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          this.held.delete(request);
+          resolve(result);
+        },
+      };
+      const onAbort = () => request.finish({ kind: "error", status: 499, code: "client_gone", message: "request aborted" });
+      const timer = setTimeout(
+        () => request.finish({ kind: "error", status: 503, code: "hold_timeout", message: "not available within three target durations" }),
+        holdLimitMs(this.targetDuration),
+      );
+      timer.unref?.();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.held.add(request);
+    });
+  }
+
+  /** Blocking requests currently held (for metrics and tests). */
+  get heldRequests(): number {
+    return this.held.size;
+  }
+
+  /** PART-TARGET (s) every rendition declares: the nominal part, or the longest part seen. */
+  get partTarget(): number {
+    let target = 0;
+    for (const r of this.renditions.values()) target = Math.max(target, r.partTarget);
+    return target;
   }
 
   stats(): PackagerStats {
@@ -251,11 +371,13 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
         });
         return;
       }
-      case "chunk":
-        rendition.addPart(event.chunk.bytes);
+      case "part":
+        rendition.addPart(run.index, event.part, event.partIndex, event.programDateTime);
+        this.changed();
         return;
       case "segment": {
         const stored = rendition.addSegment(run.index, event.segment);
+        this.changed();
         this.emit("segment", {
           rendition: name,
           msn: stored.msn,
@@ -268,6 +390,52 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
         return;
       }
     }
+  }
+
+  /** Something moved: drop rendered playlists and let held requests look again. */
+  private changed(): void {
+    this.playlists.clear();
+    for (const request of [...this.held]) {
+      const result = request.check();
+      if (result) request.finish(result);
+    }
+  }
+
+  /**
+   * The LL-HLS media playlist: every part target and hold-back is the same in
+   * every rendition (the largest), so a player switching renditions keeps its
+   * latency target; rendition reports give the others' live edges.
+   */
+  private mediaPlaylist(rendition: Rendition): string | undefined {
+    const cached = this.playlists.get(rendition.name);
+    if (cached !== undefined) return cached;
+    const input = rendition.playlistInput(this.isEnded);
+    if (input === undefined) return undefined;
+    const partTarget = this.partTarget;
+    const { open, ...base } = input;
+    const text = renderMediaPlaylist({
+      ...base,
+      lowLatency: {
+        partTarget,
+        partHoldBack: ceilMs(3 * partTarget),
+        holdBack: 3 * this.targetDuration,
+        open,
+        preloadHint: this.isEnded ? undefined : rendition.hintedPartName(),
+        renditionReports: [...this.renditions.values()]
+          .filter((other) => other !== rendition && other.hasSegments)
+          .map((other) => {
+            const pos = other.position();
+            const inOpen = pos.openParts > 0;
+            return {
+              uri: `../${other.name}/index.m3u8`,
+              lastMsn: inOpen ? pos.openMsn : pos.lastMsn,
+              lastPart: inOpen ? pos.openParts - 1 : Math.max(0, pos.lastSegmentParts - 1),
+            };
+          }),
+      },
+    });
+    this.playlists.set(rendition.name, text);
+    return text;
   }
 
   /** Rendered once, when every rendition has a segment, and then frozen so a long-cached copy is never stale. */

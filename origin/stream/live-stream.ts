@@ -4,6 +4,7 @@
  * drops and comes back within the grace period; each run is one FFmpeg
  * process and shows up in the playlists as a discontinuity, not a new stream.
  */
+import { FlvIngestClock } from "../ingest/flv-clock.js";
 import type { IncomingPublish } from "../ingest/rtmp-ingest.js";
 import { StreamPackager, type RenditionSpec } from "../packager/stream-packager.js";
 import type { Transcoder, TranscoderOptions } from "../transcode/transcoder.js";
@@ -31,6 +32,8 @@ export interface LiveStreamOptions {
   streamId: string;
   ladder: RenditionSpec[];
   targetDuration: number;
+  /** Nominal LL-HLS part duration, seconds. */
+  partTarget: number;
   windowSize: number;
   reconnectGraceMs: number;
 }
@@ -54,6 +57,7 @@ export class LiveStream {
       streamId: options.streamId,
       renditions: options.ladder,
       targetDuration: options.targetDuration,
+      partTarget: options.partTarget,
       windowSize: options.windowSize,
     });
     this.packager.on("segment", () => deps.onSegment());
@@ -91,7 +95,9 @@ export class LiveStream {
     this.graceTimer = undefined;
     const resumed = this.runs > 0;
     this.runs++;
-    const run = this.packager.beginRun();
+    // PDT is anchored on when the broadcaster's frames reached us, not on when FFmpeg produced output.
+    const ingestClock = new FlvIngestClock();
+    const run = this.packager.beginRun({ ingestStart: () => ingestClock.startWallClock() });
     const transcoder = this.deps.startTranscoder({
       args: this.deps.buildArgs(),
       renditions: this.options.ladder.map((r) => r.name),
@@ -115,7 +121,10 @@ export class LiveStream {
       },
     });
     this.transcoder = transcoder;
-    this.detach = publish.attach((flv) => transcoder.write(flv));
+    this.detach = publish.attach((flv) => {
+      ingestClock.observe(flv, Date.now());
+      transcoder.write(flv);
+    });
     publish.onEnd(() => {
       this.detach?.();
       this.detach = undefined;

@@ -21,6 +21,16 @@ export interface LadderArgsOptions {
   keyframeInterval?: number;
 }
 
+/**
+ * How long FFmpeg's parts actually are: it closes a fragment at the first
+ * frame that reaches `-frag_duration`, so a part is a whole number of frames
+ * (10 frames = 0.333 s at 30 fps for 333 ms). Keyframes land on part
+ * boundaries when the keyframe interval is a multiple of this.
+ */
+export function nominalPartDuration(partDuration: number, frameRate: number): number {
+  return Math.ceil(partDuration * frameRate - 1e-6) / frameRate;
+}
+
 /** First file descriptor of the rendition outputs (0-2 are stdio). */
 export const FIRST_OUTPUT_FD = 3;
 

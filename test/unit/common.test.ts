@@ -8,7 +8,7 @@ describe("HLS object paths", () => {
     expect(classifyObjectPath("720p/index.m3u8")).toBe("media");
     expect(classifyObjectPath(`720p/${initName("lq3k", 0)}`)).toBe("init");
     expect(classifyObjectPath(`720p/${segmentName("lq3k", 12)}`)).toBe("segment");
-    expect(classifyObjectPath(`720p/${partName("lq3k", 12, 3)}`)).toBe("part");
+    expect(classifyObjectPath(`720p/${partName("lq3k", 123)}`)).toBe("part");
   });
 
   it("rejects traversal, odd characters and overlong paths", () => {

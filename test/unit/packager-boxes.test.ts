@@ -364,8 +364,8 @@ describe("parseMoof", () => {
 
 // ---------------------------------------------------------------------------
 
-/** A muxed chunk: 0.5 s of 30 fps video (sync or not) plus matching audio. */
-function avChunk(seq: number, startSec: number, sync: boolean, frames = 15): Buffer {
+/** A muxed part: 0.5 s of 30 fps video (sync or not) plus matching audio. */
+function avPart(seq: number, startSec: number, sync: boolean, frames = 15): Buffer {
   return Buffer.concat([
     moof(
       seq,
@@ -391,56 +391,56 @@ const segmentsOf = (events: SegmenterEvent[]): Segment[] =>
   events.flatMap((e) => (e.type === "segment" ? [e.segment] : []));
 
 describe("Segmenter", () => {
-  it("cuts 2 s segments at keyframes and keeps chunk byte ranges", () => {
+  it("cuts 2 s segments at keyframes and keeps part byte ranges", () => {
     let clock = 1_000_000;
     const seg = new Segmenter({ targetDuration: 2, now: () => (clock += 500) });
-    const chunks = Array.from({ length: 9 }, (_, i) => avChunk(i, i * 0.5, i % 2 === 0));
-    const events = feed(seg, Buffer.concat([avInit(), ...chunks]));
+    const parts = Array.from({ length: 9 }, (_, i) => avPart(i, i * 0.5, i % 2 === 0));
+    const events = feed(seg, Buffer.concat([avInit(), ...parts]));
     expect(events[0].type).toBe("init");
     const closed = segmentsOf(events);
-    expect(closed.map((s) => [s.startDts, s.duration, s.chunks.length])).toEqual([
+    expect(closed.map((s) => [s.startDts, s.duration, s.parts.length])).toEqual([
       [0, 2, 4],
       [2, 2, 4],
     ]);
-    expect(seg.openChunks).toHaveLength(1);
+    expect(seg.openParts).toHaveLength(1);
     const last = seg.flush()!;
-    expect([last.startDts, last.duration, last.chunks.length]).toEqual([4, 0.5, 1]);
+    expect([last.startDts, last.duration, last.parts.length]).toEqual([4, 0.5, 1]);
     expect(seg.flush()).toBeUndefined();
 
     const second = closed[1];
-    expect(second.bytes.equals(Buffer.concat(chunks.slice(4, 8)))).toBe(true);
-    expect(second.chunks.map((c) => [c.offset, c.length, c.independent, c.duration])).toEqual([
-      [0, chunks[4].length, true, 0.5],
-      [chunks[4].length, chunks[5].length, false, 0.5],
-      [chunks[4].length + chunks[5].length, chunks[6].length, true, 0.5],
-      [chunks[4].length + chunks[5].length + chunks[6].length, chunks[7].length, false, 0.5],
+    expect(second.bytes.equals(Buffer.concat(parts.slice(4, 8)))).toBe(true);
+    expect(second.parts.map((c) => [c.offset, c.length, c.independent, c.duration])).toEqual([
+      [0, parts[4].length, true, 0.5],
+      [parts[4].length, parts[5].length, false, 0.5],
+      [parts[4].length + parts[5].length, parts[6].length, true, 0.5],
+      [parts[4].length + parts[5].length + parts[6].length, parts[7].length, false, 0.5],
     ]);
-    // Part events number the chunks within their segment.
-    const parts = events.flatMap((e) => (e.type === "chunk" ? [e.partIndex] : []));
-    expect(parts).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0]);
+    // Part events number the parts within their segment.
+    const partIndexes = events.flatMap((e) => (e.type === "part" ? [e.partIndex] : []));
+    expect(partIndexes).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0]);
   });
 
-  it("anchors program-date-time on the first chunk's arrival minus its duration", () => {
+  it("anchors program-date-time on the first part's arrival minus its duration", () => {
     const arrivals = [10_000, 10_400, 10_990, 11_500, 12_020, 12_600];
     let i = 0;
     const seg = new Segmenter({ targetDuration: 1, now: () => arrivals[i++] });
     // Stream time starts at 100 s: PDT must follow media time, not arrival jitter.
     const events = feed(
       seg,
-      Buffer.concat([avInit(), ...Array.from({ length: 6 }, (_, k) => avChunk(k, 100 + k * 0.5, k % 2 === 0))]),
+      Buffer.concat([avInit(), ...Array.from({ length: 6 }, (_, k) => avPart(k, 100 + k * 0.5, k % 2 === 0))]),
     );
     const pdts = segmentsOf(events).map((s) => s.programDateTime);
     expect(pdts).toEqual([10_000 - 500, 10_000 - 500 + 1000]);
     expect(seg.flush()!.programDateTime).toBe(10_000 - 500 + 2000);
   });
 
-  it("drops leading non-independent chunks", () => {
+  it("drops leading non-independent parts", () => {
     const seg = new Segmenter({ targetDuration: 2 });
     const events = feed(
       seg,
-      Buffer.concat([avInit(), avChunk(0, 0, false), avChunk(1, 0.5, false), avChunk(2, 1, true), avChunk(3, 1.5, false)]),
+      Buffer.concat([avInit(), avPart(0, 0, false), avPart(1, 0.5, false), avPart(2, 1, true), avPart(3, 1.5, false)]),
     );
-    expect(events.filter((e) => e.type === "chunk")).toHaveLength(2);
+    expect(events.filter((e) => e.type === "part")).toHaveLength(2);
     const s = seg.flush()!;
     expect(s.startDts).toBe(1);
     expect(s.duration).toBe(1);
@@ -449,10 +449,10 @@ describe("Segmenter", () => {
   it("cuts only once the open segment is within 50 ms of the target", () => {
     const run = (gop: number) => {
       const seg = new Segmenter({ targetDuration: 2 });
-      const chunks = Array.from({ length: 6 }, (_, k) =>
+      const parts = Array.from({ length: 6 }, (_, k) =>
         Buffer.concat([moof(k, { id: 1, bmdt: Math.round(k * gop * 90000), count: 1, tfhdDuration: gop * 90000, firstFlags: SYNC }), mdat()]),
       );
-      return segmentsOf(feed(seg, Buffer.concat([avInit(), ...chunks]))).map((s) => Number(s.duration.toFixed(3)));
+      return segmentsOf(feed(seg, Buffer.concat([avInit(), ...parts]))).map((s) => Number(s.duration.toFixed(3)));
     };
     expect(run(0.98)).toEqual([1.96, 1.96]);
     expect(run(0.97)).toEqual([2.91]);
@@ -461,22 +461,22 @@ describe("Segmenter", () => {
   it("times audio-only streams from the audio track", () => {
     const init = Buffer.concat([ftyp(), moov([AUDIO], [trex(2, 1024, 0)])]);
     const seg = new Segmenter({ targetDuration: 2 });
-    // 47 AAC frames ≈ 1.003 s per chunk; every audio chunk is independent.
-    const chunks = Array.from({ length: 5 }, (_, k) =>
+    // 47 AAC frames ≈ 1.003 s per part; every audio part is independent.
+    const parts = Array.from({ length: 5 }, (_, k) =>
       Buffer.concat([moof(k, { id: 2, bmdt: k * 47 * 1024, count: 47 }), mdat()]),
     );
-    const closed = segmentsOf(feed(seg, Buffer.concat([init, ...chunks])));
-    expect(closed.map((s) => s.chunks.length)).toEqual([2, 2]);
+    const closed = segmentsOf(feed(seg, Buffer.concat([init, ...parts])));
+    expect(closed.map((s) => s.parts.length)).toEqual([2, 2]);
     expect(closed[0].duration).toBeCloseTo((94 * 1024) / 48000, 9);
   });
 
-  it("keeps a chunk with no video samples inside the open segment", () => {
+  it("keeps a part with no video samples inside the open segment", () => {
     const seg = new Segmenter({ targetDuration: 2 });
     const audioOnly = Buffer.concat([moof(9, { id: 2, bmdt: 48000, count: 10 }), mdat()]);
-    feed(seg, Buffer.concat([avInit(), avChunk(0, 0, true), avChunk(1, 0.5, false), audioOnly]));
+    feed(seg, Buffer.concat([avInit(), avPart(0, 0, true), avPart(1, 0.5, false), audioOnly]));
     const s = seg.flush()!;
-    expect(s.chunks).toHaveLength(3);
-    expect(s.chunks[2]).toMatchObject({ independent: false, duration: 0, startDts: 1 });
+    expect(s.parts).toHaveLength(3);
+    expect(s.parts[2]).toMatchObject({ independent: false, duration: 0, startDts: 1 });
     expect(s.duration).toBe(1);
   });
 
@@ -487,10 +487,10 @@ describe("Segmenter", () => {
     expect(() => s.push({ type: "mdat", data: mdat() })).toThrow(/without moof/);
     expect(() => feed(s, avInit())).toThrow(/second moov/);
     const capped = new Segmenter({ targetDuration: 2, maxSegmentBytes: 2000 });
-    feed(capped, Buffer.concat([avInit(), avChunk(0, 0, true)]));
-    expect(() => feed(capped, Buffer.concat(Array.from({ length: 10 }, (_, k) => avChunk(k + 1, 0.5 * (k + 1), false))))).toThrow(
+    feed(capped, Buffer.concat([avInit(), avPart(0, 0, true)]));
+    expect(() => feed(capped, Buffer.concat(Array.from({ length: 10 }, (_, k) => avPart(k + 1, 0.5 * (k + 1), false))))).toThrow(
       /keyframe/,
     );
-    expect(capped.flush()!.chunks.length).toBeGreaterThan(0);
+    expect(capped.flush()!.parts.length).toBeGreaterThan(0);
   });
 });

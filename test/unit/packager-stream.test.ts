@@ -110,6 +110,7 @@ function makePackager(extra: Partial<PackagerOptions> = {}) {
     streamId: "teststream01",
     renditions: [SPEC],
     epoch: "ep1",
+    partTarget: 0.5,
     now: () => (clock.ms += 7),
     ...extra,
   });
@@ -142,8 +143,27 @@ function bytes(packager: StreamPackager, path: string): Buffer {
   return obj.body as Buffer;
 }
 
-const media = (packager: StreamPackager, rendition = SPEC.name) =>
-  HLS.parse(text(packager, `${rendition}/index.m3u8`)) as HLS.types.MediaPlaylist;
+/** The media playlist, its complete segments only (the parser also models the open segment's parts and hint as one). */
+function media(packager: StreamPackager, rendition = SPEC.name): HLS.types.MediaPlaylist {
+  const playlist = HLS.parse(text(packager, `${rendition}/index.m3u8`)) as HLS.types.MediaPlaylist;
+  playlist.segments = playlist.segments.filter((s) => s.uri);
+  return playlist;
+}
+
+/** EXT-X-PART URIs listed right before `segmentUri` (or, with no segment, the open segment's at the end). */
+function partUris(playlist: string, segmentUri?: string): string[] {
+  const uris: string[] = [];
+  for (const line of playlist.split("\n")) {
+    const part = /^#EXT-X-PART:.*URI="([^"]+)"/.exec(line);
+    if (part) uris.push(part[1]!);
+    else if (line.length > 0 && !line.startsWith("#")) {
+      if (line === segmentUri) return uris;
+      uris.length = 0;
+    }
+  }
+  if (segmentUri !== undefined) throw new Error(`${segmentUri} not in the playlist`);
+  return uris;
+}
 
 /** First moof of a segment: does each track start on a sync sample? */
 function firstFragment(segment: Buffer, init: Buffer) {
@@ -253,16 +273,15 @@ describe("StreamPackager with FFmpeg fMP4", () => {
     });
     expect(packager.getObject("master.m3u8")?.contentType).toBe("application/vnd.apple.mpegurl");
 
-    // Parts: the FFmpeg chunks inside each segment.
+    // Parts: the FFmpeg fragments inside each segment, numbered across segments.
     const seg1 = segments[1].bytes;
-    const parts: Buffer[] = [];
-    for (let i = 0; ; i++) {
-      const part = packager.getObject(`r240p/${partName("ep1", 1, i)}`);
-      if (!part) break;
-      expect(part.type).toBe("part");
-      parts.push(part.body as Buffer);
-    }
-    expect(parts).toHaveLength(4);
+    const listed = partUris(text(packager, "r240p/index.m3u8"), "ep1-1.m4s");
+    expect(listed).toEqual([4, 5, 6, 7].map((n) => partName("ep1", n)));
+    const parts = listed.map((uri) => {
+      const part = packager.getObject(`r240p/${uri}`);
+      expect(part?.type).toBe("part");
+      return part!.body as Buffer;
+    });
     expect(Buffer.concat(parts).equals(seg1)).toBe(true);
 
     expect(packager.stats()).toMatchObject({ segments: 4, renditions: 1, retainedSegments: 4 });
@@ -302,6 +321,8 @@ describe("StreamPackager with FFmpeg fMP4", () => {
       "r240p/ep1-4.m4s", // not produced
       "r240p/init-ep1-1.mp4",
       "r240p/ep1-0.9.m4s",
+      "r240p/ep1-p999.m4s", // part not produced
+      "r240p/ep2-p0.m4s", // part of another epoch
       "../master.m3u8",
       "r240p/../master.m3u8",
       "",
@@ -329,7 +350,7 @@ describe("StreamPackager with FFmpeg fMP4", () => {
 
     const raw = text(packager, "r240p/index.m3u8");
     expect(raw).toContain('#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init-ep1-1.mp4"\n');
-    const playlist = HLS.parse(raw) as HLS.types.MediaPlaylist;
+    const playlist = media(packager);
     expect(playlist.mediaSequenceBase).toBe(2);
     expect(playlist.segments.map((s) => [s.mediaSequenceNumber, s.discontinuitySequence, s.map?.uri])).toEqual([
       [2, 0, "init-ep1-0.mp4"],
@@ -365,10 +386,13 @@ describe("StreamPackager with FFmpeg fMP4", () => {
   });
 
   it("counts evicted discontinuities and drops inits nothing references", () => {
-    const { packager } = makePackager({ windowSize: 2, retainExtra: 1 });
+    const { packager, clock } = makePackager({ windowSize: 2 });
     feed(packager, av7, 3).end();
     feed(packager, av7, 4).end();
-    // msn 0-3 run 0, 4-7 run 1; window 6-7, servable 5-7.
+    // msn 0-3 run 0, 4-7 run 1; window 6-7. Removed segments stay downloadable for a while (next test); a minute later
+    // only the window is left.
+    expect(packager.getObject("r240p/ep1-4.m4s")).toBeDefined();
+    clock.ms += 60_000;
     const playlist = media(packager);
     expect(playlist.mediaSequenceBase).toBe(6);
     expect(playlist.discontinuitySequenceBase).toBe(1);
@@ -376,12 +400,30 @@ describe("StreamPackager with FFmpeg fMP4", () => {
     expect(text(packager, "r240p/index.m3u8")).toContain("#EXT-X-DISCONTINUITY-SEQUENCE:1\n");
     expect(packager.getObject("r240p/init-ep1-0.mp4")).toBeUndefined();
     expect(packager.getObject("r240p/init-ep1-1.mp4")).toBeDefined();
-    expect(packager.getObject("r240p/ep1-4.m4s")).toBeUndefined();
-    expect(packager.getObject("r240p/ep1-5.m4s")).toBeDefined();
+    expect(packager.getObject("r240p/ep1-5.m4s")).toBeUndefined();
+    expect(packager.getObject("r240p/ep1-6.m4s")).toBeDefined();
+  });
+
+  it("keeps a removed segment downloadable for its duration plus the longest playlist (RFC 8216bis §6.2.2)", () => {
+    const { packager, clock } = makePackager({ retentionGraceMs: 1_000 });
+    let removedAt: number | undefined;
+    packager.on("segment", (e) => {
+      if (e.msn === 6) removedAt = clock.ms; // msn 0 leaves the 6-segment window now
+    });
+    feed(packager, long25, 5).end();
+    expect(removedAt).toBeDefined();
+    // 6 segments of 2 s were listed with it: 12 s + its own 2 s + 1 s grace = 15 s.
+    clock.ms = removedAt! + 14_000;
+    expect(packager.getObject("r240p/ep1-0.m4s")).toBeDefined();
+    expect(packager.getObject("r240p/ep1-p0.m4s")).toBeDefined(); // its parts too
+    clock.ms = removedAt! + 15_500;
+    expect(packager.getObject("r240p/ep1-0.m4s")).toBeUndefined();
+    expect(packager.getObject("r240p/ep1-p0.m4s")).toBeUndefined();
+    expect(packager.getObject(`r240p/${media(packager).segments.at(-1)!.uri}`)).toBeDefined();
   });
 
   it("slides a 6-segment window and evicts old segments", () => {
-    const { packager, segments } = makePackager();
+    const { packager, segments, clock } = makePackager();
     const sequences: number[] = [];
     packager.on("segment", () => sequences.push(media(packager).mediaSequenceBase ?? 0));
     const input = feed(packager, long25, 99);
@@ -395,15 +437,14 @@ describe("StreamPackager with FFmpeg fMP4", () => {
     expect(playlist.segments).toHaveLength(6);
     expect(playlist.mediaSequenceBase).toBe(7);
     expect(playlist.segments[0].uri).toBe("ep1-7.m4s");
-    for (let msn = 0; msn < 3; msn++) {
-      expect(packager.getObject(`r240p/ep1-${msn}.m4s`)).toBeUndefined();
-      expect(packager.getObject(`r240p/ep1-${msn}.0.m4s`)).toBeUndefined();
-    }
     // Out of the playlist but still servable to clients that just loaded an older playlist.
-    for (let msn = 3; msn < 13; msn++) expect(packager.getObject(`r240p/ep1-${msn}.m4s`)).toBeDefined();
+    for (let msn = 0; msn < 13; msn++) expect(packager.getObject(`r240p/ep1-${msn}.m4s`)).toBeDefined();
+    expect(packager.stats()).toMatchObject({ segments: 13, renditions: 1, retainedSegments: 13 });
+    clock.ms += 60_000;
+    for (let msn = 0; msn < 7; msn++) expect(packager.getObject(`r240p/ep1-${msn}.m4s`)).toBeUndefined();
     const stats = packager.stats();
-    expect(stats).toMatchObject({ segments: 13, renditions: 1, retainedSegments: 10 });
-    const retained = segments.slice(3).reduce((n, s) => n + s.bytes.length, 0);
+    expect(stats).toMatchObject({ segments: 13, renditions: 1, retainedSegments: 6 });
+    const retained = segments.slice(7).reduce((n, s) => n + s.bytes.length, 0);
     expect(stats.retainedBytes).toBeGreaterThanOrEqual(retained);
     expect(stats.retainedBytes).toBeLessThan(retained + 4096);
   });
@@ -414,7 +455,9 @@ describe("StreamPackager with FFmpeg fMP4", () => {
     const input = packager.beginRun();
     input.write("r240p", av7);
     expect(segments).toHaveLength(3);
-    const open = packager.getObject("r240p/ep1-3.0.m4s");
+    const openParts = partUris(text(packager, "r240p/index.m3u8"));
+    expect(openParts[0]).toBe(partName("ep1", 12)); // 3 segments of 4 parts came before
+    const open = packager.getObject(`r240p/${openParts[0]}`);
     expect(open?.type).toBe("part");
     expect(packager.getObject("r240p/ep1-3.m4s")).toBeUndefined();
     input.end();
@@ -454,7 +497,9 @@ describe("StreamPackager with FFmpeg fMP4", () => {
     input.write("b", av7.subarray(0, cut));
     const bSegmentsBefore = segments.filter((s) => s.rendition === "b").length;
     expect(bSegmentsBefore).toBeGreaterThan(0);
-    expect(packager.getObject(`b/ep1-${bSegmentsBefore}.0.m4s`)).toBeDefined();
+    const openPart = partUris(text(packager, "b/index.m3u8"))[0];
+    expect(openPart).toBeDefined();
+    expect(packager.getObject(`b/${openPart}`)).toBeDefined();
     // Zeros complete the box FFmpeg was writing, then read as a size-0 header.
     input.write("b", Buffer.alloc(1 << 20));
     expect(errors).toHaveLength(1);

@@ -9,7 +9,9 @@ import {
   satisfiesBlockingRequest,
   staleIfErrorApplies,
 } from "../../workers/mother/cache-policy.js";
-import { canonicalHlsSearch, parseHlsQuery } from "../../workers/lib/hls-query.js";
+import type { HlsObjectType } from "../../common/hls-paths.js";
+import { formatHlsQuery, parseHlsQuery } from "../../common/hls-query.js";
+import { isNewerOrSame, parsePartTarget, planBlocking } from "../../workers/mother/blocking-plan.js";
 
 const playlist = (td: number, extra = "") =>
   [
@@ -28,13 +30,13 @@ const llPlaylist = [
   "#EXT-X-TARGETDURATION:2",
   "#EXT-X-PART-INF:PART-TARGET=0.5",
   "#EXT-X-MEDIA-SEQUENCE:10",
-  '#EXT-X-PART:DURATION=0.5,URI="e1-10.0.m4s"',
-  '#EXT-X-PART:DURATION=0.5,URI="e1-10.1.m4s"',
+  '#EXT-X-PART:DURATION=0.5,URI="e1-p40.m4s"',
+  '#EXT-X-PART:DURATION=0.5,URI="e1-p41.m4s"',
   "#EXTINF:2.0,",
   "e1-10.m4s",
-  '#EXT-X-PART:DURATION=0.5,URI="e1-11.0.m4s"',
-  '#EXT-X-PART:DURATION=0.5,URI="e1-11.1.m4s"',
-  '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="e1-11.2.m4s"',
+  '#EXT-X-PART:DURATION=0.5,URI="e1-p42.m4s"',
+  '#EXT-X-PART:DURATION=0.5,URI="e1-p43.m4s"',
+  '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="e1-p44.m4s"',
 ].join("\n");
 
 describe("cache policy (pure)", () => {
@@ -53,7 +55,8 @@ describe("cache policy (pure)", () => {
     expect(mediaPlaylistMaxAge(0.5)).toBe(1);
   });
 
-  it("LL-HLS media playlist (parts): about one part, i.e. 1 s", () => {
+  it("LL-HLS media playlist (parts): max-age=1 downstream, one part target in the mother", () => {
+    expect(policyForOk("media", {}, llPlaylist).freshMs).toBe(500);
     expect(policyForOk("media", {}, llPlaylist.replace("TARGETDURATION:2", "TARGETDURATION:6")).cacheControl).toBe(
       "public, max-age=1",
     );
@@ -111,20 +114,65 @@ describe("cache policy (pure)", () => {
 });
 
 describe("LL-HLS query canonicalization", () => {
-  it("keeps only _HLS_ directives, in a fixed order", () => {
-    expect(canonicalHlsSearch("?b=1&_HLS_skip=YES&_HLS_part=2&a=0&_HLS_msn=7")).toBe(
-      "?_HLS_msn=7&_HLS_part=2&_HLS_skip=YES",
-    );
-    expect(canonicalHlsSearch("?utm=x")).toBe("");
-    expect(canonicalHlsSearch("")).toBe("");
-    expect(canonicalHlsSearch("?_HLS_msn=007")).toBe("?_HLS_msn=7");
+  const canonical = (search: string, type: HlsObjectType = "media") => {
+    const parsed = parseHlsQuery(search, type);
+    return parsed.ok ? formatHlsQuery(parsed.query) : null;
+  };
+
+  it("keeps only _HLS_msn / _HLS_part, in a fixed order, on media playlists", () => {
+    expect(canonical("?b=1&_HLS_part=2&a=0&_HLS_msn=7")).toBe("?_HLS_msn=7&_HLS_part=2");
+    expect(canonical("?utm=x")).toBe("");
+    expect(canonical("")).toBe("");
+    // delta updates are not advertised (no CAN-SKIP-UNTIL), so _HLS_skip is dropped, not a cache key
+    expect(canonical("?_HLS_msn=7&_HLS_skip=YES")).toBe("?_HLS_msn=7");
   });
 
-  it("rejects malformed directives", () => {
-    expect(parseHlsQuery("?_HLS_msn=abc")).toBeNull();
-    expect(parseHlsQuery("?_HLS_msn=-1")).toBeNull();
-    expect(parseHlsQuery("?_HLS_part=1")).toBeNull();
-    expect(parseHlsQuery("?_HLS_skip=no")).toBeNull();
-    expect(parseHlsQuery("?_HLS_msn=1234567890123")).toBeNull();
+  it("drops every query parameter on objects other than media playlists (no cache busting)", () => {
+    for (const type of ["master", "init", "segment", "part"] as const) {
+      expect(canonical("?_HLS_msn=7&_HLS_part=1", type)).toBe("");
+      expect(canonical("?_HLS_msn=abc&x=1", type)).toBe("");
+    }
+  });
+
+  it("rejects malformed or out-of-range directives (one value, one cache key)", () => {
+    expect(canonical("?_HLS_msn=abc")).toBeNull();
+    expect(canonical("?_HLS_msn=-1")).toBeNull();
+    expect(canonical("?_HLS_msn=007")).toBeNull();
+    expect(canonical("?_HLS_part=1")).toBeNull();
+    expect(canonical("?_HLS_msn=1234567890123")).toBeNull();
+    expect(canonical("?_HLS_msn=5&_HLS_part=100")).toBeNull();
+    expect(canonical("?_HLS_msn=5&_HLS_part=99")).toBe("?_HLS_msn=5&_HLS_part=99");
+  });
+});
+
+describe("the mother's blocking plan (pure)", () => {
+  const known = { text: llPlaylist, fetchedAt: 1_000_000 };
+
+  it("answers from the newest playlist when it already satisfies the request", () => {
+    expect(planBlocking(known, { msn: 10 }, 1_000_000)).toEqual({ kind: "answer-known" });
+    expect(planBlocking(known, { msn: 3 }, 1_000_000)).toEqual({ kind: "answer-known" });
+    expect(planBlocking(known, { msn: 11, part: 1 }, 1_000_000)).toEqual({ kind: "answer-known" });
+  });
+
+  it("forwards what is next (held once at the origin), and anything when it knows nothing", () => {
+    expect(planBlocking(known, { msn: 11, part: 2 }, 1_000_000)).toEqual({ kind: "forward" });
+    expect(planBlocking(known, { msn: 12 }, 1_000_000)).toEqual({ kind: "forward" });
+    expect(planBlocking(undefined, { msn: 500 }, 1_000_000)).toEqual({ kind: "forward" });
+    expect(planBlocking(known, {}, 1_000_000)).toEqual({ kind: "forward" });
+  });
+
+  it("refuses msn more than 2 past the live edge, allowing one more per target duration since it looked", () => {
+    expect(planBlocking(known, { msn: 13 }, 1_000_000)).toMatchObject({ kind: "reject", code: "msn_too_far" });
+    expect(planBlocking(known, { msn: 13 }, 1_001_500)).toEqual({ kind: "forward" });
+    expect(planBlocking(known, { msn: 300 }, 1_001_500)).toMatchObject({ kind: "reject" });
+  });
+
+  it("reads PART-TARGET and orders playlists by live edge", () => {
+    expect(parsePartTarget(llPlaylist)).toBe(0.5);
+    expect(parsePartTarget(playlist(2))).toBeNull();
+    // playlist(2) has segment 11 complete; llPlaylist only parts of 11
+    expect(isNewerOrSame(playlist(2), llPlaylist)).toBe(true);
+    expect(isNewerOrSame(llPlaylist, playlist(2))).toBe(false);
+    expect(isNewerOrSame(llPlaylist, llPlaylist)).toBe(true);
   });
 });

@@ -40,9 +40,22 @@ export async function upstreamCountPrefix(prefix: string): Promise<number> {
   return ((await res.json()) as { count: number }).count;
 }
 
+export async function upstreamAborted(path: string): Promise<number> {
+  const res = await fetch(`${env.TEST_UPSTREAM_URL}/__aborted?path=${encodeURIComponent(path)}`);
+  return ((await res.json()) as { count: number }).count;
+}
+
 export async function setUpstream(
   stream: string,
-  config: { mode?: "ok" | "error" | "hang" | "reset"; delayMs?: number; targetDuration?: number },
+  config: {
+    mode?: "ok" | "error" | "hang" | "reset";
+    delayMs?: number;
+    targetDuration?: number;
+    /** How long a blocking request (msn past the live edge, hinted part) is held. */
+    holdMs?: number;
+    /** What a held request ends with (200, or 503 as an origin out of patience). */
+    holdStatus?: number;
+  },
 ): Promise<void> {
   const res = await fetch(`${env.TEST_UPSTREAM_URL}/__mode`, {
     method: "POST",

@@ -4,6 +4,7 @@
  *
  *   master playlist           public, max-age=86400 (life of a stream ≤ 24 h)
  *   media playlist (plain)    public, max-age=max(1, floor(targetDuration / 2)); 1 with LL-HLS parts
+ *                             (the mother itself keeps an LL playlist for one part target only)
  *   blocking request (_HLS_msn[, _HLS_part]) answered
  *                             public, max-age=86400 (the answer for an msn/part never changes)
  *   init, segment, part       public, max-age=31536000, immutable
@@ -12,7 +13,7 @@
  * The mother's own freshness for an object equals the max-age it writes.
  */
 import type { HlsObjectType } from "../../common/hls-paths.js";
-import type { HlsQuery } from "../lib/hls-query.js";
+import type { HlsQuery } from "../../common/hls-query.js";
 
 export const MASTER_MAX_AGE_S = 86_400;
 export const BLOCKING_MAX_AGE_S = 86_400;
@@ -100,8 +101,12 @@ export function policyForOk(type: HlsObjectType, query: HlsQuery, body?: string)
       if (query.msn !== undefined && satisfiesBlockingRequest(text, query)) {
         return publicMaxAge(BLOCKING_MAX_AGE_S);
       }
-      const hasParts = /^#EXT-X-PART-INF:/m.test(text);
-      return publicMaxAge(hasParts ? 1 : mediaPlaylistMaxAge(parseTargetDuration(text)));
+      const partTarget = /^#EXT-X-PART-INF:.*PART-TARGET=(\d+(?:\.\d+)?)/m.exec(text);
+      if (partTarget) {
+        // Cache-Control has 1 s granularity; the mother refreshes after about one part.
+        return { cacheControl: "public, max-age=1", freshMs: Math.min(1000, Math.max(100, Math.round(Number(partTarget[1]) * 1000))) };
+      }
+      return publicMaxAge(mediaPlaylistMaxAge(parseTargetDuration(text)));
     }
     case "init":
     case "segment":

@@ -9,6 +9,13 @@
  *   max-age the mother writes (cache-policy.ts); a 404 for 1 s.
  * - A plain media playlist whose origin fetch fails (network error, 5xx,
  *   timeout) is served stale for at most STALE_IF_ERROR_MS, never beyond.
+ * - LL-HLS blocking requests (`_HLS_msn` / `_HLS_part`) are planned first
+ *   (blocking-plan.ts): satisfied ones are answered from the newest playlist
+ *   held, impossible ones refused; the rest are held once at the origin,
+ *   with a timeout sized from the target duration (a held request is not a
+ *   failing origin). When every waiter of a held request has gone (the
+ *   edge's request was cancelled: `fetch()` entry point, request.signal),
+ *   the origin request is cancelled too.
  * - Every answer carries `X-Cache-Tier: origin | mother-hit | mother-stale`.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -19,18 +26,23 @@ import {
   isValidStreamId,
   type HlsObjectType,
 } from "../../common/hls-paths.js";
+import { formatHlsQuery, parseHlsQuery, type HlsQuery } from "../../common/hls-query.js";
 import { intFromEnv, type Env } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { errorBody } from "../lib/errors.js";
-import { formatHlsQuery, parseHlsQuery, type HlsQuery } from "../lib/hls-query.js";
+import { isNewerOrSame, planBlocking, type KnownPlaylist } from "./blocking-plan.js";
 import { ByteLru } from "./byte-lru.js";
 import {
+  BLOCKING_MAX_AGE_S,
   DEFAULT_ORIGIN_TIMEOUT_MS,
   DEFAULT_STALE_IF_ERROR_MS,
+  DEFAULT_TARGET_DURATION_S,
   NO_STORE,
   STALE_CACHE_CONTROL,
+  parseTargetDuration,
   policyForError,
   policyForOk,
+  satisfiesBlockingRequest,
   staleIfErrorApplies,
 } from "./cache-policy.js";
 import { fetchOrigin } from "./origin-fetch.js";
@@ -79,15 +91,34 @@ export interface MotherStats {
   staleServed: number;
   /** Requests that waited for another request's origin fetch. */
   coalescedWaiters: number;
+  /** Blocking requests answered from the newest playlist held (no origin request). */
+  blockingAnsweredKnown: number;
+  /** Blocking requests refused before the origin (too far ahead). */
+  blockingRefused: number;
+  /** Origin requests cancelled because every waiter had gone. */
+  abandoned: number;
   cacheEntries: number;
   cacheBytes: number;
 }
 
 const PASSTHROUGH_HEADERS = ["etag", "last-modified"];
+/** How `fetch()` is addressed: https://mother/<streamId>/<objectPath>?<query> (the host is not used). */
+const FETCH_PATH = /^\/([^/]+)\/(.+)$/;
+
+interface Inflight {
+  outcome: Promise<Outcome>;
+  /** Requests waiting on it that can tell when they leave (fetch() callers); RPC callers always stay. */
+  waiters: number;
+  /** True once an RPC caller joined: it cannot be told apart from a viewer who left, so never cancel. */
+  pinned: boolean;
+  controller: AbortController;
+}
 
 export class HlsMother extends DurableObject<Env> {
   private readonly cache = new ByteLru<Entry>(MOTHER_CACHE_BYTES);
-  private readonly inflight = new Map<string, Promise<Outcome>>();
+  private readonly inflight = new Map<string, Inflight>();
+  /** Newest media playlist seen per rendition path: answers satisfied blocking requests without the origin. */
+  private readonly known = new Map<string, KnownPlaylist>();
   private origin: { resolution: OriginResolution; expiresAt: number } | null = null;
   private originLookup: Promise<OriginResolution> | null = null;
   private lastBaseUrl: string | null = null;
@@ -99,14 +130,35 @@ export class HlsMother extends DurableObject<Env> {
     hits: 0,
     staleServed: 0,
     coalescedWaiters: 0,
+    blockingAnsweredKnown: 0,
+    blockingRefused: 0,
+    abandoned: 0,
   };
 
   /**
    * Answers one HLS object of `streamId`. `objectPath` is relative to the
    * stream (`master.m3u8`, `v0/index.m3u8`, ...); `search` may carry the
-   * LL-HLS `_HLS_msn` / `_HLS_part` / `_HLS_skip` directives (others ignored).
+   * LL-HLS `_HLS_msn` / `_HLS_part` directives (meaningful on media
+   * playlists only; anything else is dropped).
    */
   async serve(streamId: string, objectPath: string, search = ""): Promise<Response> {
+    return this.answer(streamId, objectPath, search, undefined);
+  }
+
+  /**
+   * The same as `serve()`, addressed as https://mother/<streamId>/<objectPath>?<query>.
+   * The edge uses this entry point because a cancelled request reaches us
+   * as `request.signal`: a held request nobody waits for any more is
+   * cancelled at the origin.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const match = FETCH_PATH.exec(url.pathname);
+    if (!match) return this.render({ kind: "error", status: 400, code: "bad_path", message: "not an HLS object path", tier: "mother-hit" });
+    return this.answer(match[1]!, match[2]!, url.search, request.signal);
+  }
+
+  private async answer(streamId: string, objectPath: string, search: string, signal: AbortSignal | undefined): Promise<Response> {
     const type = classifyObjectPath(objectPath);
     if (!isValidStreamId(streamId) || type === null) {
       return this.render({ kind: "error", status: 400, code: "bad_path", message: "not an HLS object path", tier: "mother-hit" });
@@ -114,10 +166,11 @@ export class HlsMother extends DurableObject<Env> {
     if (this.streamId !== null && this.streamId !== streamId) {
       return this.render({ kind: "error", status: 400, code: "wrong_mother", message: "this mother serves another stream", tier: "mother-hit" });
     }
-    const query = parseHlsQuery(search);
-    if (query === null) {
-      return this.render({ kind: "error", status: 400, code: "bad_query", message: "malformed _HLS_ query parameter", tier: "mother-hit" });
+    const parsed = parseHlsQuery(search, type);
+    if (!parsed.ok) {
+      return this.render({ kind: "error", status: 400, code: "bad_query", message: parsed.message, tier: "mother-hit" });
     }
+    const query = parsed.query;
     this.streamId = streamId;
     this.counters.requests++;
 
@@ -128,19 +181,75 @@ export class HlsMother extends DurableObject<Env> {
       return this.respond(cached, "mother-hit");
     }
 
-    const pending = this.inflight.get(key);
-    if (pending !== undefined) {
-      this.counters.coalescedWaiters++;
-      return this.render(await pending);
+    if (type === "media" && query.msn !== undefined) {
+      const plan = planBlocking(this.known.get(objectPath), query, Date.now());
+      if (plan.kind === "reject") {
+        this.counters.blockingRefused++;
+        return this.render({ kind: "error", status: 400, code: plan.code, message: plan.message, tier: "mother-hit" });
+      }
+      if (plan.kind === "answer-known") {
+        this.counters.blockingAnsweredKnown++;
+        return this.respond(this.knownAnswer(objectPath, query, key), "mother-hit");
+      }
     }
 
-    const fill = this.fill(streamId, objectPath, type, query, key);
-    this.inflight.set(key, fill);
-    try {
-      return this.render(await fill);
-    } finally {
-      this.inflight.delete(key);
+    let flight = this.inflight.get(key);
+    if (flight !== undefined) {
+      this.counters.coalescedWaiters++;
+    } else {
+      const controller = new AbortController();
+      flight = { outcome: Promise.resolve(undefined as unknown as Outcome), waiters: 0, pinned: false, controller };
+      const started = flight;
+      flight.outcome = this.fill(streamId, objectPath, type, query, key, controller.signal).finally(() => {
+        if (this.inflight.get(key) === started) this.inflight.delete(key);
+      });
+      this.inflight.set(key, flight);
     }
+    return this.render(await this.wait(flight, signal));
+  }
+
+  /** Waits for a shared origin request; the last waiter to leave cancels it. */
+  private async wait(flight: Inflight, signal: AbortSignal | undefined): Promise<Outcome> {
+    if (signal === undefined) {
+      flight.pinned = true;
+      return flight.outcome;
+    }
+    flight.waiters++;
+    let left = false;
+    const gone = new Promise<Outcome>((resolve) => {
+      const onAbort = () => {
+        left = true;
+        flight.waiters--;
+        if (flight.waiters === 0 && !flight.pinned) flight.controller.abort(new Error("every waiter left"));
+        resolve({ kind: "error", status: 499, code: "client_gone", message: "request cancelled", tier: "mother-hit" });
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+      void flight.outcome.finally(() => signal.removeEventListener("abort", onAbort));
+    });
+    const outcome = await Promise.race([flight.outcome, gone]);
+    if (!left) flight.waiters--;
+    return outcome;
+  }
+
+  /** A blocking request the newest known playlist already satisfies: answered from it and cached under its key. */
+  private knownAnswer(objectPath: string, query: HlsQuery, key: string): Entry {
+    const known = this.known.get(objectPath)!;
+    const body = new TextEncoder().encode(known.text).buffer as ArrayBuffer;
+    const satisfied = satisfiesBlockingRequest(known.text, query);
+    const policy = satisfied
+      ? { cacheControl: `public, max-age=${BLOCKING_MAX_AGE_S}`, freshMs: BLOCKING_MAX_AGE_S * 1000 }
+      : policyForOk("media", {}, known.text);
+    const entry = this.makeEntry(200, body, [["Content-Type", contentTypeFor("media")], ["Cache-Control", policy.cacheControl]], "media", known.fetchedAt, policy.freshMs);
+    entry.expiresAt = Date.now() + policy.freshMs;
+    this.cache.set(key, entry);
+    return entry;
+  }
+
+  /** Remembers the newest media playlist of a rendition. */
+  private noteKnown(objectPath: string, text: string, now: number): void {
+    const current = this.known.get(objectPath);
+    if (current === undefined || isNewerOrSame(text, current.text)) this.known.set(objectPath, { text, fetchedAt: now });
   }
 
   /** Counters for tests, benchmarks and the stats route. */
@@ -155,6 +264,9 @@ export class HlsMother extends DurableObject<Env> {
       hits: this.counters.hits,
       staleServed: this.counters.staleServed,
       coalescedWaiters: this.counters.coalescedWaiters,
+      blockingAnsweredKnown: this.counters.blockingAnsweredKnown,
+      blockingRefused: this.counters.blockingRefused,
+      abandoned: this.counters.abandoned,
       cacheEntries: this.cache.entries,
       cacheBytes: this.cache.bytes,
     };
@@ -174,24 +286,37 @@ export class HlsMother extends DurableObject<Env> {
     type: HlsObjectType,
     query: HlsQuery,
     key: string,
+    signal: AbortSignal,
   ): Promise<Outcome> {
     const resolution = await this.resolveOrigin(streamId);
     if (!resolution.ok) {
       return { kind: "error", status: resolution.status, code: resolution.code, message: resolution.message, tier: "mother-hit" };
     }
     const { staleMs, timeoutMs } = this.settings();
-    // An LL-HLS blocking request may legitimately be held by the origin for
-    // up to ~3 target durations.
-    const timeout = query.msn !== undefined ? timeoutMs * 3 : timeoutMs;
+    // The origin legitimately holds a blocking request (a playlist with
+    // _HLS_msn, or the hinted part) for up to three target durations before
+    // it answers 503: wait that long plus the usual allowance.
+    const blocking = query.msn !== undefined || type === "part";
+    const known = this.known.get(type === "part" ? objectPath.replace(/\/[^/]+$/, "/index.m3u8") : objectPath);
+    const targetS = (known && parseTargetDuration(known.text)) ?? DEFAULT_TARGET_DURATION_S;
+    const timeout = blocking ? 3 * targetS * 1000 + timeoutMs : timeoutMs;
     const url = `${resolution.baseUrl}/hls/${streamId}/${objectPath}${formatHlsQuery(query)}`;
 
     this.counters.originFetches[type]++;
-    const result = await fetchOrigin(url, timeout);
+    const result = await fetchOrigin(url, timeout, signal);
     const now = Date.now();
 
-    if (result.kind === "response" && result.status < 500) {
+    if (result.kind === "aborted") {
+      // every waiter left: not an origin failure, nothing to cache
+      this.counters.abandoned++;
+      return { kind: "error", status: 499, code: "client_gone", message: "request cancelled", tier: "origin" };
+    }
+    // A held request that ran out of time is an answer (503, try again), not a failing origin.
+    const heldTooLong = result.kind === "response" && result.status === 503 && blocking;
+    if (result.kind === "response" && (result.status < 500 || heldTooLong)) {
       if (result.status === 200) {
         const text = type === "media" ? new TextDecoder().decode(result.body) : undefined;
+        if (text !== undefined) this.noteKnown(objectPath, text, now);
         const policy = policyForOk(type, query, text);
         const headers: [string, string][] = [
           ["Content-Type", contentTypeFor(type)],

@@ -1,0 +1,150 @@
+/**
+ * LL-HLS through the edge and the mother against a real HTTP origin that
+ * holds blocking requests (test/workers/node/upstream.ts: msn past 105 and
+ * parts numbered ≥ 500 are held `holdMs`).
+ */
+import { describe, expect, it } from "vitest";
+import { HINTED_PART } from "./node/upstream.js";
+import { createLiveStream, edge, errorCode, mother, setUpstream, sleep, textOf, upstreamAborted, upstreamCount } from "./helpers.js";
+
+const concurrently = <T>(n: number, fn: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => fn(i)));
+
+describe("LL-HLS blocking requests cost the origin one request", () => {
+  it("100 concurrent blocking requests for the next part → 1 origin request, every waiter answered", async () => {
+    const id = await createLiveStream();
+    await setUpstream(id, { holdMs: 400 });
+    const path = `/live/${id}/v0/index.m3u8?_HLS_msn=106&_HLS_part=0`;
+    const responses = await concurrently(100, (i) =>
+      // same directives in another order, plus noise: one canonical key
+      edge(i % 2 ? path : `/live/${id}/v0/index.m3u8?x=${i}&_HLS_part=0&_HLS_msn=106`),
+    );
+    const bodies = await Promise.all(responses.map(textOf));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(bodies.every((b) => b.includes("e1-106.m4s"))).toBe(true);
+    expect(await upstreamCount(`/hls/${id}/v0/index.m3u8?_HLS_msn=106&_HLS_part=0`)).toBe(1);
+    expect(responses[0]!.headers.get("Cache-Control")).toBe("public, max-age=86400");
+
+    // cached at the edge under the canonical key: later viewers never reach the mother
+    let tier: string | null = null;
+    for (let i = 0; i < 20 && tier !== "edge-hit"; i++) {
+      const again = await edge(`/live/${id}/v0/index.m3u8?_HLS_part=0&_HLS_msn=106`);
+      tier = again.headers.get("X-Cache-Tier");
+      await again.arrayBuffer();
+      if (tier !== "edge-hit") await sleep(20);
+    }
+    expect(tier).toBe("edge-hit");
+    expect(await upstreamCount(`/hls/${id}/v0/index.m3u8?_HLS_msn=106&_HLS_part=0`)).toBe(1);
+  });
+
+  it("100 concurrent requests for the hinted part → 1 origin request, answer immutable", async () => {
+    const id = await createLiveStream();
+    await setUpstream(id, { holdMs: 400 });
+    const path = `v0/e1-p${HINTED_PART}.m4s`;
+    const responses = await concurrently(100, (i) => edge(`/live/${id}/${path}${i % 3 ? "" : `?_HLS_msn=${i}`}`));
+    const sizes = await Promise.all(responses.map(async (r) => (await r.arrayBuffer()).byteLength));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(sizes)).toEqual(new Set([8 * 1024]));
+    expect(responses[0]!.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    expect(await upstreamCount(`/hls/${id}/${path}`)).toBe(1);
+  });
+
+  it("a satisfied request is answered from the newest playlist the mother holds, whatever the value", async () => {
+    const id = await createLiveStream();
+    await textOf(await edge(`/live/${id}/v0/index.m3u8`)); // the mother now knows msn 100-105
+    const before = await mother(id).stats();
+    const answers = await concurrently(50, (i) => edge(`/live/${id}/v0/index.m3u8?_HLS_msn=${i}`));
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    let fromOrigin = 0;
+    for (let i = 0; i < 50; i++) fromOrigin += await upstreamCount(`/hls/${id}/v0/index.m3u8?_HLS_msn=${i}`);
+    expect(fromOrigin).toBe(0);
+    const after = await mother(id).stats();
+    expect(after.originFetches.media).toBe(before.originFetches.media);
+    expect(after.blockingAnsweredKnown - before.blockingAnsweredKnown).toBe(50);
+  });
+
+  it("refuses _HLS_part without _HLS_msn and parts beyond any segment before any Durable Object call", async () => {
+    const id = await createLiveStream();
+    for (const query of ["_HLS_part=1", "_HLS_msn=5&_HLS_part=100", "_HLS_msn=05", "_HLS_msn=-1"]) {
+      const res = await edge(`/live/${id}/v0/index.m3u8?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(await errorCode(res)).toBe("bad_query");
+    }
+    expect((await mother(id).stats()).requests).toBe(0);
+  });
+
+  it("directives on anything but a media playlist are dropped: 300 values, 1 origin fetch", async () => {
+    const id = await createLiveStream();
+    const responses = await concurrently(300, (i) => edge(`/live/${id}/v0/e1-103.m4s?_HLS_msn=${i}&_HLS_part=${i % 7}`));
+    await Promise.all(responses.map((r) => r.arrayBuffer()));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(await upstreamCount(`/hls/${id}/v0/e1-103.m4s`)).toBe(1);
+  });
+});
+
+describe("held requests at the mother", () => {
+  it("an origin holding for longer than the plain timeout is not a failure (timeout sized from the target duration)", async () => {
+    const id = await createLiveStream();
+    // ORIGIN_TIMEOUT_MS is 700 in the test config; the origin holds 1500 ms (< 3 target durations)
+    await setUpstream(id, { holdMs: 1500 });
+    const res = await edge(`/live/${id}/v0/index.m3u8?_HLS_msn=106`);
+    expect(res.status).toBe(200);
+    expect(await textOf(res)).toContain("e1-106.m4s");
+    expect((await mother(id).stats()).originFailures).toBe(0);
+  });
+
+  it("an origin's 503 after holding is passed on, not cached, and does not count as an origin failure", async () => {
+    const id = await createLiveStream();
+    await setUpstream(id, { holdMs: 100, holdStatus: 503 });
+    const res = await edge(`/live/${id}/v0/index.m3u8?_HLS_msn=107`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    await res.arrayBuffer();
+    const again = await edge(`/live/${id}/v0/index.m3u8?_HLS_msn=107`);
+    expect(again.status).toBe(503);
+    await again.arrayBuffer();
+    expect(await upstreamCount(`/hls/${id}/v0/index.m3u8?_HLS_msn=107`)).toBe(2);
+    expect((await mother(id).stats()).originFailures).toBe(0);
+  });
+
+  it("a held request every viewer abandoned is cancelled at the mother and at the origin", async () => {
+    const id = await createLiveStream();
+    await setUpstream(id, { holdMs: 4000 });
+    const path = `/hls/${id}/v0/index.m3u8?_HLS_msn=107`;
+    const viewers = Array.from({ length: 3 }, () => new AbortController());
+    const pending = viewers.map((v) => edge(`/live/${id}/v0/index.m3u8?_HLS_msn=107`, { signal: v.signal }).catch((e: unknown) => e));
+    await sleep(300);
+    expect(await upstreamCount(path)).toBe(1);
+    viewers[0]!.abort();
+    viewers[1]!.abort();
+    await sleep(300);
+    expect(await upstreamAborted(path)).toBe(0); // one viewer still waits
+    viewers[2]!.abort();
+    let aborted = 0;
+    for (let i = 0; i < 30 && aborted === 0; i++) {
+      await sleep(100);
+      aborted = await upstreamAborted(path);
+    }
+    expect(aborted).toBe(1);
+    await Promise.all(pending);
+    expect((await mother(id).stats()).abandoned).toBe(1);
+  });
+
+  it("the mother's fetch() entry: the last waiter leaving cancels the origin request; an RPC waiter keeps it", async () => {
+    const id = await createLiveStream();
+    await setUpstream(id, { holdMs: 3000 });
+    const stub = mother(id);
+    const path = `/hls/${id}/v0/index.m3u8?_HLS_msn=108`;
+    const a = new AbortController();
+    const viaFetch = stub.fetch(new Request(`https://mother/${id}/v0/index.m3u8?_HLS_msn=108`, { signal: a.signal })).catch((e: unknown) => e);
+    await sleep(200);
+    const viaRpc = stub.serve(id, "v0/index.m3u8", "?_HLS_msn=108");
+    await sleep(100);
+    a.abort();
+    await viaFetch;
+    const res = await viaRpc;
+    expect(res.status).toBe(200);
+    expect(await textOf(res)).toContain("e1-108.m4s");
+    expect(await upstreamCount(path)).toBe(1);
+    expect(await upstreamAborted(path)).toBe(0);
+  });
+});
