@@ -24,7 +24,11 @@ export interface OriginConfig {
   frameRate: number;
   x264Preset: string;
   targetDuration: number;
-  /** Partial-segment (fMP4 fragment) duration; LL-HLS parts are built on these. */
+  /**
+   * LL-HLS part duration, seconds (FFmpeg's -frag_duration; FFmpeg rounds it
+   * up to whole frames). 1/3 s: 3 parts per 1 s keyframe interval, so every
+   * keyframe starts a part, and PART-HOLD-BACK (3 parts) is about 1 s.
+   */
   partDuration: number;
   windowSize: number;
   /** How long a stream waits for its broadcaster to come back before it ends. */
@@ -89,6 +93,13 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   return value;
 }
 
+/** PART_DURATION_MS (default 333): from 100 ms to a target duration, and at least one frame. */
+function partDurationFrom(env: NodeJS.ProcessEnv): number {
+  const ms = intFrom(env, "PART_DURATION_MS", 333);
+  if (ms < 100 || ms > 2000) throw new Error("PART_DURATION_MS must be from 100 to 2000 (LL-HLS parts are shorter than a segment)");
+  return ms / 1000;
+}
+
 export function loadOriginConfig(env: NodeJS.ProcessEnv = process.env): OriginConfig {
   const httpPort = intFrom(env, "ORIGIN_HTTP_PORT", 8080);
   const rtmpPort = intFrom(env, "RTMP_PORT", 1935);
@@ -111,7 +122,7 @@ export function loadOriginConfig(env: NodeJS.ProcessEnv = process.env): OriginCo
     frameRate,
     x264Preset: env.X264_PRESET ?? "veryfast",
     targetDuration: 2,
-    partDuration: intFrom(env, "PART_DURATION_MS", 500) / 1000,
+    partDuration: partDurationFrom(env),
     windowSize: intFrom(env, "PLAYLIST_WINDOW", 6),
     reconnectGraceMs: intFrom(env, "RECONNECT_GRACE_MS", 15_000),
     heartbeatIntervalMs: intFrom(env, "HEARTBEAT_INTERVAL_MS", 5_000),

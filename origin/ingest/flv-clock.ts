@@ -19,8 +19,9 @@ const TAG_HEADER_BYTES = 11;
 const PREVIOUS_TAG_SIZE_BYTES = 4;
 const TAG_AUDIO = 8;
 const TAG_VIDEO = 9;
-/** Classic AVC / AAC packet type 0 is a decoder configuration record, not a frame. */
+/** AAC packet type 0 is a decoder configuration record; AVC packet type 1 is a frame (0 config, 2 end of sequence). */
 const CONFIG_PACKET = 0;
+const AVC_NALU = 1;
 const AVC_CODEC = 7;
 const AAC_FORMAT = 10;
 
@@ -130,7 +131,7 @@ function isMediaFrame(tag: PendingTag): boolean {
     const frameType = first >> 4;
     if (frameType === 5) return false; // video info / command frame
     // Enhanced RTMP (bit 7 of the first byte) and non-AVC codecs: every tag is media.
-    if ((first & 0x80) === 0 && (first & 0x0f) === AVC_CODEC) return second !== undefined && second !== CONFIG_PACKET;
+    if ((first & 0x80) === 0 && (first & 0x0f) === AVC_CODEC) return second === AVC_NALU;
     return true;
   }
   if (tag.type === TAG_AUDIO) {

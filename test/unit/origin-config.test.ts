@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadOriginConfig, parseLadder } from "../../origin/config.js";
-import { buildLadderArgs, FIRST_OUTPUT_FD } from "../../origin/transcode/ladder-args.js";
+import { buildLadderArgs, FIRST_OUTPUT_FD, nominalPartDuration } from "../../origin/transcode/ladder-args.js";
 
 describe("ladder", () => {
   it("parses the default ladder of the issue: 720p/360p/240p", () => {
@@ -52,5 +52,17 @@ describe("origin config", () => {
     expect(config.rtmpPort).toBe(2935);
     expect(config.publicBaseUrl).toBe("http://127.0.0.1:9080");
     expect(config.workerUrl).toBe("http://127.0.0.1:9787");
+  });
+});
+
+describe("LL-HLS part duration", () => {
+  it("defaults to 333 ms, whole frames: 3 parts per 1 s keyframe interval at 30 fps", () => {
+    const config = loadOriginConfig({ ORIGIN_SHARED_SECRET: "x".repeat(32) });
+    expect(config.partDuration).toBe(0.333);
+    expect(nominalPartDuration(config.partDuration, 30)).toBeCloseTo(1 / 3, 9);
+    expect(nominalPartDuration(0.2, 30)).toBeCloseTo(0.2, 9);
+    expect(nominalPartDuration(0.5, 25)).toBeCloseTo(0.52, 9); // 13 frames: FFmpeg closes on the frame that reaches it
+    expect(loadOriginConfig({ ORIGIN_SHARED_SECRET: "x".repeat(32), PART_DURATION_MS: "200" }).partDuration).toBe(0.2);
+    expect(() => loadOriginConfig({ ORIGIN_SHARED_SECRET: "x".repeat(32), PART_DURATION_MS: "50" })).toThrow(/PART_DURATION_MS/);
   });
 });
