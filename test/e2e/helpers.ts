@@ -44,8 +44,15 @@ export async function fetchText(url: string): Promise<{ status: number; text: st
   return { status: response.status, text: await response.text(), headers: response.headers };
 }
 
+/**
+ * Parses a playlist. Of a media playlist only complete segments are kept:
+ * the parser also models the LL-HLS open segment (its parts and the preload
+ * hint) as a segment without a URI.
+ */
 export function parsePlaylist(text: string) {
-  return HLS.parse(text);
+  const playlist = HLS.parse(text);
+  if (!playlist.isMasterPlaylist) playlist.segments = playlist.segments.filter((s) => s.uri);
+  return playlist;
 }
 
 /** Prometheus text → map of "name{labels}" → value. */
