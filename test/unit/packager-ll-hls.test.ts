@@ -309,4 +309,28 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
     // the open segment was flushed at the end: its parts exist, the hint pointed past them
     expect(await part).toMatchObject({ kind: "error", status: 404 });
   });
+
+  it("a reconnect keeps part numbers going, marks the discontinuity before the new run's parts, and stays valid", async () => {
+    const { packager, feed, clock } = live();
+    feed(9); // segment 0 complete, 3 parts of segment 1 open
+    const before = await text(packager, "a/index.m3u8");
+    const lastPartBefore = Math.max(...[...before.matchAll(/#EXT-X-PART:.*URI="e1-p(\d+)\.m4s"/g)].map((m) => Number(m[1])));
+
+    clock.ms += 3_000; // the broadcaster comes back 3 s later: a new FFmpeg run
+    const run2 = packager.beginRun();
+    run2.write("a", split.init);
+    for (const part of split.parts.slice(0, 2)) {
+      clock.ms += PART_S * 1000;
+      run2.write("a", part);
+    }
+    const after = await text(packager, "a/index.m3u8");
+    HLS.parse(after); // valid LL-HLS
+    // the interrupted segment 1 was closed with the parts it had, under the names already published
+    expect(after).toMatch(new RegExp(`URI="e1-p${lastPartBefore}\\.m4s"[^\\n]*\\n#EXTINF:[\\d.]+,\\ne1-1\\.m4s`));
+    // the new run's open parts follow a discontinuity and their own init, numbered after the old ones
+    expect(after).toMatch(
+      new RegExp(`#EXT-X-DISCONTINUITY\\n#EXT-X-MAP:URI="init-e1-1\\.mp4"\\n#EXT-X-PROGRAM-DATE-TIME:[^\\n]+\\n#EXT-X-PART:DURATION=[\\d.]+,URI="e1-p${lastPartBefore + 1}\\.m4s",INDEPENDENT=YES`),
+    );
+    expect(after).toContain(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="e1-p${lastPartBefore + 3}.m4s"`);
+  });
 });
