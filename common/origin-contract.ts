@@ -6,11 +6,7 @@
  * the two cannot drift apart.
  */
 import { z } from "zod";
-
-/** Ids of things: origins, events, users, group keys. */
-export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
-export const ID_RULE = "1-64 characters of [A-Za-z0-9_.:-]";
-export const STREAM_KEY_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+import { idSchema, STREAM_KEY_PATTERN } from "./ids.js";
 
 /** The stream statuses an origin reports (the Worker adds `created` before the first publish). */
 export const ORIGIN_STREAM_STATUSES = ["live", "reconnecting", "ended"] as const;
@@ -18,7 +14,7 @@ export type OriginStreamStatus = (typeof ORIGIN_STREAM_STATUSES)[number];
 
 export const ORIGIN_POOLS = ["standard", "vip"] as const;
 
-const OriginId = z.string().regex(ID_PATTERN, `originId must be ${ID_RULE}`);
+const OriginId = idSchema("originId");
 const HttpUrl = z
   .string()
   .max(512)

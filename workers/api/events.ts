@@ -10,31 +10,26 @@ import { z } from "zod";
 import { EVENT_STATUSES } from "../../schema/index.js";
 import type { AppEnv } from "../env.js";
 import { eventView, getEventRow, listEvents } from "../events/event-store.js";
-import { isValidEventId } from "../events/standard-event.js";
 import { getDb } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
+import { eventIdParam } from "../lib/params.js";
+import { validQuery } from "../lib/validation.js";
 
-const ListQuery = z
-  .object({
-    status: z.enum(EVENT_STATUSES).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-  });
+const ListQuery = z.object({
+  status: z.enum(EVENT_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 
 export const eventsApi = new Hono<AppEnv>();
 
-eventsApi.get("/", async (c) => {
-  const parsed = ListQuery.safeParse(c.req.query());
-  if (!parsed.success) {
-    throw new HttpError(400, "bad_query", `status must be one of ${EVENT_STATUSES.join(", ")}; limit 1-500`);
-  }
-  const rows = await listEvents(getDb(c.env.DB), parsed.data.status, parsed.data.limit);
+eventsApi.get("/", validQuery(ListQuery, `status must be one of ${EVENT_STATUSES.join(", ")}; limit 1-500`), async (c) => {
+  const { status, limit } = c.req.valid("query");
+  const rows = await listEvents(getDb(c.env.DB), status, limit);
   return c.json({ events: rows.map(eventView) }, 200, { "Cache-Control": "no-store" });
 });
 
 eventsApi.get("/:id", async (c) => {
-  const id = c.req.param("id");
-  if (!isValidEventId(id)) throw new HttpError(400, "bad_event_id", "event id must be 1-64 characters of [A-Za-z0-9_.:-]");
-  const row = await getEventRow(getDb(c.env.DB), id);
+  const row = await getEventRow(getDb(c.env.DB), eventIdParam(c.req.param("id")));
   if (row === null) throw new HttpError(404, "unknown_event", "no such event");
   return c.json(eventView(row), 200, { "Cache-Control": "no-store" });
 });

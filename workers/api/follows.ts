@@ -10,24 +10,24 @@
  * live room(s); going live writes one `notifications` row per follower
  * (workers/control/lifecycle.ts).
  */
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { USER_ROLES } from "../../schema/index.js";
-import { requireIdentity } from "../control/identity.js";
 import type { AppEnv } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
-import { hashSecret, newApiKey } from "../lib/random.js";
+import { userIdParam } from "../lib/params.js";
+import { findUser, rotateApiKey } from "../lib/users.js";
+import { LIMIT_MESSAGE, LimitQuery, validQuery } from "../lib/validation.js";
+import { onAirStreamsOf } from "../streams/repository.js";
 import { streamRoom } from "../stubs.js";
 import { requireApiKey } from "./auth.js";
-
-const USER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+import { requireIdentity } from "./identity.js";
 
 export const broadcastersApi = new Hono<AppEnv>();
 
-async function broadcaster(db: D1Database, userId: string) {
-  if (!USER_ID.test(userId)) throw new HttpError(400, "bad_user_id", "malformed user id");
-  const [user] = await getDb(db).select({ id: schema.users.id, role: schema.users.role, name: schema.users.name }).from(schema.users).where(eq(schema.users.id, userId)).limit(1);
+async function broadcaster(db: D1Database, userId: string | undefined) {
+  const user = await findUser(db, userIdParam(userId));
   if (user === undefined || !["broadcaster", "vip", "admin"].includes(user.role)) throw new HttpError(404, "unknown_broadcaster", "no such broadcaster");
   return user;
 }
@@ -43,13 +43,12 @@ broadcastersApi.post("/:userId/follow", async (c) => {
     .onConflictDoNothing()
     .returning({ followerId: schema.follows.followerId });
   if (inserted.length > 0) {
-    const live = await db
-      .select({ id: schema.streams.id })
-      .from(schema.streams)
-      .where(and(eq(schema.streams.ownerId, target.id), inArray(schema.streams.status, ["live", "reconnecting"])));
-    await Promise.allSettled(
-      live.map((s) => streamRoom(c.env, s.id).postSystem("new_follower", { followerId: me.userId, anon: me.anon, broadcasterId: target.id })),
+    const onAir = await onAirStreamsOf(c.env.DB, target.id);
+    const posted = await Promise.allSettled(
+      onAir.map((id) => streamRoom(c.env, id).postSystem("new_follower", { followerId: me.userId, anon: me.anon, broadcasterId: target.id })),
     );
+    // the follow is stored either way; a room that did not answer only misses the announcement
+    for (const result of posted) if (result.status === "rejected") console.warn(`follow ${target.id}: new_follower not posted`, result.reason);
   }
   return c.json({ following: true, broadcasterId: target.id }, inserted.length > 0 ? 201 : 200, { "Cache-Control": "no-store" });
 });
@@ -65,11 +64,9 @@ broadcastersApi.delete("/:userId/follow", async (c) => {
 
 export const meApi = new Hono<AppEnv>();
 
-meApi.get("/notifications", async (c) => {
+meApi.get("/notifications", validQuery(LimitQuery, LIMIT_MESSAGE), async (c) => {
   const me = await requireIdentity(c);
-  const raw = c.req.query("limit");
-  const limit = raw === undefined ? 50 : Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, "bad_query", "limit must be 1-100");
+  const { limit } = c.req.valid("query");
   const rows = await getDb(c.env.DB)
     .select()
     .from(schema.notifications)
@@ -94,12 +91,7 @@ meApi.get("/notifications", async (c) => {
 
 meApi.post("/api-key/rotate", requireApiKey(USER_ROLES), async (c) => {
   const user = c.get("user");
-  const apiKey = newApiKey();
-  const updated = await getDb(c.env.DB)
-    .update(schema.users)
-    .set({ apiKeyHash: await hashSecret(apiKey) })
-    .where(and(eq(schema.users.id, user.id), eq(schema.users.apiKeyHash, user.apiKeyHash)))
-    .returning({ id: schema.users.id });
-  if (updated.length === 0) throw new HttpError(409, "rotated_concurrently", "the key was rotated by another request");
+  const apiKey = await rotateApiKey(c.env.DB, user);
+  if (apiKey === null) throw new HttpError(409, "rotated_concurrently", "the key was rotated by another request");
   return c.json({ userId: user.id, apiKey }, 200, { "Cache-Control": "no-store" });
 });

@@ -1,23 +1,39 @@
-/** Origin → Worker API (HMAC-signed, see auth.ts). Mounted at /api/internal. */
-import { eq } from "drizzle-orm";
+/**
+ * /api/internal: calls from origin boxes, the cron's work on demand and dev
+ * seeding, every one HMAC-signed by ORIGIN_SHARED_SECRET (lib/origin-auth.ts).
+ * Binary uploads (recording, thumbnails, media/uploads.ts) check the
+ * signature over their raw bytes; every other route over its JSON body.
+ *
+ *   POST /origins/heartbeat              origin load → D1 origins
+ *   POST /publish                        may this stream key publish? (lifecycle)
+ *   POST /streams/:id/status             live / reconnecting / ended (lifecycle)
+ *   POST /streams/:id/system             system event into the StreamRoom
+ *   GET  /streams/:id/telemetry          the room's telemetry aggregate
+ *   PUT  /streams/:id/vod/:name, /streams/:id/thumbnails/:index   (media/uploads.ts)
+ *   POST /cron/run  POST /cron/watchdog  GET /events/:id/stats  GET /mother/:streamId/stats
+ *   POST /dev/broadcasters               dev seed
+ */
 import { Hono } from "hono";
 import { z } from "zod";
+import { COUNTRY_PATTERN, STREAM_ID_PATTERN } from "../../common/ids.js";
 import { HeartbeatRequest, PublishRequest, StatusReport } from "../../common/origin-contract.js";
-import { isValidStreamId } from "../../common/hls-paths.js";
+import { USER_ROLES } from "../../schema/index.js";
+import { recordHeartbeat } from "../control/origins.js";
+import { runWatchdog } from "../control/watchdog.js";
 import type { AppEnv } from "../env.js";
+import { CRON_TASKS, runCron } from "../events/cron.js";
 import { parseJsonBody } from "../lib/body.js";
-import { getDb, schema } from "../lib/db.js";
-import { HttpError } from "../lib/errors.js";
-import { hashSecret, newApiKey } from "../lib/random.js";
-import { runCron, CRON_TASKS } from "../events/cron.js";
-import { isValidEventId } from "../events/standard-event.js";
 import { DEVICE_TYPES } from "../lib/client-info.js";
+import { HttpError } from "../lib/errors.js";
+import { eventIdParam, streamIdParam } from "../lib/params.js";
 import { TOKEN_ROLES } from "../lib/session-token.js";
+import { createUser, findUserByApiKey } from "../lib/users.js";
+import { mediaUploads } from "../media/uploads.js";
 import { POSTABLE_SYSTEM_EVENTS } from "../rooms/protocol.js";
 import { unwrap } from "../rooms/result.js";
-import { eventRoom, hlsMother, streamRoom } from "../stubs.js";
-import { USER_ROLES } from "../../schema/index.js";
 import { publish, reportStatus } from "../streams/lifecycle.js";
+import { requireStream } from "../streams/repository.js";
+import { eventRoom, hlsMother, streamRoom } from "../stubs.js";
 import { requireOriginSignature } from "./auth.js";
 
 const DevBroadcasterBody = z.object({
@@ -39,7 +55,7 @@ const SystemBody = z.object({
   /** send to this group only (a direct frame, not logged) */
   group: z
     .object({
-      country: z.string().regex(/^[A-Z]{2}$/).optional(),
+      country: z.string().regex(COUNTRY_PATTERN).optional(),
       device: z.enum(DEVICE_TYPES).optional(),
       role: z.enum(TOKEN_ROLES).optional(),
     })
@@ -49,105 +65,86 @@ const SystemBody = z.object({
 
 const CronBody = z.object({ tasks: z.array(z.enum(CRON_TASKS)).min(1).optional() }).strict();
 
-export const internalApi = new Hono<AppEnv>();
+/** `now` lets tests run the watchdog "10 minutes later"; `streamIds` limits it to theirs on a shared stack. */
+const WatchdogBody = z
+  .object({
+    now: z.number().int().min(0).max(8_640_000_000_000).optional(),
+    streamIds: z.array(z.string().regex(STREAM_ID_PATTERN)).max(100).optional(),
+    origins: z.boolean().optional(),
+  })
+  .strict();
 
-internalApi.use("*", requireOriginSignature);
+const NO_STORE = { "Cache-Control": "no-store" };
 
-internalApi.post("/origins/heartbeat", async (c) => {
-  const body = parseJsonBody(c.get("rawBody"), HeartbeatRequest);
-  const now = Date.now();
-  const values = {
-    baseUrl: body.baseUrl.replace(/\/+$/, ""),
-    rtmpUrl: body.rtmpUrl.replace(/\/+$/, ""),
-    capacity: body.capacity,
-    activeStreams: body.activeStreams,
-    pool: body.pool ?? "standard",
-    lastHeartbeatAt: now,
-    egressBps: Math.round(body.egressBps ?? 0),
-    cpu: body.cpu ?? 0,
-    // a heartbeat brings an origin the watchdog removed back into the pool
-    removedAt: null,
-  };
-  await getDb(c.env.DB)
-    .insert(schema.origins)
-    .values({ id: body.originId, ...values })
-    .onConflictDoUpdate({ target: schema.origins.id, set: values });
+/** The JSON routes: the signature covers the body read once into `rawBody`. */
+const signedJson = new Hono<AppEnv>();
+signedJson.use("*", requireOriginSignature);
+
+signedJson.post("/origins/heartbeat", async (c) => {
+  await recordHeartbeat(c.env.DB, parseJsonBody(c.get("rawBody"), HeartbeatRequest), Date.now());
   return c.json({ ok: true }, 200);
 });
 
-internalApi.post("/publish", async (c) => {
+signedJson.post("/publish", async (c) => {
   const body = parseJsonBody(c.get("rawBody"), PublishRequest);
   return c.json(await publish(c.env, body), 200);
 });
 
-internalApi.post("/streams/:id/status", async (c) => {
-  const id = c.req.param("id");
-  if (!isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
+signedJson.post("/streams/:id/status", async (c) => {
+  const id = streamIdParam(c.req.param("id"));
   const body = parseJsonBody(c.get("rawBody"), StatusReport);
   return c.json(await reportStatus(c.env, id, body), 200);
 });
 
 /** System event into a StreamRoom (origin or API); with `group`, only to that group. */
-internalApi.post("/streams/:id/system", async (c) => {
-  const id = c.req.param("id");
-  if (!isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
+signedJson.post("/streams/:id/system", async (c) => {
+  const id = streamIdParam(c.req.param("id"));
   const body = parseJsonBody(c.get("rawBody"), SystemBody);
-  const [stream] = await getDb(c.env.DB).select({ id: schema.streams.id }).from(schema.streams).where(eq(schema.streams.id, id)).limit(1);
-  if (stream === undefined) throw new HttpError(404, "unknown_stream", "no such stream");
+  await requireStream(c.env.DB, id);
   const result = unwrap(await streamRoom(c.env, id).postSystem(body.event, body.data ?? {}, body.group));
   return c.json({ ok: true, ...result }, 200);
 });
 
-internalApi.get("/streams/:id/telemetry", async (c) => {
-  const id = c.req.param("id");
-  if (!isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
-  return c.json(await streamRoom(c.env, id).telemetrySummary(), 200, { "Cache-Control": "no-store" });
+signedJson.get("/streams/:id/telemetry", async (c) => {
+  const id = streamIdParam(c.req.param("id"));
+  return c.json(await streamRoom(c.env, id).telemetrySummary(), 200, NO_STORE);
 });
 
 /** The cron's work on demand (tests, local dev): event ingress and the live monitor. */
-internalApi.post("/cron/run", async (c) => {
+signedJson.post("/cron/run", async (c) => {
   const body = parseJsonBody(c.get("rawBody"), CronBody, { emptyAsObject: true });
-  const report = await runCron(c.env, body.tasks ?? [...CRON_TASKS]);
-  return c.json(report, 200, { "Cache-Control": "no-store" });
+  return c.json(await runCron(c.env, body.tasks ?? [...CRON_TASKS]), 200, NO_STORE);
 });
 
-internalApi.get("/events/:id/stats", async (c) => {
-  const id = c.req.param("id");
-  if (!isValidEventId(id)) throw new HttpError(400, "bad_event_id", "event id must be 1-64 characters of [A-Za-z0-9_.:-]");
-  return c.json(await eventRoom(c.env, id).stats(), 200, { "Cache-Control": "no-store" });
+signedJson.post("/cron/watchdog", async (c) => {
+  const body = parseJsonBody(c.get("rawBody"), WatchdogBody, { emptyAsObject: true });
+  return c.json(await runWatchdog(c.env, body), 200, NO_STORE);
 });
 
-internalApi.post("/dev/broadcasters", async (c) => {
+signedJson.get("/events/:id/stats", async (c) => {
+  const id = eventIdParam(c.req.param("id"));
+  return c.json(await eventRoom(c.env, id).stats(), 200, NO_STORE);
+});
+
+signedJson.get("/mother/:streamId/stats", async (c) => {
+  const streamId = streamIdParam(c.req.param("streamId"));
+  return c.json(await hlsMother(c.env, streamId).stats(), 200, NO_STORE);
+});
+
+signedJson.post("/dev/broadcasters", async (c) => {
   const body = parseJsonBody(c.get("rawBody"), DevBroadcasterBody);
-  const db = getDb(c.env.DB);
+  const role = body.role ?? "broadcaster";
   if (body.apiKey !== undefined) {
-    const [existing] = await db
-      .select()
-      .from(schema.users)
-      .where(eq(schema.users.apiKeyHash, await hashSecret(body.apiKey)))
-      .limit(1);
+    const existing = await findUserByApiKey(c.env.DB, body.apiKey);
     if (existing !== undefined) {
-      if (existing.role !== (body.role ?? "broadcaster")) {
-        throw new HttpError(409, "role_conflict", `this API key belongs to a user who is not a ${body.role ?? "broadcaster"}`);
-      }
+      if (existing.role !== role) throw new HttpError(409, "role_conflict", `this API key belongs to a user who is not a ${role}`);
       return c.json({ userId: existing.id, apiKey: body.apiKey }, 200);
     }
   }
-  const apiKey = body.apiKey ?? newApiKey();
-  const userId = crypto.randomUUID();
-  await db.insert(schema.users).values({
-    id: userId,
-    name: body.name,
-    role: body.role ?? "broadcaster",
-    apiKeyHash: await hashSecret(apiKey),
-    createdAt: Date.now(),
-  });
-  return c.json({ userId, apiKey }, 201);
+  return c.json(await createUser(c.env.DB, body.name, role, body.apiKey), 201);
 });
 
-internalApi.get("/mother/:streamId/stats", async (c) => {
-  const streamId = c.req.param("streamId");
-  if (!isValidStreamId(streamId)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
-  const stub = hlsMother(c.env, streamId);
-  return c.json(await stub.stats(), 200, { "Cache-Control": "no-store" });
-});
+export const internalApi = new Hono<AppEnv>();
+// the uploads answer their own routes; everything else falls through to the JSON routes
+internalApi.route("/streams", mediaUploads);
+internalApi.route("/", signedJson);

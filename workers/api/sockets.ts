@@ -12,11 +12,10 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { isValidStreamId } from "../../common/hls-paths.js";
 import type { AppEnv } from "../env.js";
-import { isValidEventId } from "../events/standard-event.js";
 import { clientCountry, deviceType } from "../lib/client-info.js";
 import { HttpError } from "../lib/errors.js";
+import { eventIdParam, streamIdParam } from "../lib/params.js";
 import { verifySessionToken } from "../lib/session-token.js";
 import { eventExists, streamExists } from "../lib/stream-directory.js";
 import { CONNECT_HEADER, type ConnectRequest } from "../rooms/room.js";
@@ -30,9 +29,7 @@ const TOKEN_MESSAGES = {
 } as const;
 
 async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Response> {
-  const id = c.req.param("id") ?? "";
-  if (kind === "stream" && !isValidStreamId(id)) throw new HttpError(400, "bad_stream_id", "stream id must match [a-z0-9]{8,32}");
-  if (kind === "event" && !isValidEventId(id)) throw new HttpError(400, "bad_event_id", "event id must be 1-64 characters of [A-Za-z0-9_.:-]");
+  const id = kind === "stream" ? streamIdParam(c.req.param("id")) : eventIdParam(c.req.param("id"));
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new HttpError(426, "upgrade_required", "this URL takes a WebSocket upgrade", { Upgrade: "websocket" });
   }

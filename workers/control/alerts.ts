@@ -1,4 +1,5 @@
 /** Administrative alerts: a D1 row (GET /api/admin/alerts) and a console line. */
+import { desc } from "drizzle-orm";
 import type { Env } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { randomString } from "../lib/random.js";
@@ -14,4 +15,10 @@ export async function raiseAlert(env: Pick<Env, "DB">, kind: AlertKind, message:
   } catch (error) {
     console.error("could not store admin alert", error);
   }
+}
+
+/** Newest first, for GET /api/admin/alerts. */
+export async function recentAlerts(db: D1Database, limit: number) {
+  const rows = await getDb(db).select().from(schema.adminAlerts).orderBy(desc(schema.adminAlerts.createdAt)).limit(limit);
+  return rows.map((a) => ({ id: a.id, kind: a.kind, message: a.message, data: JSON.parse(a.data) as unknown, createdAt: a.createdAt }));
 }

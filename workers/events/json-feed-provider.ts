@@ -11,6 +11,7 @@
  * good state.
  */
 import { z } from "zod";
+import { formatIssues } from "../lib/zod-issues.js";
 import { ProviderError, type EventList, type EventProvider } from "./provider.js";
 import { EVENT_ID_PATTERN, EVENT_STATUSES, MAX_DETAILS_JSON, type StandardEvent } from "./standard-event.js";
 
@@ -57,11 +58,7 @@ export function normalizeFeedEvent(feed: FeedEvent, provider: string): StandardE
 export function parseFeedEvent(data: unknown, provider: string): StandardEvent {
   const result = FeedEventSchema.safeParse(data);
   if (!result.success) {
-    const detail = result.error.issues
-      .slice(0, 3)
-      .map((i) => `${i.path.join(".") || "event"}: ${i.message}`)
-      .join("; ");
-    throw new ProviderError("malformed", `invalid event: ${detail}`);
+    throw new ProviderError("malformed", `invalid event: ${formatIssues(result.error, "event", 3)}`);
   }
   return normalizeFeedEvent(result.data, provider);
 }

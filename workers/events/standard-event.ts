@@ -4,15 +4,13 @@
  * (seeds/000 VIII.2: "a standardized format of essential data elements").
  */
 import { z } from "zod";
+import { ID_PATTERN } from "../../common/ids.js";
 import { EVENT_STATUSES, type EventStatus } from "../../schema/index.js";
 
 export { EVENT_STATUSES, type EventStatus };
 
-export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-export function isValidEventId(id: string): boolean {
-  return EVENT_ID_PATTERN.test(id);
-}
+/** Event ids are ids like any other (common/ids.ts). */
+export const EVENT_ID_PATTERN = ID_PATTERN;
 
 /** Largest `details` object kept (JSON characters); bigger answers are malformed. */
 export const MAX_DETAILS_JSON = 4096;

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { HttpError } from "./errors.js";
+import { formatIssues } from "./zod-issues.js";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -21,7 +22,8 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Ui
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await reader.cancel().catch(() => {});
+      // the client sent too much; cancelling only frees the stream, its failure changes nothing
+      await reader.cancel().catch((error: unknown) => console.warn("request body: cancel after 413 failed", error));
       throw new HttpError(413, "payload_too_large", `request body exceeds ${limit} bytes`);
     }
     chunks.push(value);
@@ -68,11 +70,7 @@ export function parseJsonBody<S extends z.ZodTypeAny>(
   }
   const result = schema.safeParse(data);
   if (!result.success) {
-    const detail = result.error.issues
-      .slice(0, 5)
-      .map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`)
-      .join("; ");
-    throw new HttpError(400, "invalid_body", detail || "request body failed validation");
+    throw new HttpError(400, "invalid_body", formatIssues(result.error, "body") || "request body failed validation");
   }
   return result.data;
 }

@@ -10,6 +10,7 @@
  * WebSocket): they are never logged.
  */
 import { z } from "zod";
+import { ID_PATTERN } from "../../common/ids.js";
 import { constantTimeEqual, hmacSha256 } from "../../common/signing.js";
 import { USER_ROLES } from "../../schema/index.js";
 
@@ -35,7 +36,7 @@ export interface SessionClaims {
 }
 
 const ClaimsSchema = z.object({
-  sub: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/),
+  sub: z.string().regex(ID_PATTERN),
   role: z.enum(TOKEN_ROLES),
   anon: z.boolean(),
   iat: z.number().int().nonnegative(),

@@ -7,23 +7,19 @@
 import type { Context } from "hono";
 import { isValidStreamId } from "../../common/hls-paths.js";
 import type { AppEnv } from "../env.js";
-import { errorResponse } from "../lib/errors.js";
+import { cachedResponse, storeInBackground } from "../lib/edge-cache.js";
+import { HttpError } from "../lib/errors.js";
 import { isThumbnailIndex, isVodName, thumbnailKey, vodContentType, vodKey } from "./keys.js";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const VOD_PLAYLIST = "public, max-age=86400";
 
 async function serveFromR2(c: Context<AppEnv>, key: string, contentType: string, cacheControl: string): Promise<Response> {
-  const cache = caches.default;
   const cacheKey = new Request(new URL(c.req.url).origin + "/" + key);
-  const hit = await cache.match(cacheKey);
-  if (hit) {
-    const response = new Response(hit.body, hit);
-    response.headers.set("X-Cache-Tier", "edge-hit");
-    return response;
-  }
+  const hit = await cachedResponse(cacheKey);
+  if (hit !== null) return hit;
   const object = await c.env.MEDIA.get(key);
-  if (!object) return errorResponse(404, "not_found", "no such recording object");
+  if (!object) throw new HttpError(404, "not_found", "no such recording object");
   const headers = new Headers({
     "Content-Type": contentType,
     "Cache-Control": cacheControl,
@@ -32,14 +28,14 @@ async function serveFromR2(c: Context<AppEnv>, key: string, contentType: string,
     "X-Cache-Tier": "r2",
   });
   const body = await object.arrayBuffer();
-  c.executionCtx.waitUntil(cache.put(cacheKey, new Response(body, { headers })));
+  storeInBackground(c.executionCtx, cacheKey, new Response(body, { headers }));
   return new Response(body, { headers });
 }
 
 export function handleVod(c: Context<AppEnv>): Promise<Response> | Response {
   const streamId = c.req.param("streamId") ?? "";
   const name = c.req.param("name") ?? "";
-  if (!isValidStreamId(streamId) || !isVodName(name)) return errorResponse(400, "bad_path", "not a recording path");
+  if (!isValidStreamId(streamId) || !isVodName(name)) throw new HttpError(400, "bad_path", "not a recording path");
   const cacheControl = name.endsWith(".m3u8") ? VOD_PLAYLIST : IMMUTABLE;
   return serveFromR2(c, vodKey(streamId, name), vodContentType(name), cacheControl);
 }
@@ -49,7 +45,7 @@ export function handleThumbnail(c: Context<AppEnv>): Promise<Response> | Respons
   const file = c.req.param("file") ?? "";
   const index = file.replace(/\.jpg$/, "");
   if (!isValidStreamId(streamId) || !file.endsWith(".jpg") || !isThumbnailIndex(index)) {
-    return errorResponse(400, "bad_path", "not a thumbnail path");
+    throw new HttpError(400, "bad_path", "not a thumbnail path");
   }
   return serveFromR2(c, thumbnailKey(streamId, index), "image/jpeg", IMMUTABLE);
 }

@@ -7,6 +7,8 @@
  * by the runtime without waking the room (setWebSocketAutoResponse).
  */
 import { z } from "zod";
+import { ID_PATTERN, POLL_ID_PATTERN } from "../../common/ids.js";
+import { formatIssues } from "../lib/zod-issues.js";
 import { POLL_MAX_CHOICES, POLL_MIN_CHOICES } from "./poll.js";
 
 export const MAX_FRAME_BYTES = 4096;
@@ -65,7 +67,7 @@ export interface Envelope {
 
 export type DecodeResult = { ok: true; frame: Envelope } | { ok: false; code: ErrorCode; message: string; ref?: string };
 
-const REF_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+const REF_PATTERN = ID_PATTERN;
 
 /** Size, JSON and envelope checks, common to every room. */
 export function decodeEnvelope(message: string | ArrayBuffer): DecodeResult {
@@ -118,8 +120,8 @@ export function checkChatText(value: unknown, maxChars = CHAT_MAX_CHARS): TextCh
   return { ok: true, text };
 }
 
-const PollId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
-const UserId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
+const PollId = z.string().regex(POLL_ID_PATTERN);
+const UserId = z.string().regex(ID_PATTERN);
 const Ref = z.string().optional();
 const finite = (max: number) => z.number().finite().min(0).max(max);
 
@@ -163,11 +165,7 @@ export function parseClientFrame<T>(
   }
   const result = schema.safeParse(envelope);
   if (!result.success) {
-    const detail = result.error.issues
-      .slice(0, 3)
-      .map((i) => `${i.path.join(".") || "frame"}: ${i.message}`)
-      .join("; ");
-    return { ok: false, code: "bad_frame", message: detail };
+    return { ok: false, code: "bad_frame", message: formatIssues(result.error, "frame", 3) };
   }
   return { ok: true, frame: result.data };
 }

@@ -51,6 +51,7 @@ export const CONNECT_HEADER = "x-room-connect";
 /** Frames replayed at most on one connect; the rest needs another `since`. */
 export const MAX_REPLAY = 5_000;
 const TOKEN_TIMER = "token-expiry";
+const NAME_KEY = "name";
 const ALARM_SLACK_MS = 5;
 
 export const ConnectRequestSchema = z.object({
@@ -78,6 +79,7 @@ export abstract class Room<App = unknown> extends DurableObject<Env> {
   protected readonly connections: ConnectionManager<App>;
   protected readonly timers: Timers;
   private readonly floods = new Map<string, FloodGuard>();
+  private knownName: string | undefined;
 
   constructor(ctx: DurableObjectState, env: Env, clock: Clock = systemClock) {
     super(ctx, env);
@@ -88,6 +90,7 @@ export abstract class Room<App = unknown> extends DurableObject<Env> {
     this.timers = new Timers(ctx.storage, this.sql);
     this.connections = new ConnectionManager<App>(ctx);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    if (ctx.id.name !== undefined) void this.name; // remember it while the runtime tells it
   }
 
   // ---------------------------------------------------------------- hooks
@@ -112,11 +115,21 @@ export abstract class Room<App = unknown> extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- identity
 
-  /** The StreamID / EventID this room serves: its Durable Object name (stubs.ts). */
+  /**
+   * The StreamID / EventID this room serves: its Durable Object name
+   * (stubs.ts). Kept in storage the first time the runtime tells it, for an
+   * instance that wakes without it (an alarm after eviction, on runtimes
+   * that do not restore the name).
+   */
   protected get name(): string {
-    const name = this.ctx.id.name;
-    if (name === undefined) throw new Error(`${this.kind} room ${this.ctx.id.toString()} was not addressed by name (use stubs.ts)`);
-    return name;
+    if (this.knownName === undefined) {
+      const given = this.ctx.id.name;
+      const stored = this.meta.get<string>(NAME_KEY);
+      if (given !== undefined && given !== stored) this.meta.set(NAME_KEY, given);
+      this.knownName = given ?? stored;
+    }
+    if (this.knownName === undefined) throw new Error(`${this.kind} room ${this.ctx.id.toString()} was never addressed by name (use stubs.ts)`);
+    return this.knownName;
   }
 
   // ---------------------------------------------------------------- frames

@@ -11,6 +11,7 @@
  * event_snapshot of the stream's event. Direct frames: hello, error, ack,
  * telemetry_summary (owner), group messages.
  */
+import { isValidId } from "../../common/ids.js";
 import type { StreamStatus } from "../../schema/index.js";
 import type { Env } from "../env.js";
 import type { EventChanges } from "../events/diff.js";
@@ -43,7 +44,6 @@ import { TelemetryReports, type StreamConnection, type StreamSocketState } from 
 
 /** largest log window answered at once */
 export const MAX_LOG_FRAMES = 5_000;
-const USER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** What a frame handler gets besides its frame. */
 interface FrameTurn {
@@ -236,7 +236,7 @@ export class StreamRoom extends Room<StreamSocketState> {
       case "stream_ended":
         return this.applyStatus("ended", typeof data.endedAt === "number" ? data.endedAt : now);
       case "muted": {
-        if (typeof data.userId !== "string" || !USER_ID.test(data.userId)) return fail(400, "invalid_body", "muted needs data.userId");
+        if (typeof data.userId !== "string" || !isValidId(data.userId)) return fail(400, "invalid_body", "muted needs data.userId");
         const duration = typeof data.durationMs === "number" && data.durationMs > 0 ? data.durationMs : null;
         return ok({ seq: this.mutes.mute(data.userId, duration, "system").seq });
       }

@@ -4,12 +4,11 @@
  * invalid credential is 401; none at all is anonymous (null) or 401 when
  * required.
  */
-import { eq } from "drizzle-orm";
 import type { Context } from "hono";
+import { bearerCredential } from "./auth.js";
 import type { AppEnv } from "../env.js";
-import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
-import { hashSecret } from "../lib/random.js";
+import { findUserByApiKey } from "../lib/users.js";
 import { verifySessionToken, type TokenRole } from "../lib/session-token.js";
 
 export interface Identity {
@@ -24,19 +23,14 @@ const unauthorized = (message: string) => new HttpError(401, "unauthorized", mes
 export async function optionalIdentity(c: Context<AppEnv>): Promise<Identity | null> {
   const header = c.req.header("Authorization");
   if (header === undefined || header.trim() === "") return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw unauthorized("malformed Authorization header");
-  const credential = match[1]!;
+  const credential = bearerCredential(header);
+  if (credential === undefined) throw unauthorized("malformed Authorization header");
   if (credential.split(".").length === 3) {
     const result = await verifySessionToken(c.env.TOKEN_SECRET, credential);
     if (!result.ok) throw unauthorized(`session token ${result.reason}`);
     return { userId: result.claims.sub, role: result.claims.role, anon: result.claims.anon, via: "session" };
   }
-  const [user] = await getDb(c.env.DB)
-    .select({ id: schema.users.id, role: schema.users.role })
-    .from(schema.users)
-    .where(eq(schema.users.apiKeyHash, await hashSecret(credential)))
-    .limit(1);
+  const user = await findUserByApiKey(c.env.DB, credential);
   if (user === undefined) throw unauthorized("unknown API key");
   return { userId: user.id, role: user.role, anon: false, via: "api_key" };
 }

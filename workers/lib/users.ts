@@ -1,0 +1,39 @@
+/** D1 queries about users (API keys are stored only as SHA-256 digests). */
+import { and, eq } from "drizzle-orm";
+import type { User, UserRole } from "../../schema/index.js";
+import { getDb, schema } from "./db.js";
+import { hashSecret, newApiKey } from "./random.js";
+
+export async function findUserByApiKey(db: D1Database, apiKey: string): Promise<User | undefined> {
+  const [user] = await getDb(db)
+    .select()
+    .from(schema.users)
+    .where(eq(schema.users.apiKeyHash, await hashSecret(apiKey)))
+    .limit(1);
+  return user;
+}
+
+export async function findUser(db: D1Database, userId: string): Promise<User | undefined> {
+  const [user] = await getDb(db).select().from(schema.users).where(eq(schema.users.id, userId)).limit(1);
+  return user;
+}
+
+/** A new user with a new (or the given) API key; the key is returned once and stored only as its digest. */
+export async function createUser(db: D1Database, name: string, role: UserRole, apiKey = newApiKey()): Promise<{ userId: string; apiKey: string }> {
+  const userId = crypto.randomUUID();
+  await getDb(db)
+    .insert(schema.users)
+    .values({ id: userId, name, role, apiKeyHash: await hashSecret(apiKey), createdAt: Date.now() });
+  return { userId, apiKey };
+}
+
+/** Compare-and-set on the current digest: null when another request rotated the key first. */
+export async function rotateApiKey(db: D1Database, user: Pick<User, "id" | "apiKeyHash">): Promise<string | null> {
+  const apiKey = newApiKey();
+  const updated = await getDb(db)
+    .update(schema.users)
+    .set({ apiKeyHash: await hashSecret(apiKey) })
+    .where(and(eq(schema.users.id, user.id), eq(schema.users.apiKeyHash, user.apiKeyHash)))
+    .returning({ id: schema.users.id });
+  return updated.length === 0 ? null : apiKey;
+}
