@@ -19,7 +19,6 @@
  * - Every answer carries `X-Cache-Tier: origin | mother-hit | mother-stale`.
  */
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
 import {
   classifyObjectPath,
   contentTypeFor,
@@ -28,7 +27,7 @@ import {
 } from "../../common/hls-paths.js";
 import { formatHlsQuery, parseHlsQuery, type HlsQuery } from "../../common/hls-query.js";
 import { intFromEnv, type Env } from "../env.js";
-import { getDb, schema } from "../lib/db.js";
+import { getDb } from "../lib/db.js";
 import { errorBody } from "../lib/errors.js";
 import { isNewerOrSame, planBlocking, type KnownPlaylist } from "./blocking-plan.js";
 import { ByteLru } from "./byte-lru.js";
@@ -45,6 +44,7 @@ import {
   satisfiesBlockingRequest,
   staleIfErrorApplies,
 } from "./cache-policy.js";
+import { OriginDirectory } from "./origin-directory.js";
 import { fetchOrigin } from "./origin-fetch.js";
 
 export const TIER_HEADER = "X-Cache-Tier";
@@ -52,10 +52,6 @@ export type CacheTier = "origin" | "mother-hit" | "mother-stale";
 
 /** Memory budget of the object cache of one mother. */
 export const MOTHER_CACHE_BYTES = 64 * 1024 * 1024;
-/** How long a resolved origin is trusted before asking D1 again. */
-const ORIGIN_MEMO_MS = 5_000;
-/** How long "unknown stream" / "no origin yet" is remembered. */
-const ORIGIN_MISS_MEMO_MS = 1_000;
 
 interface Entry {
   status: number;
@@ -73,9 +69,6 @@ type Outcome =
   | { kind: "stale"; entry: Entry }
   | { kind: "error"; status: number; code: string; message: string; tier: CacheTier };
 
-type OriginResolution =
-  | { ok: true; baseUrl: string }
-  | { ok: false; status: number; code: string; message: string };
 
 export interface MotherStats {
   streamId: string | null;
@@ -119,9 +112,15 @@ export class HlsMother extends DurableObject<Env> {
   private readonly inflight = new Map<string, Inflight>();
   /** Newest media playlist seen per rendition path: answers satisfied blocking requests without the origin. */
   private readonly known = new Map<string, KnownPlaylist>();
-  private origin: { resolution: OriginResolution; expiresAt: number } | null = null;
-  private originLookup: Promise<OriginResolution> | null = null;
-  private lastBaseUrl: string | null = null;
+  private readonly origins = new OriginDirectory(
+    () => getDb(this.env.DB),
+    // New origin box: playlists from the old one must not be served, not
+    // even stale. Segments and parts are epoch-named, so they stay valid.
+    () => {
+      this.cache.deleteWhere((_key, entry) => entry.type === "master" || entry.type === "media");
+      this.known.clear();
+    },
+  );
   private streamId: string | null = null;
   private readonly counters = {
     requests: 0,
@@ -254,10 +253,10 @@ export class HlsMother extends DurableObject<Env> {
 
   /** Counters for tests, benchmarks and the stats route. */
   async stats(): Promise<MotherStats> {
-    const resolution = this.origin?.resolution;
+    const resolution = this.origins.current;
     return {
       streamId: this.streamId,
-      originBaseUrl: resolution?.ok ? resolution.baseUrl : this.lastBaseUrl,
+      originBaseUrl: resolution?.ok ? resolution.baseUrl : this.origins.lastBaseUrl,
       requests: this.counters.requests,
       originFetches: { ...this.counters.originFetches },
       originFailures: this.counters.originFailures,
@@ -288,7 +287,7 @@ export class HlsMother extends DurableObject<Env> {
     key: string,
     signal: AbortSignal,
   ): Promise<Outcome> {
-    const resolution = await this.resolveOrigin(streamId);
+    const resolution = await this.origins.resolve(streamId);
     if (!resolution.ok) {
       return { kind: "error", status: resolution.status, code: resolution.code, message: resolution.message, tier: "mother-hit" };
     }
@@ -355,7 +354,7 @@ export class HlsMother extends DurableObject<Env> {
     // Origin failure: re-resolve the origin next time (the broadcaster may
     // have reconnected elsewhere), serve a recent playlist copy if allowed.
     this.counters.originFailures++;
-    this.origin = null;
+    this.origins.forget();
     const timedOut = result.kind === "timeout";
     if (staleIfErrorApplies(type, query)) {
       const last = this.cache.peek(key);
@@ -387,50 +386,6 @@ export class HlsMother extends DurableObject<Env> {
     freshMs: number,
   ): Entry {
     return { status, body, headers, type, fetchedAt: now, expiresAt: now + freshMs, size: body.byteLength + 256 };
-  }
-
-  /** streams.originId → origins.baseUrl, memoized; concurrent lookups share one query. */
-  private async resolveOrigin(streamId: string): Promise<OriginResolution> {
-    if (this.origin !== null && Date.now() < this.origin.expiresAt) return this.origin.resolution;
-    if (this.originLookup === null) {
-      this.originLookup = this.lookupOrigin(streamId).finally(() => {
-        this.originLookup = null;
-      });
-    }
-    return this.originLookup;
-  }
-
-  private async lookupOrigin(streamId: string): Promise<OriginResolution> {
-    let row: { originId: string | null; baseUrl: string | null } | undefined;
-    try {
-      const db = getDb(this.env.DB);
-      [row] = await db
-        .select({ originId: schema.streams.originId, baseUrl: schema.origins.baseUrl })
-        .from(schema.streams)
-        .leftJoin(schema.origins, eq(schema.streams.originId, schema.origins.id))
-        .where(eq(schema.streams.id, streamId))
-        .limit(1);
-    } catch {
-      // not memoized: the next request asks again
-      return { ok: false, status: 503, code: "directory_unavailable", message: "stream directory unavailable" };
-    }
-    let resolution: OriginResolution;
-    if (row === undefined) {
-      resolution = { ok: false, status: 404, code: "unknown_stream", message: "no such stream" };
-    } else if (row.baseUrl === null) {
-      resolution = { ok: false, status: 404, code: "stream_offline", message: "stream has no origin yet" };
-    } else {
-      const baseUrl = row.baseUrl.replace(/\/+$/, "");
-      if (this.lastBaseUrl !== null && this.lastBaseUrl !== baseUrl) {
-        // New origin box: playlists from the old one must not be served,
-        // not even stale. Segments are epoch-named, so they stay valid.
-        this.cache.deleteWhere((_key, entry) => entry.type === "master" || entry.type === "media");
-      }
-      this.lastBaseUrl = baseUrl;
-      resolution = { ok: true, baseUrl };
-    }
-    this.origin = { resolution, expiresAt: Date.now() + (resolution.ok ? ORIGIN_MEMO_MS : ORIGIN_MISS_MEMO_MS) };
-    return resolution;
   }
 
   private render(outcome: Outcome): Response {
