@@ -11,8 +11,8 @@
  * viewers run this same code.
  *
  * Control law, offset e = programTime − targetProgramTime in seconds (+ ahead):
- *   - |e| > seekThreshold (2 s; 0.5 s until the first lock, so joiners get
- *     there fast): seek to the target (plus `seekLead` when the target lies
+ *   - |e| > seekThreshold (2 s; 0.25 s until the first lock, so joiners get
+ *     there at once instead of steering for seconds): seek to the target (plus `seekLead` when the target lies
  *     beyond the buffer, since loading takes time while the target keeps
  *     moving), then no other seek for `seekCooldownMs`.
  *   - converging: rate = 1 − sign(e)·clamp(gain·|e|, minStep, maxRate−1),
@@ -21,8 +21,8 @@
  *     so the rate does not flap at the edge of the band).
  *   - never speeds up with less than `minBufferAhead` buffered (that would only
  *     buy a stall); slowing down is always safe;
- *   - while not playing (stalled, paused, starting) it does not steer, but
- *     still seeks when far off.
+ *   - while not playing (stalled, paused) it does not steer, but still seeks
+ *     when far off, once playback has started at least once.
  * The target is absolute (server clock − delay), so a stall leaves the viewer
  * behind by the stall's length and the same law brings it back: there is no
  * per-stall target increase and no permanent drift.
@@ -63,9 +63,9 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
   gain: 0.5,
   minStep: 0.01,
   deadBand: 0.04,
-  lockBand: 0.015,
+  lockBand: 0.008,
   seekThreshold: 2,
-  joinSeekThreshold: 0.5,
+  joinSeekThreshold: 0.25,
   seekCooldownMs: 3000,
   seekLead: 0.2,
   minBufferAhead: 0.3,
@@ -81,7 +81,7 @@ export interface SyncInput {
   bufferedAhead: number;
   /** Target delay behind the program clock, seconds; null when unknown. */
   targetDelay: number | null;
-  /** False while paused, stalled or not started: no steering (rate 1); only a far-off playhead is sought. */
+  /** False while paused, stalled or not started: no steering (rate 1); only a far-off playhead is sought, once it has played. */
   playing?: boolean;
 }
 
@@ -136,6 +136,7 @@ export class SyncController {
   readonly config: SyncConfig;
   private state: SyncState = "converging";
   private everLocked = false;
+  private hasPlayed = false;
   private lastSeekAt: number | null = null;
   private seekCount = 0;
 
@@ -154,6 +155,7 @@ export class SyncController {
   reset(): void {
     this.state = "converging";
     this.everLocked = false;
+    this.hasPlayed = false;
     this.lastSeekAt = null;
   }
 
@@ -176,9 +178,12 @@ export class SyncController {
       else if (coolingDown) return hold("seeking");
       else this.state = "converging";
     }
+    if (input.playing !== false) this.hasPlayed = true;
     // Far off: seek, even while stalled (a playhead stuck past the live edge or
-    // on data that is gone only recovers by moving).
-    if (Math.abs(offset) > this.seekLimit() && !coolingDown) {
+    // on data that is gone only recovers by moving) — but not before playback
+    // has started: the player is still settling its start position (hls.js
+    // moves the playhead to its own start position and would undo the seek).
+    if (Math.abs(offset) > this.seekLimit() && !coolingDown && this.hasPlayed) {
       const distance = -offset; // seconds the playhead must move
       const beyondBuffer = distance > 0 && distance > input.bufferedAhead;
       this.lastSeekAt = input.now;
