@@ -1,10 +1,11 @@
 /**
  * Origin configuration from the environment, with the defaults of the public
- * contract (design.md §3): HTTP :8080, RTMP :1935.
+ * contract: HTTP :8080, RTMP :1935 (README "Configuration" lists every variable).
  */
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "../common/origin-contract.js";
 import type { RenditionSpec } from "./packager/stream-packager.js";
 
 export interface OriginConfig {
@@ -33,6 +34,11 @@ export interface OriginConfig {
   windowSize: number;
   /** How long a stream waits for its broadcaster to come back before it ends. */
   reconnectGraceMs: number;
+  /** RTMP port limits (node-media-server has none that work): see origin/ingest/connection-guard.ts. */
+  rtmpMaxConnectionsPerAddress: number;
+  rtmpHandshakeTimeoutMs: number;
+  /** A publisher sending no media this long is closed (its stream goes to reconnecting). */
+  rtmpIdleTimeoutMs: number;
   heartbeatIntervalMs: number;
   capacity: number;
   pool: "standard" | "vip";
@@ -125,7 +131,10 @@ export function loadOriginConfig(env: NodeJS.ProcessEnv = process.env): OriginCo
     partDuration: partDurationFrom(env),
     windowSize: intFrom(env, "PLAYLIST_WINDOW", 6),
     reconnectGraceMs: intFrom(env, "RECONNECT_GRACE_MS", 15_000),
-    heartbeatIntervalMs: intFrom(env, "HEARTBEAT_INTERVAL_MS", 5_000),
+    rtmpMaxConnectionsPerAddress: intFrom(env, "RTMP_MAX_CONNECTIONS_PER_ADDRESS", 10),
+    rtmpHandshakeTimeoutMs: intFrom(env, "RTMP_HANDSHAKE_TIMEOUT_MS", 10_000),
+    rtmpIdleTimeoutMs: intFrom(env, "RTMP_IDLE_TIMEOUT_MS", 5_000),
+    heartbeatIntervalMs: intFrom(env, "HEARTBEAT_INTERVAL_MS", DEFAULT_HEARTBEAT_INTERVAL_MS),
     capacity: intFrom(env, "ORIGIN_CAPACITY", 20),
     pool: env.ORIGIN_POOL === "vip" ? "vip" : "standard",
     endedRetentionMs: intFrom(env, "ENDED_RETENTION_MS", 5 * 60_000),

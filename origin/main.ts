@@ -112,6 +112,9 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
     port: config.rtmpPort,
     dataDir: config.dataDir,
     log,
+    maxConnectionsPerAddress: config.rtmpMaxConnectionsPerAddress,
+    handshakeTimeoutMs: config.rtmpHandshakeTimeoutMs,
+    mediaIdleTimeoutMs: config.rtmpIdleTimeoutMs,
     onPublish: (publish) => {
       registry.handlePublish(publish).catch((error: Error) => {
         log(`publish handling failed: ${error.message}`);

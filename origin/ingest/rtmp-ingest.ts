@@ -10,7 +10,8 @@
  */
 import { createRequire } from "node:module";
 import { connect } from "node:net";
-import type { Socket } from "node:net";
+import type { Server, Socket } from "node:net";
+import { ConnectionGuard, redactStreamKeys } from "./connection-guard.js";
 
 const require = createRequire(import.meta.url);
 // NMS is CommonJS without type declarations; these are the few shapes we use.
@@ -30,6 +31,7 @@ interface NmsBroadcast {
 }
 interface NmsServer {
   store?: { _onSignal?: (signal: NodeJS.Signals) => void };
+  rtmpServer?: { tcpServer?: Server };
   on(event: string, listener: (session: NmsSession) => void): void;
   run(): Promise<void> | void;
   stop(): Promise<void>;
@@ -38,7 +40,17 @@ const NodeMediaServer = require("node-media-server") as new (config: object) => 
 const Context = require("node-media-server/src/core/context.js") as {
   broadcasts: Map<string, NmsBroadcast>;
 };
-const logger = require("node-media-server/src/core/logger.js") as { level: string };
+const logger = require("node-media-server/src/core/logger.js") as {
+  level: string;
+  log: (message: unknown, level?: string) => void;
+  __redacting?: boolean;
+};
+// Redact at the source: every NMS message goes through logger.log.
+if (!logger.__redacting) {
+  const log = logger.log.bind(logger);
+  logger.log = (message: unknown, level?: string) => log(redactStreamKeys(String(message)), level);
+  logger.__redacting = true;
+}
 const BaseSession = require("node-media-server/src/session/base_session.js") as new () => {
   protocol: string;
   streamPath: string;
@@ -66,6 +78,12 @@ export interface RtmpIngestOptions {
   dataDir: string;
   onPublish: (publish: IncomingPublish) => void;
   log: (message: string) => void;
+  /** Open connections one client address may hold (default 10). */
+  maxConnectionsPerAddress?: number;
+  /** A connection must be publishing (or playing) by then (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** A publisher that sends no media this long is closed (default 5 s): its stream goes to reconnecting. */
+  mediaIdleTimeoutMs?: number;
 }
 
 function isLoopback(address: string): boolean {
@@ -74,6 +92,8 @@ function isLoopback(address: string): boolean {
 
 export class RtmpIngest {
   private readonly nms: NmsServer;
+  private readonly guard: ConnectionGuard;
+  private readonly watchdogs = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: RtmpIngestOptions) {
     this.nms = new NodeMediaServer({
@@ -84,18 +104,36 @@ export class RtmpIngest {
     });
     // NMS forces "debug" in its constructor; its per-session chatter is not ours to print.
     logger.level = process.env.NMS_LOG_LEVEL ?? "warn";
-    this.nms.on("postPublish", (session) => this.handlePublish(session));
+    this.guard = new ConnectionGuard({
+      maxPerAddress: options.maxConnectionsPerAddress ?? 10,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      log: options.log,
+    });
+    this.nms.on("postPublish", (session) => {
+      this.guard.promote(session.socket);
+      this.handlePublish(session);
+    });
     // Players never pull RTMP from us except loopback tools: viewers use HLS.
     this.nms.on("prePlay", (session) => {
       if (!isLoopback(session.ip.replace(/:\d+$/, ""))) {
         this.options.log(`rtmp play refused for ${session.ip}: playback is HLS only`);
         session.close();
+        return;
       }
+      this.guard.promote(session.socket);
     });
+  }
+
+  /** Connections refused over the per-address cap, and closed for not publishing in time. */
+  guardStats(): { refused: number; timedOut: number; open: number } {
+    return { refused: this.guard.refused, timedOut: this.guard.timedOut, open: this.guard.openConnections };
   }
 
   async start(): Promise<void> {
     await this.nms.run();
+    const server = this.nms.rtmpServer?.tcpServer;
+    if (!server) throw new Error("node-media-server has no RTMP listener");
+    this.guard.attach(server);
     // NMS's metadata store installs SIGINT/SIGTERM handlers that re-raise the
     // signal, which would kill the process before our orderly shutdown (stop
     // FFmpeg, report "ended", stop wrangler). Shutdown is ours to run.
@@ -108,6 +146,9 @@ export class RtmpIngest {
   }
 
   async stop(): Promise<void> {
+    this.guard.stop();
+    for (const timer of this.watchdogs) clearInterval(timer);
+    this.watchdogs.clear();
     await this.nms.stop();
   }
 
@@ -123,6 +164,27 @@ export class RtmpIngest {
     };
     session.socket?.once("close", fireEnd);
 
+    // A publisher whose connection stays open but sends nothing (a laptop
+    // that sleeps, a frozen encoder) is closed, so its stream goes to
+    // "reconnecting" and a new publish can take over.
+    const idleMs = this.options.mediaIdleTimeoutMs ?? 5_000;
+    let lastMediaAt = Date.now();
+    const watchdog = setInterval(() => {
+      if (ended) return;
+      const silentFor = Date.now() - lastMediaAt;
+      if (silentFor > idleMs) {
+        this.options.log(`rtmp publisher ${clientAddress} sent no media for ${silentFor} ms: closing it`);
+        session.close();
+        session.socket?.destroy();
+      }
+    }, Math.max(100, Math.min(1_000, idleMs / 4)));
+    watchdog.unref();
+    this.watchdogs.add(watchdog);
+    endListeners.push(() => {
+      clearInterval(watchdog);
+      this.watchdogs.delete(watchdog);
+    });
+
     const publish: IncomingPublish = {
       streamKey,
       clientAddress,
@@ -137,7 +199,10 @@ export class RtmpIngest {
         const subscriber = new BaseSession();
         subscriber.protocol = "flv";
         subscriber.streamPath = session.streamPath;
-        subscriber.sendBuffer = sink;
+        subscriber.sendBuffer = (flv: Buffer) => {
+          lastMediaAt = Date.now();
+          sink(flv);
+        };
         broadcast.postPlay(subscriber);
         return () => broadcast.donePlay(subscriber);
       },
