@@ -169,6 +169,36 @@ describe("shared player and sync controller in Chromium", () => {
     await page.close();
   });
 
+  it("after a network stall the tab comes back to the common target: no permanent drift", async () => {
+    const page = await openWatch(browser, stream.watchUrl);
+    const isLocked = async () => {
+      const s = (await playerState(page))!;
+      return s.syncState === "locked" && Math.abs(s.offsetToTarget!) <= 0.05 ? s : undefined;
+    };
+    const before = await eventually(isLocked, 30_000, "lock before the stall");
+    // Hold every HLS request for 3 s: the ~1 s buffer runs dry, playback stalls.
+    let holdUntil = 0;
+    await page.route("**/live/**", async (route) => {
+      const wait = holdUntil - Date.now();
+      if (wait > 0) await sleep(wait);
+      await route.continue().catch(() => {}); // the page may have aborted it meanwhile
+    });
+    holdUntil = Date.now() + 3_000;
+    const hit = await eventually(
+      async () => {
+        const s = (await playerState(page))!;
+        return s.stalls > before.stalls || !s.playing ? s : undefined;
+      },
+      10_000,
+      "the stall",
+    );
+    const after = await eventually(isLocked, 45_000, "lock after the stall");
+    console.log(`player-sync: stall → stalls ${hit.stalls}, back to ${after.offsetToTarget} s, seeks ${before.seeks} → ${after.seeks}`);
+    expect(after.targetDelay).toBe(before.targetDelay); // the target did not move (hls.js would add 1 s per stall)
+    await page.unroute("**/live/**");
+    await page.close();
+  });
+
   it("?sync=0 turns the controller off: hls.js alone, rate 1", async () => {
     const page = await openWatch(browser, `${stream.watchUrl}?sync=0`);
     await sleep(1_000);

