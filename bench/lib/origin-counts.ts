@@ -6,8 +6,13 @@
  * access log (`bench_origin` format) during the phase.
  */
 
-export type ObjectType = "master" | "media" | "init" | "segment" | "part" | "other";
-export const OBJECT_TYPES: readonly ObjectType[] = ["master", "media", "init", "segment", "part", "other"];
+/**
+ * "media" is a plain media-playlist request; "blocking" an LL-HLS blocking
+ * playlist request (`_HLS_msn`), which our origin counts apart (each distinct
+ * answer is its own object downstream).
+ */
+export type ObjectType = "master" | "media" | "blocking" | "init" | "segment" | "part" | "other";
+export const OBJECT_TYPES: readonly ObjectType[] = ["master", "media", "blocking", "init", "segment", "part", "other"];
 
 export interface OriginCounts {
   /** Every request the origin answered (any status). */
@@ -125,14 +130,15 @@ export function peerOriginCounts(logText: string, window?: { from: number; to: n
 
 /** Type of a viewer-side URL on either system (ours: /live/<id>/<object>; peer: /hls/...). */
 export function classifyViewerUrl(url: string): ObjectType {
-  const path = new URL(url).pathname;
+  const parsed = new URL(url);
+  const path = parsed.pathname;
   if (path.startsWith("/hls/")) return classifyPeerUri(path);
   const ours = /^\/live\/[^/]+\/(.+)$/.exec(path)?.[1];
   if (!ours) return "other";
   if (ours === "master.m3u8") return "master";
-  if (/^[^/]+\/index\.m3u8$/.test(ours)) return "media";
+  if (/^[^/]+\/index\.m3u8$/.test(ours)) return parsed.searchParams.has("_HLS_msn") ? "blocking" : "media";
   if (/^[^/]+\/init-[^/]+\.mp4$/.test(ours)) return "init";
-  if (/^[^/]+\/[a-z0-9]+-\d+\.\d+\.m4s$/.test(ours)) return "part";
+  if (/^[^/]+\/[a-z0-9]+-p\d+\.m4s$/.test(ours)) return "part";
   if (/^[^/]+\/[a-z0-9]+-\d+\.m4s$/.test(ours)) return "segment";
   return "other";
 }

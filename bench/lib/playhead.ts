@@ -10,6 +10,12 @@
 
 export interface PlayedSegment {
   msn: number;
+  /**
+   * Seconds from the start of segment `msn` to the start of this media: an
+   * LL-HLS part (the simulated viewer records parts this way); 0 or absent
+   * for a whole segment.
+   */
+  offset?: number;
   /** Seconds. */
   duration: number;
   /** Wall clock (ms) when the whole segment had arrived. */
@@ -36,19 +42,23 @@ export function chainStarts(durations: Readonly<Record<number, number>>): Map<nu
 
 /**
  * Playhead position (s, on the chained timeline) at wall time `now` of a
- * player that fetched `segments` in order: it starts playing the first one as
- * soon as it has arrived, plays at 1x, stalls while the next segment has not
- * arrived, and jumps forward over segments it skipped. Null before playback
- * started or without segments.
+ * player that fetched `segments` (or parts) in order: it starts playing the
+ * first one as soon as it has arrived, plays at 1x, stalls while the next one
+ * has not arrived, and jumps forward over media it skipped. Null before
+ * playback started or without segments.
  */
 export function playheadAt(segments: readonly PlayedSegment[], starts: ReadonlyMap<number, number>, now: number): number | null {
   if (segments.length === 0) return null;
   let wall = segments[0]!.loadedAt;
   if (now < wall) return null;
-  let position = starts.get(segments[0]!.msn);
+  const startOf = (s: PlayedSegment) => {
+    const base = starts.get(s.msn);
+    return base === undefined ? undefined : base + (s.offset ?? 0);
+  };
+  let position = startOf(segments[0]!);
   if (position === undefined) return null;
   for (const segment of segments) {
-    const start = starts.get(segment.msn);
+    const start = startOf(segment);
     if (start === undefined) continue;
     if (start > position) position = start; // skipped ahead
     if (segment.loadedAt > wall) {

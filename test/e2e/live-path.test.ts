@@ -105,26 +105,42 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
 
   it("50 concurrent viewers play through the edge while the origin serves each segment once", async () => {
     const masterUrl = `${edge}/live/${stream.streamId}/master.m3u8`;
+    const before = await originMetrics();
+    // Half LL-HLS viewers (blocking reloads, parts), half standard HLS (whole segments) on the same playlists.
     const viewers: ViewerStats[] = await Promise.all(
       Array.from({ length: VIEWERS }, (_, i) =>
-        runSimulatedViewer({ masterUrl, durationMs: VIEW_MS, variantIndex: i % 2, keepPlaylists: i < 4 }),
+        runSimulatedViewer({
+          masterUrl,
+          durationMs: VIEW_MS,
+          variantIndex: i % 2,
+          keepPlaylists: i < 4 || (i >= VIEWERS / 2 && i < VIEWERS / 2 + 4),
+          mode: i < VIEWERS / 2 ? "ll" : "standard",
+        }),
       ),
     );
     const errors = viewers.flatMap((v) => v.errors);
     expect(errors).toEqual([]);
-    for (const viewer of viewers) expect(viewer.segments).toBeGreaterThanOrEqual(4);
+    for (const viewer of viewers) {
+      if (viewer.mode === "standard") expect(viewer.segments).toBeGreaterThanOrEqual(4);
+      else expect(viewer.parts).toBeGreaterThanOrEqual(8);
+    }
+    expect(viewers.filter((v) => v.mode === "ll")).toHaveLength(VIEWERS / 2);
     for (const text of viewers.flatMap((v) => v.playlists)) checkMediaPlaylist(text);
 
     const metrics = await originMetrics();
+    const delta = (key: string) => (metrics.get(key) ?? 0) - (before.get(key) ?? 0);
     // Every segment and init the viewers pulled reached the origin exactly once.
     expect(metrics.get('origin_hls_max_fetches_per_object{type="segment"}')).toBe(1);
     expect(metrics.get('origin_hls_max_fetches_per_object{type="init"}')).toBe(1);
-    const originSegments = metrics.get('origin_hls_object_fetches_total{type="segment"}') ?? 0;
+    const originSegments = delta('origin_hls_object_fetches_total{type="segment"}');
+    const originParts = delta('origin_hls_object_fetches_total{type="part"}');
     const viewerSegments = viewers.reduce((sum, v) => sum + v.segments, 0);
-    expect(viewerSegments).toBeGreaterThan(originSegments * 10);
-    // Media playlists: about one origin fetch per rendition per freshness window, not per viewer.
-    const playlistFetches = metrics.get('origin_hls_object_fetches_total{type="media"}') ?? 0;
-    const viewerPlaylistRequests = viewers.reduce((sum, v) => sum + v.requests - v.segments, 0);
+    const viewerParts = viewers.reduce((sum, v) => sum + v.parts, 0);
+    expect(viewerSegments + viewerParts).toBeGreaterThan((originSegments + originParts) * 10);
+    // Playlists: about one origin fetch per rendition per freshness window (plain) or per
+    // distinct blocking answer, not per viewer.
+    const playlistFetches = delta('origin_hls_object_fetches_total{type="media"}') + delta('origin_hls_object_fetches_total{type="blocking"}');
+    const viewerPlaylistRequests = viewers.reduce((sum, v) => sum + v.requests - v.segments - v.parts, 0);
     expect(playlistFetches).toBeLessThan(viewerPlaylistRequests / 5);
     const tiers = viewers.reduce<Record<string, number>>((acc, v) => {
       for (const [k, n] of Object.entries(v.tiers)) acc[k] = (acc[k] ?? 0) + n;
@@ -132,8 +148,9 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     }, {});
     expect(tiers["edge-hit"] ?? 0).toBeGreaterThan(0);
     console.info(
-      `[offload] ${VIEWERS} viewers, ${VIEW_MS / 1000} s: viewer segment requests ${viewerSegments}, origin segment fetches ${originSegments}; ` +
-        `viewer playlist requests ${viewerPlaylistRequests}, origin media playlist fetches ${playlistFetches}; tiers ${JSON.stringify(tiers)}`,
+      `[offload] ${VIEWERS} viewers (${VIEWERS / 2} LL-HLS), ${VIEW_MS / 1000} s: viewer segment requests ${viewerSegments}, part requests ${viewerParts}, ` +
+        `origin segment fetches ${originSegments}, part fetches ${originParts}; ` +
+        `viewer playlist requests ${viewerPlaylistRequests}, origin playlist fetches ${playlistFetches}; tiers ${JSON.stringify(tiers)}`,
     );
   });
 

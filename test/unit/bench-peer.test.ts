@@ -173,7 +173,8 @@ describe("origin counts", () => {
     expect(classifyViewerUrl("http://127.0.0.1:1/live/abcdefgh/360p/index.m3u8")).toBe("media");
     expect(classifyViewerUrl("http://127.0.0.1:1/live/abcdefgh/360p/init-k1-0.mp4")).toBe("init");
     expect(classifyViewerUrl("http://127.0.0.1:1/live/abcdefgh/360p/k1-12.m4s")).toBe("segment");
-    expect(classifyViewerUrl("http://127.0.0.1:1/live/abcdefgh/360p/k1-12.3.m4s")).toBe("part");
+    expect(classifyViewerUrl("http://127.0.0.1:1/live/abcdefgh/360p/k1-p12.m4s")).toBe("part");
+    expect(classifyViewerUrl("http://127.0.0.1:1/live/abcdefgh/360p/index.m3u8?_HLS_msn=4&_HLS_part=1")).toBe("blocking");
     expect(classifyViewerUrl("http://127.0.0.1:1/hls/bench_360p/12.ts")).toBe("segment");
   });
 });
