@@ -14,6 +14,13 @@ export type OriginStreamStatus = (typeof ORIGIN_STREAM_STATUSES)[number];
 
 export const ORIGIN_POOLS = ["standard", "vip"] as const;
 
+/**
+ * How often an origin sends a heartbeat, and what the Worker expects by
+ * default (3 missed intervals take an origin out of the pool): one default
+ * for both sides (HEARTBEAT_INTERVAL_MS sets either).
+ */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+
 const OriginId = idSchema("originId");
 const HttpUrl = z
   .string()

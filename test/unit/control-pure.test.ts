@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { fitsIdeal, idealRatioFromEnv, selectOrigin, type OriginLoadRow } from "../../workers/control/selection.js";
-import { decideSource, nextMode, thresholdsFromEnv } from "../../workers/control/viewer-source.js";
+import { parseConfig } from "../../workers/config.js";
+import { fitsIdeal, selectOrigin, type OriginLoadRow } from "../../workers/control/selection.js";
+import { decideSource, nextMode } from "../../workers/streams/viewer-source.js";
+
+const idealRatioFromEnv = (value: string | undefined) => parseConfig({ ORIGIN_IDEAL_RATIO: value }).control.idealRatio;
+const thresholdsFromEnv = (t1: string | undefined, t2: string | undefined) =>
+  parseConfig({ PLAY_EDGE_THRESHOLD: t1, PLAY_DIRECT_THRESHOLD: t2 }).control.thresholds;
 
 const NOW = 1_000_000;
 const opts = { now: NOW, livenessMs: 15_000, idealRatio: 0.6 };

@@ -1,6 +1,7 @@
 /** Who may call a route: API keys (Bearer) and origin signatures (HMAC). */
 import type { MiddlewareHandler } from "hono";
 import type { UserRole } from "../../schema/index.js";
+import { parseConfig } from "../config.js";
 import type { AppEnv } from "../env.js";
 import { readBodyText } from "../lib/body.js";
 import { HttpError } from "../lib/errors.js";
@@ -36,7 +37,7 @@ export const readBody: MiddlewareHandler<AppEnv> = async (c, next) => {
 /** Origin → Worker JSON calls: the signed body is read once into `rawBody`. */
 export const requireOriginSignature: MiddlewareHandler<AppEnv> = async (c, next) => {
   const raw = await readBodyText(c.req.raw);
-  await assertOriginSignature(c.req.raw, c.env.ORIGIN_SHARED_SECRET, raw);
+  await assertOriginSignature(c.req.raw, parseConfig(c.env).originSharedSecret, raw);
   c.set("rawBody", raw);
   await next();
 };

@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { bearerCredential } from "./auth.js";
+import { parseConfig } from "../config.js";
 import type { AppEnv } from "../env.js";
 import { HttpError } from "../lib/errors.js";
 import { findUserByApiKey } from "../lib/users.js";
@@ -26,7 +27,7 @@ export async function optionalIdentity(c: Context<AppEnv>): Promise<Identity | n
   const credential = bearerCredential(header);
   if (credential === undefined) throw unauthorized("malformed Authorization header");
   if (credential.split(".").length === 3) {
-    const result = await verifySessionToken(c.env.TOKEN_SECRET, credential);
+    const result = await verifySessionToken(parseConfig(c.env).tokenSecret ?? undefined, credential);
     if (!result.ok) throw unauthorized(`session token ${result.reason}`);
     return { userId: result.claims.sub, role: result.claims.role, anon: result.claims.anon, via: "session" };
   }

@@ -13,29 +13,24 @@
 import { and, count, eq, gte } from "drizzle-orm";
 import { Hono } from "hono";
 import { USER_ROLES } from "../../schema/index.js";
-import { intFromEnv, type AppEnv, type Env } from "../env.js";
+import { parseConfig } from "../config.js";
+import type { AppEnv, Env } from "../env.js";
 import { clientIp, ipFingerprint } from "../lib/client-info.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
 import { randomString } from "../lib/random.js";
-import { DEFAULT_TOKEN_TTL_S, MIN_SECRET_LENGTH, signSessionToken } from "../lib/session-token.js";
+import { signSessionToken } from "../lib/session-token.js";
 import { requireApiKey } from "./auth.js";
 
 function tokenSecret(env: Env): string {
-  const secret = env.TOKEN_SECRET;
-  if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
+  const secret = parseConfig(env).tokenSecret;
+  if (secret === null) {
     console.error("TOKEN_SECRET is not configured (>= 16 characters); sessions cannot be issued");
     throw new HttpError(503, "sessions_unavailable", "sessions are not configured on this server");
   }
   return secret;
 }
 
-/** Anonymous accounts one client address may mint per minute (0: no limit). */
-export const DEFAULT_ANON_SESSIONS_PER_MINUTE = 60;
-
-function ttlSeconds(env: Env): number {
-  return Math.max(1, intFromEnv(env.TOKEN_TTL_S, DEFAULT_TOKEN_TTL_S));
-}
 
 export const sessionsApi = new Hono<AppEnv>();
 
@@ -46,7 +41,7 @@ sessionsApi.post("/anonymous", async (c) => {
   const db = getDb(c.env.DB);
   const fingerprint = await ipFingerprint(secret, clientIp(c.req.raw));
   // A flood of anonymous accounts from one address is refused, not minted.
-  const limit = intFromEnv(c.env.ANON_SESSIONS_PER_MINUTE, DEFAULT_ANON_SESSIONS_PER_MINUTE);
+  const limit = parseConfig(c.env).anonSessionsPerMinute;
   if (limit > 0) {
     const [recent] = await db
       .select({ n: count() })
@@ -60,7 +55,7 @@ sessionsApi.post("/anonymous", async (c) => {
   const { token, expiresAt } = await signSessionToken(
     secret,
     { sub: userId, role: "anonymous", anon: true },
-    { ttlSeconds: ttlSeconds(c.env), now },
+    { ttlSeconds: parseConfig(c.env).tokenTtlSeconds, now },
   );
   return c.json({ token, userId, role: "anonymous", expiresAt }, 201, { "Cache-Control": "no-store" });
 });
@@ -70,7 +65,7 @@ sessionsApi.post("/", requireApiKey(USER_ROLES), async (c) => {
   const { token, expiresAt } = await signSessionToken(
     tokenSecret(c.env),
     { sub: user.id, role: user.role, anon: false },
-    { ttlSeconds: ttlSeconds(c.env) },
+    { ttlSeconds: parseConfig(c.env).tokenTtlSeconds },
   );
   return c.json({ token, userId: user.id, role: user.role, expiresAt }, 200, { "Cache-Control": "no-store" });
 });

@@ -12,6 +12,7 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { parseConfig } from "../config.js";
 import type { AppEnv } from "../env.js";
 import { clientCountry, deviceType } from "../lib/client-info.js";
 import { HttpError } from "../lib/errors.js";
@@ -34,7 +35,7 @@ async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Re
     throw new HttpError(426, "upgrade_required", "this URL takes a WebSocket upgrade", { Upgrade: "websocket" });
   }
   const url = new URL(c.req.url);
-  const verified = await verifySessionToken(c.env.TOKEN_SECRET, url.searchParams.get("token"));
+  const verified = await verifySessionToken(parseConfig(c.env).tokenSecret ?? undefined, url.searchParams.get("token"));
   if (!verified.ok) {
     throw new HttpError(401, verified.reason === "expired" ? "token_expired" : "unauthorized", TOKEN_MESSAGES[verified.reason], {
       "WWW-Authenticate": 'Bearer realm="sockets"',

@@ -4,12 +4,12 @@ import type { Env } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
 import { raiseAlert } from "./alerts.js";
-import { controlConfig } from "./config.js";
+import { parseConfig } from "../config.js";
 import { loadOf, selectOrigin } from "./selection.js";
 import { isNull } from "drizzle-orm";
 
 export async function pickOrigin(env: Env, role: UserRole, now = Date.now()): Promise<Origin> {
-  const config = controlConfig(env);
+  const config = parseConfig(env).control;
   const rows = await getDb(env.DB).select().from(schema.origins).where(isNull(schema.origins.removedAt));
   const selection = selectOrigin(rows, role, { now, livenessMs: config.originLivenessMs, idealRatio: config.idealRatio });
   if (selection.kind === "full") {

@@ -41,13 +41,6 @@ export type Selection<T extends OriginLoadRow> =
   | { kind: "selected"; origin: T; pool: OriginPool; aboveIdeal: boolean; fellBack: boolean }
   | { kind: "full"; pools: OriginPool[] };
 
-export const DEFAULT_IDEAL_RATIO = 0.6;
-
-export function idealRatioFromEnv(value: string | undefined): number {
-  const n = value === undefined || value === "" ? NaN : Number(value);
-  return Number.isFinite(n) && n > 0 && n <= 1 ? n : DEFAULT_IDEAL_RATIO;
-}
-
 export function poolsForRole(role: UserRole): OriginPool[] {
   return role === "vip" ? ["vip", "standard"] : ["standard"];
 }

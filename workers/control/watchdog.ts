@@ -20,7 +20,7 @@ import { and, eq, inArray, isNull, lt } from "drizzle-orm";
 import type { Env } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { raiseAlert } from "./alerts.js";
-import { controlConfig } from "./config.js";
+import { parseConfig } from "../config.js";
 import { endStream } from "../streams/lifecycle.js";
 
 export interface WatchdogOptions {
@@ -39,7 +39,7 @@ export interface WatchdogReport {
 
 export async function runWatchdog(env: Env, options: WatchdogOptions = {}): Promise<WatchdogReport> {
   const now = options.now ?? Date.now();
-  const config = controlConfig(env);
+  const config = parseConfig(env).control;
   const db = getDb(env.DB);
   const report: WatchdogReport = { now, originsRemoved: [], streamsEnded: [] };
 

@@ -9,13 +9,14 @@
  * wrangler.toml: "* * * * *" runs the monitor, "*\/10 * * * *" ingress +
  * monitor. POST /api/internal/cron/run (HMAC) runs the same on demand.
  */
+import { parseConfig } from "../config.js";
 import type { Env } from "../env.js";
 import { getDb } from "../lib/db.js";
 import { forgetEvent } from "../lib/stream-directory.js";
 import { eventRoom } from "../stubs.js";
 import { eventsToMonitor, upsertEvents } from "./event-store.js";
 import { ProviderError } from "./provider.js";
-import { providerFromEnv } from "./provider-factory.js";
+import { providerFrom } from "./provider-factory.js";
 
 export const CRON_TASKS = ["ingress", "monitor"] as const;
 export type CronTask = (typeof CRON_TASKS)[number];
@@ -29,7 +30,7 @@ export interface CronReport {
 }
 
 export async function runIngress(env: Env, now = Date.now()): Promise<NonNullable<CronReport["ingress"]>> {
-  const provider = providerFromEnv(env);
+  const provider = providerFrom(parseConfig(env).events);
   if (provider === null) return { error: "not_configured: EVENT_PROVIDER_URL is not set" };
   try {
     const list = await provider.listEvents(new Date(now - INGRESS_WINDOW_MS), new Date(now + INGRESS_WINDOW_MS));

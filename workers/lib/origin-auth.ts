@@ -6,7 +6,7 @@
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest, type SignedBody } from "../../common/signing.js";
 import { HttpError } from "./errors.js";
 
-export async function assertOriginSignature(request: Request, secret: string | undefined, body: SignedBody): Promise<void> {
+export async function assertOriginSignature(request: Request, secret: string | null, body: SignedBody): Promise<void> {
   const url = new URL(request.url);
   const ok = await verifyRequest(
     secret ?? "",

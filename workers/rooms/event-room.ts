@@ -15,12 +15,12 @@
  * Each update is also recorded into the replay log of the streams about this
  * event (StreamRoom.recordEvent), and written back to D1's `events` row.
  */
-import { intFromEnv } from "../env.js";
+import { parseConfig } from "../config.js";
 import { pollDelayMs, nextPollAt, type PollCadence } from "../events/backoff.js";
 import { diffEvents, type EventChanges } from "../events/diff.js";
 import { eventOfRow, getDb, getEventRow, liveStreamsForEvent, upsertEvent } from "../events/event-store.js";
 import { ProviderError } from "../events/provider.js";
-import { providerFromEnv } from "../events/provider-factory.js";
+import { providerFrom } from "../events/provider-factory.js";
 import type { StandardEvent } from "../events/standard-event.js";
 import { streamRoom } from "../stubs.js";
 import type { Connection } from "./connections.js";
@@ -29,10 +29,6 @@ import type { Envelope } from "./protocol.js";
 import { Room, type ConnectRequest } from "./room.js";
 
 const POLL_TIMER = "poll";
-export const DEFAULT_EVENT_POLL_MS = 1_000;
-export const DEFAULT_MAX_BACKOFF_MS = 10_000;
-/** How long an ensurePolling() call keeps the room polling without sockets. */
-export const DEFAULT_POLL_LEASE_MS = 180_000;
 /** How long the list of live streams about this event is trusted. */
 const LINKED_STREAMS_TTL_MS = 5_000;
 
@@ -87,8 +83,8 @@ export class EventRoom extends Room {
   }
 
   private cadence(): PollCadence {
-    const pollMs = intFromEnv(this.env.EVENT_POLL_MS, DEFAULT_EVENT_POLL_MS) || DEFAULT_EVENT_POLL_MS;
-    return { pollMs, maxBackoffMs: intFromEnv(this.env.EVENT_POLL_MAX_BACKOFF_MS, DEFAULT_MAX_BACKOFF_MS) };
+    const { pollMs, maxBackoffMs } = parseConfig(this.env).events;
+    return { pollMs, maxBackoffMs };
   }
 
   private snapshotFrame(): EventSnapshotFrame {
@@ -187,7 +183,7 @@ export class EventRoom extends Room {
     feed.lastPollAt = now;
     let next: StandardEvent | null;
     try {
-      const provider = providerFromEnv(this.env);
+      const provider = providerFrom(parseConfig(this.env).events);
       if (provider === null) throw new ProviderError("not_configured", "EVENT_PROVIDER_URL is not set");
       next = await provider.getEvent(eventId);
       if (next === null) throw new ProviderError("http", "the provider does not know this event", 404);
@@ -252,7 +248,7 @@ export class EventRoom extends Room {
 
   /** Live monitor (cron): keep polling this event for a while, start now if idle. */
   async ensurePolling(leaseMs?: number) {
-    const lease = leaseMs ?? intFromEnv(this.env.EVENT_POLL_LEASE_MS, DEFAULT_POLL_LEASE_MS);
+    const lease = leaseMs ?? parseConfig(this.env).events.pollLeaseMs;
     this.meta.set("keepUntil", this.clock.now() + lease);
     this.linked = null;
     await this.ensureScheduled();

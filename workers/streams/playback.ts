@@ -5,8 +5,8 @@
  * isolate agrees, and it follows the audience on every request.
  */
 import type { Origin, Stream } from "../../schema/index.js";
-import { controlConfig } from "../control/config.js";
-import { decideSource, type SourceDecision, type SourceThresholds } from "../control/viewer-source.js";
+import { parseConfig } from "../config.js";
+import { decideSource, type SourceDecision, type SourceThresholds } from "./viewer-source.js";
 import type { Env } from "../env.js";
 import type { TokenRole } from "../lib/session-token.js";
 import { streamRoom } from "../stubs.js";
@@ -27,7 +27,7 @@ export async function choosePlayback(env: Env, stream: Stream, origin: Origin, r
   } catch (error) {
     console.warn(`stream ${stream.id}: viewer count unavailable, assuming 0`, error);
   }
-  const { thresholds } = controlConfig(env);
+  const { thresholds } = parseConfig(env).control;
   const decision = decideSource(role, viewerCount, stream.playbackMode, thresholds);
   if (decision.mode !== stream.playbackMode) await switchPlaybackMode(env.DB, stream.id, stream.playbackMode, decision.mode);
   const url = decision.source === "origin" ? originPlaybackUrl(origin.baseUrl, stream.id) : playbackUrl(base, stream.id);

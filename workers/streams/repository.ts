@@ -7,8 +7,7 @@ import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Origin, Stream, StreamStats, StreamStatus } from "../../schema/index.js";
 import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
-import type { SourceMode } from "../control/viewer-source.js";
-import type { StreamRowForRoom } from "../rooms/stream/metadata.js";
+import type { SourceMode } from "./viewer-source.js";
 
 /** Statuses of a stream that is on air (its origin may still send media). */
 export const ON_AIR: StreamStatus[] = ["live", "reconnecting"];
@@ -35,7 +34,9 @@ export async function findOrigin(db: D1Database, originId: string): Promise<Orig
   return origin;
 }
 
-/** The columns a StreamRoom keeps a copy of. */
+/** The columns a StreamRoom keeps a copy of (rooms/stream/metadata.ts). */
+export type StreamRowForRoom = Pick<Stream, "ownerId" | "eventId" | "status" | "startedAt" | "endedAt">;
+
 export async function streamForRoom(db: D1Database, streamId: string): Promise<StreamRowForRoom | undefined> {
   const [row] = await getDb(db)
     .select({

@@ -1,10 +1,10 @@
 /** How a stream is shown to API clients: its public URLs and its JSON view. */
 import type { Stream, StreamStats } from "../../schema/index.js";
+import { parseConfig } from "../config.js";
 
 /** The base of every public URL: PUBLIC_BASE_URL, else the request's origin. */
-export function publicBase(env: { PUBLIC_BASE_URL?: string }, requestUrl: string): string {
-  const configured = env.PUBLIC_BASE_URL?.trim();
-  return configured ? configured.replace(/\/+$/, "") : new URL(requestUrl).origin;
+export function publicBase(env: object, requestUrl: string): string {
+  return parseConfig(env).publicBaseUrl ?? new URL(requestUrl).origin;
 }
 
 export function playbackUrl(base: string, streamId: string): string {

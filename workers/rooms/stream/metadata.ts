@@ -6,6 +6,7 @@
  * was created after it) still announces the end when it sees it.
  */
 import type { StreamStatus } from "../../../schema/index.js";
+import type { StreamRowForRoom } from "../../streams/repository.js";
 import type { StreamRoomServices } from "./services.js";
 
 /** How long the stream row read from D1 is trusted. */
@@ -26,14 +27,6 @@ export interface StreamMeta {
   loadedAt: number;
 }
 
-/** The D1 columns the room reads. */
-export interface StreamRowForRoom {
-  ownerId: string;
-  eventId: string | null;
-  status: StreamStatus;
-  startedAt: number | null;
-  endedAt: number | null;
-}
 
 export type RefreshOutcome = {
   meta: StreamMeta | null;

@@ -24,19 +24,6 @@ export interface SourceThresholds {
   t2: number;
 }
 
-export const DEFAULT_THRESHOLDS: SourceThresholds = { t1: 10, t2: 5 };
-
-export function thresholdsFromEnv(t1Raw: string | undefined, t2Raw: string | undefined): SourceThresholds {
-  const parse = (v: string | undefined, d: number) => {
-    const n = v === undefined || v === "" ? NaN : Number(v);
-    return Number.isInteger(n) && n >= 1 ? n : d;
-  };
-  const t1 = parse(t1Raw, DEFAULT_THRESHOLDS.t1);
-  let t2 = parse(t2Raw, DEFAULT_THRESHOLDS.t2);
-  if (t2 >= t1) t2 = Math.max(1, t1 - 1);
-  return { t1, t2 };
-}
-
 export function nextMode(current: SourceMode, viewers: number, t: SourceThresholds): SourceMode {
   if (current === "origin" && viewers >= t.t1) return "edge";
   if (current === "edge" && viewers < t.t2) return "origin";
