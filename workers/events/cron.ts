@@ -64,8 +64,9 @@ export async function runCron(env: Env, tasks: readonly CronTask[], now = Date.n
 export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const tasks: CronTask[] = controller.cron === INGRESS_CRON ? ["ingress", "monitor"] : ["monitor"];
   ctx.waitUntil(
-    runCron(env, tasks, controller.scheduledTime).then((report) => {
-      console.log(`cron '${controller.cron}': ${JSON.stringify(report)}`);
-    }),
+    runCron(env, tasks, controller.scheduledTime).then(
+      (report) => console.log(`cron '${controller.cron}': ${JSON.stringify(report)}`),
+      (error: unknown) => console.error(`cron '${controller.cron}' failed; the next trigger tries again`, error),
+    ),
   );
 }
