@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadOriginConfig, type OriginConfig } from "./config.js";
 import { startHeartbeat } from "./control/heartbeat.js";
@@ -12,6 +13,7 @@ import { LoadSampler } from "./control/load-sampler.js";
 import { WorkerApi } from "./control/worker-api.js";
 import { createHlsServer } from "./http/hls-server.js";
 import { RtmpIngest } from "./ingest/rtmp-ingest.js";
+import { StreamJournal } from "./stream/stream-journal.js";
 import { Recorder } from "./media/recorder.js";
 import { Thumbnailer } from "./media/thumbnailer.js";
 import { OriginMetrics } from "./metrics.js";
@@ -43,6 +45,9 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
     partDuration: config.partDuration,
   });
 
+  // crash recovery: a stream this origin was serving when it died continues where it stopped
+  const journalDir = join(config.dataDir, "journal");
+  StreamJournal.prune(journalDir);
   const registry = new StreamRegistry({
     authorizer: api,
     streamOptions: {
@@ -56,38 +61,44 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
     onRefused: () => metrics.publishRefused++,
     onAccepted: () => metrics.publishAccepted++,
     log,
-    makeDeps: (streamId) => ({
-      extensions: (packager) => {
-        const top = config.ladder[0]!.name;
-        const streamLog = (message: string) => log(`[${streamId}] ${message}`);
-        const extensions = [];
-        if (config.record) {
-          const recorder = new Recorder(packager, {
-            streamId, rendition: top, targetDuration: config.targetDuration, uploader: api, log: streamLog,
-          });
-          extensions.push({
-            finish: async () => {
-              const result = await recorder.finish();
-              streamLog(`recording closed: ${result.segments} segments, ${result.failedUploads} failed uploads`);
-            },
-          });
-        }
-        if (config.thumbnails) {
-          const thumbnailer = new Thumbnailer(packager, { streamId, rendition: top, sink: api, log: streamLog });
-          extensions.push({ finish: async () => thumbnailer.stop() });
-        }
-        return extensions;
-      },
-      buildArgs: () => ladderArgs,
-      startTranscoder,
-      reportStatus: (state) =>
-        api.reportStatus(streamId, state).catch((error: Error) => {
-          log(`could not report ${streamId} as ${state}: ${error.message}`);
-        }),
-      onSegment: () => metrics.segmentsPackaged++,
-      onTranscoderFailure: () => metrics.transcoderFailures++,
-      log: (message) => log(`[${streamId}] ${message}`),
-    }),
+    makeDeps: (streamId) => {
+      const journal = new StreamJournal(journalDir, streamId, log);
+      return {
+        journal,
+        extensions: (packager, resumed) => {
+          const top = config.ladder[0]!.name;
+          const streamLog = (message: string) => log(`[${streamId}] ${message}`);
+          const extensions = [];
+          if (config.record) {
+            const recorder = new Recorder(packager, {
+              streamId, rendition: top, targetDuration: config.targetDuration, uploader: api, log: streamLog,
+              resumeSegments: resumed?.recording,
+              onSegmentRecorded: (segment) => journal.appendRecording(segment),
+            });
+            extensions.push({
+              finish: async () => {
+                const result = await recorder.finish();
+                streamLog(`recording closed: ${result.segments} segments, ${result.failedUploads} failed uploads`);
+              },
+            });
+          }
+          if (config.thumbnails) {
+            const thumbnailer = new Thumbnailer(packager, { streamId, rendition: top, sink: api, log: streamLog });
+            extensions.push({ finish: async () => thumbnailer.stop() });
+          }
+          return extensions;
+        },
+        buildArgs: () => ladderArgs,
+        startTranscoder,
+        reportStatus: (state) =>
+          api.reportStatus(streamId, state).catch((error: Error) => {
+            log(`could not report ${streamId} as ${state}: ${error.message}`);
+          }),
+        onSegment: () => metrics.segmentsPackaged++,
+        onTranscoderFailure: () => metrics.transcoderFailures++,
+        log: (message) => log(`[${streamId}] ${message}`),
+      };
+    },
   });
 
   const gauges = () => {

@@ -20,6 +20,10 @@ export interface RecorderOptions {
   targetDuration: number;
   uploader: ObjectUploader;
   log: (message: string) => void;
+  /** Segments an earlier origin process recorded (and uploaded) for this stream: the VOD covers them too. */
+  resumeSegments?: MediaPlaylistSegment[];
+  /** Called for every segment added, to write it down for a later process (crash recovery). */
+  onSegmentRecorded?: (segment: MediaPlaylistSegment) => void;
 }
 
 function fileName(path: string): string {
@@ -37,6 +41,7 @@ export class Recorder {
     private readonly options: RecorderOptions,
   ) {
     this.queue = new UploadQueue(options.log);
+    this.segments.push(...(options.resumeSegments ?? []));
     packager.on("init", (event) => {
       if (event.rendition !== options.rendition) return;
       const name = fileName(event.path);
@@ -46,14 +51,17 @@ export class Recorder {
     packager.on("segment", (event) => {
       if (event.rendition !== options.rendition || !this.currentInit) return;
       const name = fileName(event.path);
-      this.segments.push({
+      const segment: MediaPlaylistSegment = {
         uri: name,
         duration: event.duration,
         programDateTime: event.programDateTime,
+        // also true for the first segment after an origin restart (the packager resumed from the journal)
         discontinuity: event.discontinuity,
         mapUri: this.currentInit,
-      });
+      };
+      this.segments.push(segment);
       this.upload(name, event.bytes, "video/iso.segment");
+      options.onSegmentRecorded?.(segment);
     });
   }
 

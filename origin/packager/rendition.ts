@@ -69,6 +69,21 @@ export interface LivePosition {
   nextPart: number;
 }
 
+/**
+ * Where a rendition of the same stream stopped in an earlier origin process
+ * (crash recovery, see origin/stream/stream-journal.ts): numbering and the
+ * discontinuity count continue, PDT never goes back, and the first segment
+ * after it is marked as a discontinuity.
+ */
+export interface RenditionResume {
+  nextMsn: number;
+  nextPart: number;
+  /** Discontinuity tags written so far (all of them now precede the playlist). */
+  discontinuities: number;
+  /** Wall clock (ms) where the last segment's media ended. */
+  pdtEnd: number;
+}
+
 export interface RenditionOptions {
   epoch: string;
   targetDuration: number;
@@ -84,6 +99,7 @@ export interface RenditionOptions {
   /** Hard cap on segments kept after they left the playlist (memory bound). */
   maxRemovedSegments: number;
   now: () => number;
+  resume?: RenditionResume;
 }
 
 const INIT_FILE = /^init-([a-z0-9]{1,16})-(0|[1-9]\d{0,5})\.mp4$/;
@@ -128,6 +144,24 @@ export class Rendition {
   ) {
     this.targetDuration = Math.ceil(opts.targetDuration);
     this.partTargetValue = ceilMs(opts.partTarget);
+    if (opts.resume) {
+      this.nextMsn = opts.resume.nextMsn;
+      this.nextPartNumber = opts.resume.nextPart;
+      this.removedDiscontinuities = opts.resume.discontinuities;
+    }
+  }
+
+  /** What a later origin process needs to continue this rendition (see RenditionResume). */
+  snapshot(): RenditionResume {
+    let discontinuities = this.removedDiscontinuities;
+    for (const s of this.segments) if (s.removedAt === undefined && s.discontinuity) discontinuities++;
+    // the open segment, once closed, carries one more if it starts a new run
+    return { nextMsn: this.nextMsn, nextPart: this.nextPartNumber, discontinuities, pdtEnd: this.pdtEnd ?? this.opts.resume?.pdtEnd ?? 0 };
+  }
+
+  /** The first segment of a run that follows another run's segment, or an earlier process's. */
+  private startsDiscontinuity(run: number): boolean {
+    return this.lastSegmentRun === undefined ? this.opts.resume !== undefined : this.lastSegmentRun !== run;
   }
 
   get segmentCount(): number {
@@ -149,7 +183,7 @@ export class Rendition {
   /** Wall clock (ms) at which the newest segment's media ends. */
   get pdtEnd(): number | undefined {
     const last = this.segments.at(-1);
-    return last && last.programDateTime + last.duration * 1000;
+    return last ? last.programDateTime + last.duration * 1000 : this.opts.resume?.pdtEnd;
   }
 
   get retainedBytes(): number {
@@ -209,7 +243,7 @@ export class Rendition {
       msn: this.nextMsn++,
       run,
       name: "",
-      discontinuity: this.lastSegmentRun !== undefined && this.lastSegmentRun !== run,
+      discontinuity: this.startsDiscontinuity(run),
       duration: segment.duration,
       programDateTime: segment.programDateTime,
       bytes: segment.bytes,
@@ -276,7 +310,7 @@ export class Rendition {
         this.open && openParts.length > 0
           ? {
               programDateTime: this.open.programDateTime,
-              discontinuity: this.lastSegmentRun !== undefined && this.lastSegmentRun !== this.open.run,
+              discontinuity: this.startsDiscontinuity(this.open.run),
               mapUri: this.inits.get(this.open.run)!.name,
               parts: openParts.map((p) => ({ uri: partName(this.opts.epoch, p.number), duration: p.duration, independent: p.independent })),
             }

@@ -13,10 +13,13 @@ import { decidePart, decidePlaylist, holdLimitMs, type BlockingQuery, type Decis
 import { BoxSplitter } from "./boxes.js";
 import { PdtClock } from "./pdt-clock.js";
 import { renderMasterPlaylist, renderMediaPlaylist, type MasterPlaylistVariant } from "./playlist.js";
-import { Rendition, ceilMs, packaged, type PackagedObject } from "./rendition.js";
+import { Rendition, ceilMs, packaged, type PackagedObject, type RenditionResume } from "./rendition.js";
 import { Segmenter, type SegmenterEvent } from "./segmenter.js";
 
-export type { PackagedObject, HlsObjectType, BlockingQuery };
+export type { PackagedObject, HlsObjectType, BlockingQuery, RenditionResume };
+
+/** Per rendition: where an earlier origin process stopped (crash recovery). */
+export type PackagerResume = Record<string, RenditionResume>;
 
 /** What a request gets: an object, or an HTTP error to send. */
 export type ServeResult =
@@ -48,6 +51,8 @@ export interface PackagerOptions {
   retentionGraceMs?: number;
   /** Blocking requests held at once per stream before 503; default 2000. */
   maxHeldRequests?: number;
+  /** Continue numbering where an earlier origin process stopped (a new epoch keeps names unique). */
+  resume?: PackagerResume;
   /** [a-z0-9]{1,16}; default Date.now().toString(36). */
   epoch?: string;
   now?: () => number;
@@ -180,6 +185,7 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
           // a removed segment is kept ~ the RFC window (playlist + its own duration + grace); the cap only bounds memory
           maxRemovedSegments: windowSize * 3,
           now: this.now,
+          resume: opts.resume?.[spec.name],
         }),
       );
     }
@@ -291,6 +297,13 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.held.add(request);
     });
+  }
+
+  /** Where every rendition stands, for a later process to continue from (see PackagerResume). */
+  snapshot(): PackagerResume {
+    const out: PackagerResume = {};
+    for (const [name, rendition] of this.renditions) out[name] = rendition.snapshot();
+    return out;
   }
 
   /** Blocking requests currently held (for metrics and tests). */

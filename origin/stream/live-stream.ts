@@ -6,6 +6,7 @@
  */
 import { FlvIngestClock } from "../ingest/flv-clock.js";
 import type { IncomingPublish } from "../ingest/rtmp-ingest.js";
+import type { JournalState, StreamJournal } from "./stream-journal.js";
 import { StreamPackager, type RenditionSpec } from "../packager/stream-packager.js";
 import type { Transcoder, TranscoderOptions } from "../transcode/transcoder.js";
 
@@ -17,8 +18,10 @@ export interface StreamExtension {
 }
 
 export interface LiveStreamDeps {
-  /** Attached once, when the stream is created. */
-  extensions?: (packager: StreamPackager) => StreamExtension[];
+  /** Attached once, when the stream is created; `resumed` is what an earlier origin process left (crash recovery). */
+  extensions?: (packager: StreamPackager, resumed: JournalState | undefined) => StreamExtension[];
+  /** Where the stream's numbering is written down so a restarted origin continues it. */
+  journal?: StreamJournal;
   buildArgs: () => string[];
   startTranscoder: (options: TranscoderOptions) => Transcoder;
   /** Tells the control plane; failures are logged, never fatal. */
@@ -53,16 +56,23 @@ export class LiveStream {
     private readonly options: LiveStreamOptions,
     private readonly deps: LiveStreamDeps,
   ) {
+    // An origin restarted mid-stream continues the stream where the crashed process left it.
+    const resumed = deps.journal?.load();
+    if (resumed) deps.log(`continuing stream ${options.streamId} after an origin restart`);
     this.packager = new StreamPackager({
       streamId: options.streamId,
       renditions: options.ladder,
       targetDuration: options.targetDuration,
       partTarget: options.partTarget,
       windowSize: options.windowSize,
+      resume: resumed?.packager,
     });
-    this.packager.on("segment", () => deps.onSegment());
+    this.packager.on("segment", () => {
+      deps.journal?.savePackager(this.packager.snapshot());
+      deps.onSegment();
+    });
     this.packager.on("error", (error: Error) => deps.log(`packager error: ${error.message}`));
-    this.extensions = deps.extensions?.(this.packager) ?? [];
+    this.extensions = deps.extensions?.(this.packager, resumed) ?? [];
   }
 
   get state(): LiveState {
@@ -156,6 +166,7 @@ export class LiveStream {
     // The recording's playlist is uploaded before anyone is told the stream ended.
     await Promise.all(this.extensions.map((extension) => extension.finish().catch(() => {})));
     this.deps.log(`stream ${this.streamId} ended: ${reason}`);
+    this.deps.journal?.remove();
     await this.setState("ended");
     this.endListeners.splice(0).forEach((listener) => listener());
   }

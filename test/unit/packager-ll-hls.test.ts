@@ -333,4 +333,42 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
     );
     expect(after).toContain(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="e1-p${lastPartBefore + 3}.m4s"`);
   });
+
+  it("resumes after an origin restart: media sequence, part numbers and discontinuity sequence continue, PDT never goes back", async () => {
+    const first = live();
+    first.feed(20); // 3 segments and a bit
+    const snapshot = first.packager.snapshot();
+    const before = await text(first.packager, "a/index.m3u8");
+    const lastMsnBefore = snapshot.a!.nextMsn - 1;
+    expect(snapshot.a).toMatchObject({ nextMsn: 3, discontinuities: 0 });
+    expect(snapshot.a!.nextPart).toBeGreaterThanOrEqual(18);
+
+    // a new process: new epoch, same stream, fed from the start of a new FFmpeg run
+    const clock = { ms: first.clock.ms + 5_000 };
+    const packager = new StreamPackager({
+      streamId: "llteststream1", renditions: [SPEC("a")], epoch: "e2", partTarget: PART_S, now: () => clock.ms, resume: JSON.parse(JSON.stringify(snapshot)),
+    });
+    const run = packager.beginRun();
+    run.write("a", split.init);
+    for (const part of split.parts.slice(0, 13)) {
+      clock.ms += PART_S * 1000;
+      run.write("a", part);
+    }
+    const after = await text(packager, "a/index.m3u8");
+    const playlist = HLS.parse(after) as HLS.types.MediaPlaylist;
+    const complete = playlist.segments.filter((s) => s.uri);
+    expect(complete[0]!.mediaSequenceNumber).toBe(lastMsnBefore + 1);
+    expect(complete[0]!.uri).toBe(`e2-${lastMsnBefore + 1}.m4s`);
+    expect(complete[0]!.discontinuity).toBe(true);
+    expect(after).toContain(`#EXT-X-MEDIA-SEQUENCE:${lastMsnBefore + 1}\n`);
+    expect(after).not.toContain("#EXT-X-DISCONTINUITY-SEQUENCE"); // no discontinuity came before this one
+    const firstPart = Number(/URI="e2-p(\d+)\.m4s"/.exec(after)![1]);
+    expect(firstPart).toBe(snapshot.a!.nextPart);
+    const lastPdtBefore = Math.max(...[...before.matchAll(/PROGRAM-DATE-TIME:(\S+)/g)].map((m) => Date.parse(m[1]!)));
+    expect(complete[0]!.programDateTime!.getTime()).toBeGreaterThan(lastPdtBefore);
+
+    // a second restart counts the first one's discontinuity once it left the window
+    const again = packager.snapshot();
+    expect(again.a).toMatchObject({ nextMsn: lastMsnBefore + 3, discontinuities: 1 });
+  });
 });
