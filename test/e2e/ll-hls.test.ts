@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { resolveFfmpeg, resolveFfprobe } from "../../origin/ffmpeg.js";
 import { parseInit, parseMoof, BoxSplitter } from "../../origin/packager/boxes.js";
@@ -104,8 +105,8 @@ describe("LL-HLS through the edge", () => {
 
   it("a blocking request for the next part returns when that part appears, and names it", async () => {
     const { text } = await fetchText(mediaUrl());
-    const playlist = parsePlaylist(text);
-    const lastMsn = (playlist as { mediaSequenceBase?: number }).mediaSequenceBase! + playlist.segments.length - 1;
+    const playlist = parsePlaylist(text) as MediaPlaylist;
+    const lastMsn = playlist.mediaSequenceBase! + playlist.segments.length - 1;
     // the open segment's parts after the last complete segment
     const open = text.slice(text.lastIndexOf(playlist.segments.at(-1)!.uri) + 1).match(/#EXT-X-PART:/g)?.length ?? 0;
     const nextPart = { msn: lastMsn + 1, part: open };
@@ -145,7 +146,7 @@ describe("LL-HLS through the edge", () => {
 
   it("parts fetched through the edge concatenate into their segment and decode (ffprobe)", async () => {
     const { text } = await fetchText(mediaUrl());
-    const playlist = parsePlaylist(text);
+    const playlist = parsePlaylist(text) as MediaPlaylist;
     // a complete segment whose parts are still listed
     const lines = text.split("\n");
     const segUri = playlist.segments.at(-1)!.uri;
@@ -177,7 +178,7 @@ describe("LL-HLS through the edge", () => {
     const t0 = source.t0();
     expect(t0).toBeDefined();
     const { text } = await fetchText(mediaUrl());
-    const playlist = parsePlaylist(text);
+    const playlist = parsePlaylist(text) as MediaPlaylist;
     const base = `${edge}/live/${stream.streamId}/${rendition}/`;
     const init = parseInit(Buffer.from(await (await fetch(base + playlist.segments[0]!.map!.uri)).arrayBuffer()));
     const video = init.tracks.find((t) => t.kind === "video")!;
