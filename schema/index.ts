@@ -12,11 +12,13 @@
  * password hash would only be needed for low-entropy, user-chosen secrets.
  */
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { EVENT_STATUSES, type EventStatus } from "../common/event-feed.js";
+import { ORIGIN_POOLS } from "../common/origin-contract.js";
 
 export const USER_ROLES = ["broadcaster", "viewer", "vip", "media", "admin"] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
-export const ORIGIN_POOLS = ["standard", "vip"] as const;
+export { ORIGIN_POOLS };
 export type OriginPool = (typeof ORIGIN_POOLS)[number];
 
 export const STREAM_STATUSES = ["created", "live", "reconnecting", "ended"] as const;
@@ -145,8 +147,7 @@ export const adminAlerts = sqliteTable(
   (t) => [index("admin_alerts_created_idx").on(t.createdAt)],
 );
 
-export const EVENT_STATUSES = ["scheduled", "in_progress", "final"] as const;
-export type EventStatus = (typeof EVENT_STATUSES)[number];
+export { EVENT_STATUSES, type EventStatus };
 
 /**
  * Sports events ingested from the event provider by the cron (events within

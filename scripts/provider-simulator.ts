@@ -31,9 +31,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
+import type { EventStatus, FeedEvent } from "../common/event-feed.js";
 import { seededRandom } from "../common/seeded-random.js";
 
-export type SimStatus = "scheduled" | "in_progress" | "final";
+export type SimStatus = EventStatus;
 export type FailureMode = "ok" | "error" | "garbage" | "hang";
 
 export interface SimTeam {
@@ -56,8 +57,6 @@ export interface SimGame {
   auto: boolean;
 }
 
-/** What the feed serves: a game as the provider describes it (clock as text, no simulator knobs). */
-export type FeedEvent = Omit<SimGame, "clockSeconds" | "auto"> & { clock: string | null };
 
 export interface SimulatorOptions {
   port?: number;

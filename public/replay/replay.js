@@ -75,16 +75,20 @@
     if (frame.type === "event_snapshot" && frame.event) {
       return { home: frame.event.home, away: frame.event.away, status: frame.event.status, clock: frame.event.clock };
     }
-    if (frame.type === "event_update" && frame.changes) {
-      var next = JSON.parse(JSON.stringify(score || {}));
-      Object.keys(frame.changes).forEach(function (k) {
-        var v = frame.changes[k];
-        if (v && typeof v === "object" && !Array.isArray(v)) next[k] = Object.assign({}, next[k] || {}, v);
-        else next[k] = v;
-      });
-      return next;
-    }
+    if (frame.type === "event_update" && frame.changes) return mergeChanges(score || {}, frame.changes);
     return score;
+  }
+
+  // An event_update carries only what changed, nested objects as partial
+  // objects at any depth (workers/events/diff.ts): merge them recursively.
+  function isPlainObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
+  function mergeChanges(prev, changes) {
+    var next = Object.assign({}, prev);
+    Object.keys(changes).forEach(function (k) {
+      var v = changes[k];
+      next[k] = isPlainObject(v) && isPlainObject(next[k]) ? mergeChanges(next[k], v) : v;
+    });
+    return next;
   }
 
   function render(force) {

@@ -10,34 +10,10 @@
  * else is a ProviderError("malformed"), so a bad payload never replaces a
  * good state.
  */
-import { z } from "zod";
+import { FeedEventSchema, type FeedEvent } from "../../common/event-feed.js";
 import { formatIssues } from "../lib/zod-issues.js";
 import { ProviderError, type EventList, type EventProvider } from "./provider.js";
-import { EVENT_ID_PATTERN, EVENT_STATUSES, MAX_DETAILS_JSON, type StandardEvent } from "./standard-event.js";
-
-const FeedTeam = z.object({
-  name: z.string().trim().min(1).max(100),
-  abbr: z.string().trim().min(1).max(10),
-  score: z.number().int().min(0).max(1_000_000),
-});
-
-export const FeedEventSchema = z.object({
-  id: z.string().regex(EVENT_ID_PATTERN),
-  sport: z.string().trim().min(1).max(40),
-  status: z.enum(EVENT_STATUSES),
-  startTime: z.string().datetime({ offset: true }),
-  home: FeedTeam,
-  away: FeedTeam,
-  period: z.union([z.number().int().min(0).max(1000), z.string().max(20)]).nullable().optional(),
-  clock: z.string().max(20).nullable().optional(),
-  details: z
-    .record(z.unknown())
-    .nullable()
-    .optional()
-    .refine((d) => d == null || JSON.stringify(d).length <= MAX_DETAILS_JSON, `details larger than ${MAX_DETAILS_JSON} characters`),
-});
-
-export type FeedEvent = z.infer<typeof FeedEventSchema>;
+import type { StandardEvent } from "./standard-event.js";
 
 export function normalizeFeedEvent(feed: FeedEvent, provider: string): StandardEvent {
   return {

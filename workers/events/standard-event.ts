@@ -12,8 +12,6 @@ export { EVENT_STATUSES, type EventStatus };
 /** Event ids are ids like any other (common/ids.ts). */
 export const EVENT_ID_PATTERN = ID_PATTERN;
 
-/** Largest `details` object kept (JSON characters); bigger answers are malformed. */
-export const MAX_DETAILS_JSON = 4096;
 
 export const StandardTeamSchema = z.object({
   name: z.string().min(1).max(100),

@@ -17,7 +17,7 @@ import type { Env } from "../env.js";
 import type { EventChanges } from "../events/diff.js";
 import type { Clock } from "./clock.js";
 import type { ConnectionInfo, FrameworkState } from "./connections.js";
-import type { GroupFilter, LoggedFrame, PublicUser, StreamLogFrame } from "./frames.js";
+import type { GroupFilter, LoggedFrame, PollView, PublicUser, StreamLogFrame } from "./frames.js";
 import {
   CHAT_BURST,
   CHAT_RATE_PER_S,
@@ -128,9 +128,9 @@ export class StreamRoom extends Room<StreamSocketState> {
       if (summary !== null) this.sendToGroup("owner", summary);
       turn.ack();
     },
-    poll_open: (turn, frame) => {
+    poll_open: async (turn, frame) => {
       if (!this.isOwner(turn.connection.who)) return turn.error("forbidden", "only the stream's broadcaster may open a poll");
-      const result = this.openPollNow(turn.connection.who.userId, frame.question, frame.choices);
+      const result = await this.openPollNow(turn.connection.who.userId, frame.question, frame.choices);
       if (!result.ok) return turn.error(result.code as ErrorCode, result.message);
       turn.ack({ pollId: result.value.pollId });
     },
@@ -314,8 +314,8 @@ export class StreamRoom extends Room<StreamSocketState> {
     return who.role === "admin" || (who.role === "broadcaster" && owner !== null && who.userId === owner);
   }
 
-  private openPollNow(openedBy: string, question: unknown, choices: unknown) {
-    if (this.metadata.ended) return fail<never>(409, "stream_ended", "the stream has ended");
+  private async openPollNow(openedBy: string, question: unknown, choices: unknown): Promise<RoomResult<PollView>> {
+    if (this.metadata.ended) return fail(409, "stream_ended", "the stream has ended");
     return this.polls.openPoll(openedBy, question, choices);
   }
 

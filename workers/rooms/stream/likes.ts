@@ -4,8 +4,8 @@
  * likes waiting for the next frame are held in memory only (the window is a
  * quarter of a second, far shorter than the room's hibernation delay).
  */
-import { Throttle } from "../rate-limit.js";
 import type { StreamRoomServices } from "./services.js";
+import { ThrottledTimer } from "./throttled-timer.js";
 
 export const LIKES_INTERVAL_MS = 250;
 export const LIKES_TIMER = "likes";
@@ -13,9 +13,11 @@ const TOTAL_KEY = "likes";
 
 export class Likes {
   private pending = 0;
-  private readonly throttle = new Throttle(LIKES_INTERVAL_MS);
+  private readonly window: ThrottledTimer;
 
-  constructor(private readonly room: StreamRoomServices) {}
+  constructor(private readonly room: StreamRoomServices) {
+    this.window = new ThrottledTimer(room, LIKES_TIMER, LIKES_INTERVAL_MS, () => this.flush());
+  }
 
   get total(): number {
     return this.room.meta.get<number>(TOTAL_KEY) ?? 0;
@@ -24,15 +26,12 @@ export class Likes {
   /** Counts `count` likes: published now, or at the end of the current window. */
   async add(count: number): Promise<void> {
     this.pending += count;
-    const decision = this.throttle.request(this.room.clock.now());
-    if (decision.now) this.flush();
-    else if (!decision.alreadyPending) await this.room.schedule(LIKES_TIMER, decision.at);
+    await this.window.request();
   }
 
   /** The deferred window ended (timer). */
   onTimer(): void {
-    this.throttle.fired(this.room.clock.now());
-    this.flush();
+    this.window.onTimer();
   }
 
   /** Publishes what is pending (also right before stream_ended, so no like is lost). */

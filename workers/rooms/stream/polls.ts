@@ -7,9 +7,9 @@
 import { randomString } from "../../lib/random.js";
 import type { PollView } from "../frames.js";
 import { PollTally, validatePoll, type PollSpec, type VoteOutcome } from "../poll.js";
-import { Throttle } from "../rate-limit.js";
 import { fail, ok, type RoomResult } from "../result.js";
 import type { StreamRoomServices } from "./services.js";
+import { ThrottledTimer } from "./throttled-timer.js";
 
 export const RESULTS_INTERVAL_MS = 250;
 export const RESULTS_TIMER = "poll-results";
@@ -27,12 +27,13 @@ export type VoteResult = { ok: true; pollId: string } | { ok: false; outcome: Ex
 export class Polls {
   /** undefined: not read from SQLite yet; null: no poll open */
   private open: PollTally | null | undefined;
-  private readonly throttle = new Throttle(RESULTS_INTERVAL_MS);
+  private readonly results: ThrottledTimer;
 
   constructor(
     private readonly room: StreamRoomServices,
     private readonly sql: SqlStorage,
   ) {
+    this.results = new ThrottledTimer(room, RESULTS_TIMER, RESULTS_INTERVAL_MS, () => this.publishResults());
     sql.exec(`CREATE TABLE IF NOT EXISTS polls (
       id TEXT PRIMARY KEY, question TEXT NOT NULL, choices TEXT NOT NULL,
       opened_at INTEGER NOT NULL, opened_by TEXT NOT NULL, closed_at INTEGER, totals TEXT
@@ -78,7 +79,7 @@ export class Polls {
   }
 
   /** Opens a poll (the caller checked who may). */
-  openPoll(openedBy: string, question: unknown, choices: unknown): RoomResult<PollView> {
+  async openPoll(openedBy: string, question: unknown, choices: unknown): Promise<RoomResult<PollView>> {
     const valid = validatePoll(question, choices);
     if (!valid.ok) return fail(400, "bad_frame", valid.message);
     if (this.current() !== null) return fail(409, "poll_already_open", "close the open poll first");
@@ -99,7 +100,7 @@ export class Polls {
     );
     const tally = new PollTally(spec);
     this.open = tally;
-    this.throttle.cancel();
+    await this.results.cancel(false);
     this.room.record({ type: "poll_open", pollId: spec.id, question: spec.question, choices: spec.choices, openedBy });
     return ok(tally.view());
   }
@@ -112,8 +113,7 @@ export class Polls {
     }
     const now = this.room.clock.now();
     poll.close(now);
-    this.throttle.cancel();
-    await this.room.cancel(RESULTS_TIMER);
+    await this.results.cancel(true);
     const view = poll.view();
     this.sql.exec("UPDATE polls SET closed_at = ?, totals = ? WHERE id = ?", now, JSON.stringify(view.totals), pollId);
     this.open = null;
@@ -142,21 +142,13 @@ export class Polls {
       choice,
       this.room.clock.now(),
     );
-    await this.scheduleResults();
+    await this.results.request(); // poll_results now, or at the end of the current 250 ms window
     return { ok: true, pollId: poll.spec.id };
-  }
-
-  /** poll_results now, or at the end of the current 250 ms window. */
-  private async scheduleResults(): Promise<void> {
-    const decision = this.throttle.request(this.room.clock.now());
-    if (decision.now) this.publishResults();
-    else if (!decision.alreadyPending) await this.room.schedule(RESULTS_TIMER, decision.at);
   }
 
   /** The deferred window ended (timer). */
   onTimer(): void {
-    this.throttle.fired(this.room.clock.now());
-    this.publishResults();
+    this.results.onTimer();
   }
 
   private publishResults(): void {
