@@ -1,13 +1,20 @@
 /**
- * Real players: a loopback page server (bench page, hls.js from
- * node_modules/hls.js/dist, the barcode reader) and Debian's Chromium driven
- * by playwright-core. Each tab plays one system's master playlist.
+ * Real players: Debian's Chromium driven by playwright-core, each tab one
+ * player. Two kinds of tab:
+ * - the bench player (a loopback page server: bench page, hls.js from
+ *   node_modules/hls.js/dist, the barcode reader) on either system's master
+ *   playlist, in `standard` or stock `ll` hls.js mode;
+ * - the product's own watch page (/watch/<id> from our edge, web/player:
+ *   hls.js LL-HLS + the sync controller), with the barcode reader and a
+ *   sampler (bench/page/watch-sampler.js) added by the bench. The page's CSP
+ *   forbids inline and foreign scripts, so these tabs get a context with
+ *   `bypassCSP` (the page itself runs unchanged).
  */
 import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { onCleanup } from "./lib/procs.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -23,12 +30,23 @@ export interface PlayerSample {
   level: number;
   hlsLatency: number | null;
   stalls: number;
+  playbackRate: number;
+  /** The watch page's sync controller: offset to the common target (s), null elsewhere. */
+  offsetToTarget: number | null;
+  syncState: string;
+  targetDelay: number | null;
+  /** Which player: "hls.js standard", "hls.js ll", "watch page (sync on|off)". */
+  player: string;
   fatal: number;
   errors: string[];
 }
 
+export type BenchPlayerMode = "standard" | "ll";
+
 export interface PageServer {
   url: string;
+  /** Repository root (the page scripts are read from bench/page). */
+  root: string;
   stop(): Promise<void>;
 }
 
@@ -54,12 +72,15 @@ export async function startPageServer(root: string, port: number): Promise<PageS
     server.listen(port, "127.0.0.1", resolve);
   });
   const stop = onCleanup("page server", () => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stop };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, root, stop };
 }
 
 export interface Players {
   browser: Browser;
-  open(masterUrl: string): Promise<Player>;
+  /** The bench player on a master playlist (default mode: standard). */
+  open(masterUrl: string, mode?: BenchPlayerMode): Promise<Player>;
+  /** The product's watch page (URL with `?sync=0|1`), sampled by bench/page/watch-sampler.js. */
+  openWatch(watchUrl: string): Promise<Player>;
   stop(): Promise<void>;
 }
 
@@ -87,16 +108,31 @@ export async function launchPlayers(pageServer: PageServer): Promise<Players> {
     ],
   });
   const stop = onCleanup("chromium", () => browser.close());
+  const barcodeJs = readFileSync(join(pageServer.root, "bench", "page", "barcode.js"), "utf8");
+  const samplerJs = readFileSync(join(pageServer.root, "bench", "page", "watch-sampler.js"), "utf8");
+  const wrap = (page: Page, context?: BrowserContext): Player => ({
+    page,
+    sample: () => page.evaluate(() => (window as unknown as { __bench: { sample(): PlayerSample } }).__bench.sample()),
+    close: async () => {
+      await page.close();
+      await context?.close();
+    },
+  });
   return {
     browser,
-    async open(masterUrl: string): Promise<Player> {
+    async open(masterUrl: string, mode: BenchPlayerMode = "standard"): Promise<Player> {
       const page = await browser.newPage({ viewport: { width: 660, height: 380 } });
-      await page.goto(`${pageServer.url}/player.html?src=${encodeURIComponent(masterUrl)}`);
-      return {
-        page,
-        sample: () => page.evaluate(() => (window as unknown as { __bench: { sample(): PlayerSample } }).__bench.sample()),
-        close: () => page.close(),
-      };
+      await page.goto(`${pageServer.url}/player.html?mode=${mode}&src=${encodeURIComponent(masterUrl)}`);
+      return wrap(page);
+    },
+    async openWatch(watchUrl: string): Promise<Player> {
+      const context = await browser.newContext({ viewport: { width: 660, height: 460 }, bypassCSP: true });
+      const page = await context.newPage();
+      const response = await page.goto(watchUrl);
+      if (!response?.ok()) throw new Error(`watch page ${watchUrl}: ${response?.status()}`);
+      await page.addScriptTag({ content: barcodeJs });
+      await page.addScriptTag({ content: samplerJs });
+      return wrap(page, context);
     },
     stop,
   };

@@ -33,6 +33,16 @@ export interface BenchOptions {
   fanoutSockets: number;
   fanoutUpdates: number;
   peerPlaylistTtl: number;
+  /** PART_DURATION_MS for our origin in the main run; null: the origin's default. */
+  partMs: number | null;
+  /**
+   * Part durations (ms) compared in an extra latency pass after the main
+   * phases: our stacks side by side, one per value plus one at the main run's
+   * part, on one source, LL-HLS watch page tabs only. Empty: no such pass.
+   */
+  comparePartMs: number[];
+  /** Offload: share of viewers (%) that play standard HLS (whole segments) on the same playlists. */
+  offloadStandardPct: number;
   /** nginx tiers also serve stale while one request refreshes (proxy_cache_use_stale updating). */
   peerStaleUpdating: boolean;
   portOffset: number;
@@ -65,6 +75,9 @@ const FULL: Omit<BenchOptions, "phases" | "smoke" | "outDir"> = {
   fanoutUpdates: 20,
   peerPlaylistTtl: 2,
   peerStaleUpdating: false,
+  partMs: null,
+  comparePartMs: [200],
+  offloadStandardPct: 10,
   portOffset: 0,
 };
 
@@ -86,12 +99,13 @@ const SMOKE: Partial<BenchOptions> = {
   hitConnections: 8,
   fanoutSockets: 50,
   fanoutUpdates: 3,
+  comparePartMs: [],
 };
 
 const NUMERIC: Array<keyof BenchOptions> = [
   "sourceWidth", "sourceHeight", "frameRate", "latencySeconds", "warmupSeconds", "offloadSeconds", "rampSeconds",
   "syncViewers", "syncJoinSeconds", "syncTabs", "syncTabJoinSeconds", "syncTailSeconds", "syncSettleSeconds", "syncRounds", "hitSeconds", "hitConnections",
-  "fanoutSockets", "fanoutUpdates", "peerPlaylistTtl", "portOffset",
+  "fanoutSockets", "fanoutUpdates", "peerPlaylistTtl", "offloadStandardPct", "portOffset",
 ];
 
 function kebab(name: string): string {
@@ -106,6 +120,8 @@ export function usage(): string {
     "  --no-install            never apt-get install nginx/libnginx-mod-rtmp/wrk",
     "  --peer-stale-updating   nginx tiers add proxy_cache_use_stale updating (coalesces playlist refreshes)",
     "  --viewers 10,100,1000   offload scales",
+    "  --part-ms MS            PART_DURATION_MS of our origin (default: the origin's own)",
+    "  --compare-part-ms 200   extra latency pass: LL-HLS at the main part and at each of these (ms), stacks side by side; 0 = none",
     `  ${NUMERIC.map((k) => `--${kebab(k)} N`).join(" ")}`,
     "  --ladder SPEC --preset X264PRESET --out DIR",
   ].join("\n");
@@ -129,6 +145,11 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
     else if (arg === "--viewers") {
       options.viewers = next().split(",").map((v) => Number(v));
       if (options.viewers.some((v) => !Number.isInteger(v) || v < 1)) throw new Error("--viewers wants positive integers");
+    } else if (arg === "--part-ms") {
+      options.partMs = partMs(next(), arg);
+    } else if (arg === "--compare-part-ms") {
+      const value = next();
+      options.comparePartMs = value === "0" || value === "none" ? [] : value.split(",").map((v) => partMs(v, arg));
     } else if (arg === "--ladder") options.ladder = next();
     else if (arg === "--preset") options.preset = next();
     else if (arg === "--out") options.outDir = next();
@@ -142,5 +163,13 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
     else throw new Error(`unknown sub-command ${arg}\n${usage()}`);
   }
   options.phases = phases.length ? [...new Set(phases)] : [...PHASES];
+  if (options.offloadStandardPct > 100) throw new Error("--offload-standard-pct is a percentage");
   return options;
+}
+
+/** The origin accepts 100-2000 ms (origin/config.ts). */
+function partMs(value: string, flag: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 2000) throw new Error(`${flag} wants whole milliseconds from 100 to 2000`);
+  return ms;
 }

@@ -5,7 +5,7 @@
  * bench/results/latest.md, latest.json and latency.svg.
  *
  *   npm run bench                    full run (installs nginx, the RTMP module and wrk with apt-get when missing)
- *   npm run bench -- --smoke         CI smoke: ~30 s, 20 viewers, peer only if nginx is already installed
+ *   npm run bench -- --smoke         CI smoke: ~60-80 s, 20 viewers, peer only if nginx is already installed
  *   npm run bench -- latency offload sync edge-hit fanout   any subset
  *
  * Everything it starts (stack, nginx, FFmpeg, Chromium, servers) is stopped
@@ -25,11 +25,12 @@ import { aptInstall, peerInstalled, wrkInstalled } from "./peer/nginx.js";
 import type { PhaseContext, PhaseResult } from "./phases/common.js";
 import { pickTargets, runEdgeHit, type HitTarget } from "./phases/edge-hit.js";
 import { runFanoutPhase } from "./phases/fanout.js";
-import { runLatency, type LatencyRaw } from "./phases/latency.js";
+import { runLatency, runPartComparison, type LatencyRaw } from "./phases/latency.js";
 import { runOffload } from "./phases/offload.js";
 import { runSync } from "./phases/sync.js";
-import { benchPorts, startSystems, type Systems } from "./systems.js";
+import { benchPorts, startPartComparison, startSystems, type LowLatencyInfo, type Systems } from "./systems.js";
 import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 
 const log = (m: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
@@ -60,6 +61,13 @@ async function main(): Promise<number> {
   }
   log(`phases: ${options.phases.join(", ")}; ${options.smoke ? "smoke" : "full"} run; peer ${withPeer ? "on" : "off"}`);
 
+  // The watch page's player bundle (public/player/player.js) is built from web/player, as `npm start` does.
+  const needsBrowser = options.phases.some((p) => p === "latency" || p === "sync");
+  if (needsBrowser) {
+    const built = spawnSync(process.execPath, [join(ROOT, "scripts", "vendor.mjs")], { cwd: ROOT, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`scripts/vendor.mjs failed: ${built.stderr || built.stdout}`);
+  }
+
   const rows: Row[] = [];
   const raw: Record<string, unknown> = {};
   const failures: string[] = [];
@@ -71,11 +79,13 @@ async function main(): Promise<number> {
   };
 
   let systems: Systems | undefined;
+  let lowLatencySeen: LowLatencyInfo | null = null;
   let players: Players | undefined;
   let playersTried = false;
   try {
     if (needsMedia) {
       systems = await startSystems(options, withPeer, log);
+      lowLatencySeen = systems.ours.lowLatency ?? null;
       takeOverSignals();
       const ports = benchPorts(options.portOffset);
       const ctx: PhaseContext = {
@@ -108,6 +118,33 @@ async function main(): Promise<number> {
       }
       await systems.stopAll();
       systems = undefined;
+      if (options.phases.includes("latency") && options.comparePartMs.length > 0) {
+        // LL-HLS at the main part and at each compared part: stacks side by side, one source.
+        const comparison = await startPartComparison(options, [options.partMs, ...options.comparePartMs], log);
+        let partPlayers: Players | undefined;
+        try {
+          const result = await runPartComparison(
+            {
+              options,
+              log,
+              players: async () => {
+                partPlayers ??= existsSync(CHROMIUM) ? await launchPlayers(await startPageServer(ROOT, 0)) : undefined;
+                return partPlayers;
+              },
+            },
+            comparison,
+          );
+          // right after the main latency rows
+          const after = rows.map((r) => r.group).lastIndexOf("latency");
+          rows.splice(after + 1, 0, ...result.rows);
+          notes.push(...result.notes);
+          failures.push(...result.failures);
+          raw["latency by part"] = result.raw;
+        } finally {
+          await partPlayers?.stop();
+          await comparison.stopAll();
+        }
+      }
     }
     if (options.phases.includes("fanout")) collect("fanout", await runFanoutPhase({ options, log }, ROOT));
   } catch (error) {
@@ -116,6 +153,7 @@ async function main(): Promise<number> {
     await cleanupAll(log);
   }
 
+  const oursLl = lowLatencySeen;
   const header = {
     title: options.smoke ? "edge-hls-sync bench (smoke)" : "edge-hls-sync bench: ours vs nginx-rtmp + nginx proxy_cache",
     startedAt: started.toISOString(),
@@ -125,10 +163,11 @@ async function main(): Promise<number> {
     settings: {
       ladder: `${options.ladder} (same command for both: origin/transcode/ladder-args.ts), x264 ${options.preset}, 1 s GOP, ${options.frameRate} fps`,
       source: `${options.sourceWidth}x${options.sourceHeight} testsrc2 + burnt-in clock + frame barcode, x264 ultrafast 1500k, one encode tee'd to both`,
-      segments: "2 s target; ours: CMAF fMP4, 6-segment window; peer: MPEG-TS, hls_playlist_length 8s",
-      "cache TTLs": `ours: mother writes master max-age=86400, media playlist max-age=1, segments immutable; peer: mother/child proxy_cache_valid master 86400 s, media playlist ${options.peerPlaylistTtl} s, segments 1 y, proxy_cache_lock on${options.peerStaleUpdating ? ", proxy_cache_use_stale updating" : " (no proxy_cache_use_stale updating)"}`,
-      player: "hls.js in headless Chromium, config { lowLatencyMode: true, liveSyncDurationCount: 2 } (as public/watch/player.js) for both",
-      viewers: `offload ${options.viewers.join("/")} for ${options.offloadSeconds} s (ramp ${options.rampSeconds} s); sync ${options.syncViewers} joining over ${options.syncJoinSeconds} s; ${options.syncTabs} tabs`,
+      segments: `2 s target; ours: CMAF fMP4, 6-segment window, LL-HLS parts (${llSetting(oursLl, options.partMs)}), blocking reload; peer: MPEG-TS, hls_playlist_length 8s, no LL-HLS`,
+      "cache TTLs": `ours: mother writes master max-age=86400, plain media playlist max-age=1 (kept about one part), blocking playlist answers max-age=86400 under a canonical key, parts and segments immutable; peer: mother/child proxy_cache_valid master 86400 s, media playlist ${options.peerPlaylistTtl} s, segments 1 y, proxy_cache_lock on${options.peerStaleUpdating ? ", proxy_cache_use_stale updating" : " (no proxy_cache_use_stale updating)"}`,
+      player: "headless Chromium. Ours LL-HLS: the product's watch page /watch/<id> (web/player: hls.js 1.7 lowLatencyMode + sync controller; ?sync=0 turns the controller off). Ours standard and the peer: the bench player, hls.js { lowLatencyMode: false, liveSyncDurationCount: 2 } (the old watch page's config without LL)",
+      viewers: `offload ${options.viewers.join("/")} for ${options.offloadSeconds} s (ramp ${options.rampSeconds} s, ours ${100 - options.offloadStandardPct} % LL-HLS / ${options.offloadStandardPct} % standard); sync ${options.syncViewers} simulated per group joining over ${options.syncJoinSeconds} s; ${options.syncTabs} tabs per group`,
+      "part comparison": options.comparePartMs.length ? `PART_DURATION_MS ${options.partMs ?? "default"} vs ${options.comparePartMs.join(", ")}: our stacks side by side after the main phases, one source, one watch page tab each` : "not run",
     },
   };
   const allNotes = [
@@ -147,14 +186,26 @@ async function main(): Promise<number> {
   writeFileSync(join(options.outDir, `${base}.md`), markdown);
   writeFileSync(join(options.outDir, `${base}.json`), JSON.stringify({ ...header, rows, notes: allNotes, failures, raw }, null, 2) + "\n");
   const latency = raw.latency as LatencyRaw | undefined | null;
+  const byPart = raw["latency by part"] as LatencyRaw | undefined | null;
   if (latency) {
+    const partSeries = (byPart?.tabs ?? []).slice(1).map((t, i) => ({
+      name: `ours LL-HLS, ${t.key.split("@")[1]} ms part (2nd pass)`,
+      color: ["#2b8a3e", "#862e9c", "#e67700"][i % 3]!,
+      dashed: true,
+      points: byPart!.series[t.key] ?? [],
+    }));
     const svg = lineChart(
       [
-        { name: "ours (barcode, glass-to-glass)", color: "#d9480f", points: latency.series.ours ?? [] },
-        { name: "peer nginx (barcode)", color: "#1c7ed6", points: latency.series.peer ?? [] },
-        { name: "ours: now − PDT", color: "#d9480f", dashed: true, points: latency.series["ours (PDT)"] ?? [] },
+        { name: "ours LL-HLS, watch page", color: "#d9480f", points: latency.series["ours-ll"] ?? [] },
+        { name: "ours standard HLS", color: "#f59f00", points: latency.series["ours-std"] ?? [] },
+        { name: "peer nginx", color: "#1c7ed6", points: latency.series.peer ?? [] },
+        ...partSeries,
       ],
-      { title: "Latency over time, hls.js in Chromium, same source", xLabel: "seconds since sampling started", yLabel: "latency (s)" },
+      {
+        title: "Glass-to-glass latency (frame barcode), Chromium tabs on one source",
+        xLabel: "seconds since sampling started (the part pass is a later run)",
+        yLabel: "latency (s)",
+      },
     );
     writeFileSync(join(options.outDir, base === "latest" ? "latency.svg" : `${base}-latency.svg`), svg);
   }
@@ -166,6 +217,12 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+function llSetting(ll: LowLatencyInfo | null, partMs: number | null): string {
+  const requested = partMs ? `PART_DURATION_MS=${partMs}` : "origin default part duration";
+  if (!ll?.partTarget) return requested;
+  return `${requested}: PART-TARGET ${ll.partTarget} s, PART-HOLD-BACK ${ll.partHoldBack} s, HOLD-BACK ${ll.holdBack} s`;
 }
 
 main().then(

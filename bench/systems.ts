@@ -28,6 +28,12 @@ export interface BenchSystem {
   label: string;
   /** Master playlist through the outermost tier (what viewers use). */
   masterUrl: string;
+  /** Ours: the product's watch page for the stream (add `?sync=0` for the controller off). */
+  watchUrl?: string;
+  /** Ours: PART_DURATION_MS given to the origin (null: its default). */
+  partMs: number | null;
+  /** Ours: what the media playlist advertises, read once playable. */
+  lowLatency?: LowLatencyInfo | null;
   /** Marks the start of a counting window. */
   originMark(): Promise<unknown>;
   /** Origin requests since `mark`. */
@@ -100,7 +106,8 @@ export async function waitPlayable(masterUrl: string, minSegments: number, timeo
       const counts = await Promise.all(
         parsed.variants.map(async (v) => {
           const media = await getText(new URL(v.uri, masterUrl).href);
-          return media.status === 200 ? (HLS.parse(media.text) as MediaPlaylist).segments.length : 0;
+          // complete segments only: the parser models the LL-HLS open segment as one without a URI
+          return media.status === 200 ? (HLS.parse(media.text) as MediaPlaylist).segments.filter((s) => s.uri).length : 0;
         }),
       );
       last = `variants: ${counts.join(", ")} segments`;
@@ -111,13 +118,24 @@ export async function waitPlayable(masterUrl: string, minSegments: number, timeo
   throw new Error(`${label} not playable within ${timeoutMs} ms (${last})`);
 }
 
-export async function startSystems(options: BenchOptions, withPeer: boolean, log: (m: string) => void): Promise<Systems> {
-  const ports = benchPorts(options.portOffset);
-  const ladder = parseLadder(options.ladder, options.frameRate);
+interface OursStack {
+  system: BenchSystem;
+  stack: RunningStack;
+  ingestUrl: string;
+  stop(): Promise<void>;
+}
+
+/** One of our stacks (wrangler dev + origin) with a stream created through the API. */
+async function startOurs(
+  options: BenchOptions,
+  ports: Ports,
+  partMs: number | null,
+  label: string,
+  log: (m: string) => void,
+): Promise<OursStack> {
   const stateDir = mkdtempSync(join(tmpdir(), "edge-hls-bench-"));
   onCleanup("bench state dir", () => rmSync(stateDir, { recursive: true, force: true }));
-
-  log(`starting our stack (edge :${ports.edge}, origin :${ports.origin}, rtmp :${ports.rtmp}) …`);
+  log(`starting our stack${partMs ? ` with PART_DURATION_MS=${partMs}` : ""} (edge :${ports.edge}, origin :${ports.origin}, rtmp :${ports.rtmp}) …`);
   const stack = await startStack({
     edgePort: ports.edge,
     originHttpPort: ports.origin,
@@ -125,11 +143,16 @@ export async function startSystems(options: BenchOptions, withPeer: boolean, log
     stateDir,
     ladder: options.ladder,
     reconnectGraceMs: 15_000,
-    originEnv: { X264_PRESET: options.preset, ORIGIN_BIND: "127.0.0.1", FRAME_RATE: String(options.frameRate) },
+    originEnv: {
+      X264_PRESET: options.preset,
+      ORIGIN_BIND: "127.0.0.1",
+      FRAME_RATE: String(options.frameRate),
+      ...(partMs ? { PART_DURATION_MS: String(partMs) } : {}),
+    },
     quiet: true,
     log: () => {},
   });
-  const stopStack = onCleanup("stack", () => stack.stop());
+  const stop = onCleanup("stack", () => stack.stop());
   const created = await fetch(`${stack.edgeUrl}/api/streams`, {
     method: "POST",
     headers: { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" },
@@ -137,15 +160,50 @@ export async function startSystems(options: BenchOptions, withPeer: boolean, log
   });
   if (created.status !== 201) throw new Error(`create stream: ${created.status} ${await created.text()}`);
   const stream = (await created.json()) as { streamId: string; ingestUrl: string };
-
-  const ours: BenchSystem = {
+  const metrics = async () => parsePrometheus(await (await fetch(`${stack.originUrl}/metrics`)).text());
+  const system: BenchSystem = {
     key: "ours",
-    label: "ours (edge Worker → HlsMother DO → origin)",
+    label,
     masterUrl: `${stack.edgeUrl}/live/${stream.streamId}/master.m3u8`,
-    originMark: async () => parsePrometheus(await (await fetch(`${stack.originUrl}/metrics`)).text()),
-    originSince: async (mark) =>
-      oursOriginDelta(mark as Map<string, number>, parsePrometheus(await (await fetch(`${stack.originUrl}/metrics`)).text())),
+    watchUrl: `${stack.edgeUrl}/watch/${stream.streamId}`,
+    partMs,
+    originMark: metrics,
+    originSince: async (mark) => oursOriginDelta(mark as Map<string, number>, await metrics()),
   };
+  return { system, stack, ingestUrl: stream.ingestUrl, stop };
+}
+
+/** LL-HLS parameters a media playlist advertises (null fields when it has none). */
+export interface LowLatencyInfo {
+  partTarget: number | null;
+  partHoldBack: number | null;
+  holdBack: number | null;
+  targetDuration: number;
+}
+
+export async function lowLatencyInfo(masterUrl: string): Promise<LowLatencyInfo | null> {
+  const master = await getText(masterUrl);
+  if (master.status !== 200) return null;
+  const variant = (HLS.parse(master.text) as MasterPlaylist).variants[0];
+  if (!variant) return null;
+  const media = await getText(new URL(variant.uri, masterUrl).href);
+  if (media.status !== 200) return null;
+  const playlist = HLS.parse(media.text) as MediaPlaylist;
+  return {
+    partTarget: playlist.partTargetDuration ?? null,
+    partHoldBack: playlist.lowLatencyCompatibility?.partHoldBack ?? null,
+    holdBack: playlist.lowLatencyCompatibility?.holdBack ?? null,
+    targetDuration: playlist.targetDuration,
+  };
+}
+
+export async function startSystems(options: BenchOptions, withPeer: boolean, log: (m: string) => void): Promise<Systems> {
+  const ports = benchPorts(options.portOffset);
+  const ladder = parseLadder(options.ladder, options.frameRate);
+  const oursStack = await startOurs(options, ports, options.partMs, "ours (edge Worker → HlsMother DO → origin)", log);
+  const { stack } = oursStack;
+  const ours = oursStack.system;
+  const stopStack = oursStack.stop;
 
   let peerRunning: RunningPeer | undefined;
   let peer: BenchSystem | undefined;
@@ -172,12 +230,13 @@ export async function startSystems(options: BenchOptions, withPeer: boolean, log
       key: "peer",
       label: "peer (nginx child → nginx mother → nginx-rtmp)",
       masterUrl: `${running.childUrl}/hls/${PEER_STREAM}.m3u8`,
+      partMs: null,
       originMark: async () => running.originLogMark(),
       originSince: async (mark) => peerOriginCounts(running.originLogSince(mark as number)),
     };
   }
 
-  const outputs = [stream.ingestUrl];
+  const outputs = [oursStack.ingestUrl];
   if (peerRunning) outputs.push(`${peerRunning.rtmpUrl}/src/${PEER_STREAM}`);
   log(`publishing one ${options.sourceWidth}x${options.sourceHeight}@${options.frameRate} test source to ${outputs.length === 2 ? "both systems" : "our system"} …`);
   const source = startBenchSource({
@@ -212,6 +271,7 @@ export async function startSystems(options: BenchOptions, withPeer: boolean, log
     ].join("\n");
     throw new Error(`${(error as Error).message}\n${tail}`);
   }
+  ours.lowLatency = await lowLatencyInfo(ours.masterUrl);
   log(`${list.length === 2 ? "both systems are" : "our system is"} playable`);
 
   const stopMedia = async () => {
@@ -233,6 +293,49 @@ export async function startSystems(options: BenchOptions, withPeer: boolean, log
       await stopStack();
     },
   };
+}
+
+/** Our stacks side by side, one per part duration, fed by one source (the part-duration comparison). */
+export interface PartComparison {
+  systems: BenchSystem[];
+  source: BenchSource;
+  stopAll(): Promise<void>;
+}
+
+/**
+ * Starts one of our stacks per entry of `partMs` (null: the origin's default)
+ * on port offsets beyond the main run's, publishes one source to all of them
+ * and waits until every one is playable.
+ */
+export async function startPartComparison(options: BenchOptions, partMs: Array<number | null>, log: (m: string) => void): Promise<PartComparison> {
+  const started: OursStack[] = [];
+  const stopAll = async () => {
+    await source?.stop();
+    for (const s of started) await s.stop();
+  };
+  let source: BenchSource | undefined;
+  try {
+    for (const [i, ms] of partMs.entries()) {
+      const ports = benchPorts(options.portOffset + 50 * (i + 1));
+      started.push(await startOurs(options, ports, ms, `ours, ${ms ? `PART_DURATION_MS=${ms}` : "default part"}`, log));
+    }
+    log(`publishing one test source to ${started.length} stacks (part comparison) …`);
+    source = startBenchSource({
+      outputs: started.map((s) => s.ingestUrl),
+      width: options.sourceWidth,
+      height: options.sourceHeight,
+      frameRate: options.frameRate,
+      videoBitrate: "1500k",
+      maxSeconds: 10 * 60,
+    });
+    await Promise.all(started.map((s) => waitPlayable(s.system.masterUrl, 3, 60_000, s.system.label)));
+    for (const s of started) s.system.lowLatency = await lowLatencyInfo(s.system.masterUrl);
+    return { systems: started.map((s) => s.system), source, stopAll };
+  } catch (error) {
+    const tail = source ? `\nsource: ${source.process.stderrTail()}` : "";
+    await stopAll();
+    throw new Error(`${(error as Error).message}${tail}`);
+  }
 }
 
 export { ROOT };

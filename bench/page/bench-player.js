@@ -1,11 +1,17 @@
-// Bench player: the same hls.js and the same config as our watch page
-// (public/watch/player.js: lowLatencyMode, liveSyncDurationCount 2), pointed
-// at ?src=<master playlist> of either system. window.__bench.sample() reads
-// the frame number barcode off the frame being displayed right now.
+// Bench player: plain hls.js (the version the product vendors) pointed at
+// ?src=<master playlist> of either system; the product's own player is
+// measured on its watch page instead (bench/page/watch-sampler.js).
+//   ?mode=standard (default): { lowLatencyMode: false, liveSyncDurationCount: 2 },
+//     the config the old watch page used, for our standard-HLS figures and the peer;
+//   ?mode=ll: { lowLatencyMode: true }, stock hls.js LL-HLS (no sync controller).
+// window.__bench.sample() reads the frame number barcode off the frame being
+// displayed right now.
 (function () {
   "use strict";
   var params = new URLSearchParams(location.search);
   var src = params.get("src");
+  var mode = params.get("mode") === "ll" ? "ll" : "standard";
+  var config = mode === "ll" ? { lowLatencyMode: true } : { lowLatencyMode: false, liveSyncDurationCount: 2 };
   var video = document.getElementById("video");
   var canvas = document.createElement("canvas");
   var ctx = canvas.getContext("2d", { willReadFrequently: true });
@@ -13,7 +19,7 @@
   var hls = null;
 
   if (window.Hls && window.Hls.isSupported()) {
-    hls = new window.Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
+    hls = new window.Hls(config);
     hls.on(window.Hls.Events.ERROR, function (_e, data) {
       state.errors.push(data.details + (data.fatal ? " (fatal)" : ""));
       if (state.errors.length > 20) state.errors.shift();
@@ -58,6 +64,11 @@
         level: hls ? hls.currentLevel : -1,
         hlsLatency: hls && typeof hls.latency === "number" && isFinite(hls.latency) ? hls.latency : null,
         stalls: state.stalls,
+        playbackRate: video.playbackRate,
+        offsetToTarget: null,
+        syncState: "off",
+        targetDelay: null,
+        player: "hls.js " + mode,
         fatal: state.fatal,
         errors: state.errors.slice(-5),
       };

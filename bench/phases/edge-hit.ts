@@ -44,7 +44,8 @@ export async function pickTargets(system: BenchSystem, edgePort?: number): Promi
   const top = [...master.variants].sort((a, b) => b.bandwidth - a.bandwidth)[0]!;
   const mediaUrl = new URL(top.uri, system.masterUrl).href;
   const media = HLS.parse(await (await fetch(mediaUrl)).text()) as MediaPlaylist;
-  const segment = media.segments.at(-1);
+  // the newest complete segment (the parser models the LL-HLS open segment as one without a URI)
+  const segment = media.segments.filter((s) => s.uri).at(-1);
   if (!segment) throw new Error(`${system.key}: no segment to hit`);
   const targets: HitTarget[] = [];
   for (const [kind, url] of [

@@ -1,35 +1,99 @@
 /**
- * Viewer sync spread.
+ * Viewer sync spread: how far apart viewers who joined at different times
+ * are at one instant (max − min program position), with the product's sync
+ * controller and without it.
  *
- * Simulated viewers: N per system join at random times over J seconds (the
- * same schedule for both systems, run at the same time); at the end each
- * one's playhead is modelled (bench/lib/playhead.ts: starts the first segment
- * when it has arrived, 1x, stalls when the next has not) on the stream's
- * timeline chained from EXTINF durations; spread = max − min.
+ * Simulated viewers (test/support/simulated-viewer.ts), N per group, joining
+ * at the same seeded random times over J seconds:
+ * - ours, LL-HLS + sync controller: each viewer models its playhead on
+ *   program time (PDT) and runs web/player/sync-controller.ts on it every
+ *   100 ms (rate 0.95-1.05, seeks), aiming at serverNow − targetDelay;
+ * - ours, LL-HLS, no controller: the same modelled playhead at 1x from the
+ *   PART-HOLD-BACK join (stalls when the next part is late);
+ * - peer, standard HLS: three segments back, playhead modelled afterwards
+ *   (bench/lib/playhead.ts, timeline chained from EXTINF: nginx writes no PDT).
+ * Spread = max − min position at the common end instant.
  *
- * Real players: K hls.js tabs per system join at random times over a few
- * seconds; each reads the frame-number barcode off its displayed frame; the
- * readings are moved to one instant (1x playback) and spread = max − min.
- * Rounds a second apart (5 by default); the median round is reported.
+ * Real players: K Chromium tabs per group join at random times over a few
+ * seconds: the product's watch page with `?sync=1` and with `?sync=0`, and
+ * the bench player on the peer; each reads the frame-number barcode off its
+ * displayed frame, the readings are moved to one instant (1x) and spread =
+ * max − min. Rounds a second apart; the median round is reported. For the
+ * watch page the spread of `window.__player.programDateTime` (extrapolated
+ * to the same instant) is reported too.
  */
-import type { Player } from "../browser.js";
+import type { Player, Players } from "../browser.js";
 import { chainStarts, playheadAt } from "../lib/playhead.js";
 import { median, spread } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
-import type { SystemKey } from "../systems.js";
+import type { BenchSystem, SystemKey } from "../systems.js";
+import type { ViewerStats } from "../../test/support/simulated-viewer.js";
 import { load1, sleep, type PhaseContext, type PhaseResult } from "./common.js";
 import { seededRandom } from "../../common/seeded-random.js";
 import { runViewers } from "./offload.js";
 
-
 // Both systems get the same join schedule from the same seed.
 export { seededRandom };
 
-interface SimResult {
+export type SimGroupKey = "ours-sync" | "ours-free" | "peer";
+
+export interface SimResult {
+  group: SimGroupKey;
   system: SystemKey;
+  /** Positions at the end instant: program ms (ours) or s on the chained timeline (peer), as ms offsets from the median. */
   positions: number[];
   spreadMs: number | null;
   viewersWithPlayhead: number;
+  /** Modelled stalls and seeks over all viewers (ours). */
+  stalls: number;
+  seeks: number;
+  /** Median offset to the common target at the end, ms (ours). */
+  medianOffsetMs: number | null;
+  /** Median (now − program time at the playhead) at the end, ms (ours). */
+  medianDelayMs: number | null;
+  errors: number;
+}
+
+/** Program-time positions of modelled playheads at wall time `end` (1x extrapolation of the last state). */
+export function modelledPositions(stats: readonly ViewerStats[], end: number): number[] {
+  const out: number[] = [];
+  for (const s of stats) {
+    const p = s.playhead;
+    if (!p || p.position === null) continue;
+    out.push(p.playing ? p.position + (end - p.at) * p.rate : p.position);
+  }
+  return out;
+}
+
+/** Positions (s) on the EXTINF-chained timeline at `end` (standard viewers, no PDT needed). */
+export function chainedPositions(stats: readonly ViewerStats[], end: number): number[] {
+  const durations: Record<number, number> = {};
+  for (const s of stats) Object.assign(durations, s.durations ?? {});
+  const starts = chainStarts(durations);
+  return stats.map((s) => playheadAt(s.timeline ?? [], starts, end)).filter((p): p is number => p !== null);
+}
+
+function summarizeSim(group: SimGroupKey, system: SystemKey, stats: ViewerStats[], end: number): SimResult {
+  const errors = stats.reduce((a, s) => a + s.errors.length, 0);
+  if (group === "peer") {
+    const positions = chainedPositions(stats, end).map((p) => p * 1000);
+    const sp = spread(positions);
+    return { group, system, positions, spreadMs: sp, viewersWithPlayhead: positions.length, stalls: 0, seeks: 0, medianOffsetMs: null, medianDelayMs: null, errors };
+  }
+  const positions = modelledPositions(stats, end);
+  const offsets = stats.flatMap((s) => (s.playhead?.offset === null || s.playhead?.offset === undefined ? [] : [s.playhead.offset * 1000]));
+  return {
+    group,
+    system,
+    positions,
+    spreadMs: spread(positions),
+    viewersWithPlayhead: positions.length,
+    stalls: stats.reduce((a, s) => a + (s.playhead?.stalls ?? 0), 0),
+    seeks: stats.reduce((a, s) => a + (s.playhead?.seeks ?? 0), 0),
+    medianOffsetMs: median(offsets),
+    medianDelayMs: median(positions.map((p) => end - p)),
+    errors,
+  };
 }
 
 async function simulated(ctx: PhaseContext): Promise<SimResult[]> {
@@ -38,32 +102,49 @@ async function simulated(ctx: PhaseContext): Promise<SimResult[]> {
   const joinMs = options.syncJoinSeconds * 1000;
   const tailMs = options.syncTailSeconds * 1000;
   const delays = Array.from({ length: options.syncViewers }, () => Math.round(random() * joinMs));
-  log(`sync: ${options.syncViewers} simulated viewers per system joining over ${options.syncJoinSeconds} s (load ${load1()})`);
-  const started = Date.now();
-  const end = started + joinMs + tailMs;
-  const results = await Promise.all(
-    systems.list.map(async (system) => {
-      const { stats } = await runViewers(system, delays.length, joinMs + tailMs, 0, { recordTimeline: true, startDelays: delays });
-      return { system: system.key, stats };
-    }),
-  );
-  return results.map(({ system, stats }) => {
-    const durations: Record<number, number> = {};
-    for (const s of stats) Object.assign(durations, s.durations ?? {});
-    const starts = chainStarts(durations);
-    const positions = stats
-      .map((s) => playheadAt(s.timeline ?? [], starts, end))
-      .filter((p): p is number => p !== null);
-    const sp = spread(positions);
-    return { system, positions, spreadMs: sp === null ? null : sp * 1000, viewersWithPlayhead: positions.length };
-  });
+  const groups: Array<{ key: SimGroupKey; system: BenchSystem }> = [
+    { key: "ours-sync", system: systems.ours },
+    ...(systems.peer ? [{ key: "peer" as const, system: systems.peer }] : []),
+    { key: "ours-free", system: systems.ours },
+  ];
+  const runGroup = async (g: { key: SimGroupKey; system: BenchSystem }) => {
+    const started = Date.now();
+    const { stats } = await runViewers(g.system, delays.length, joinMs + tailMs, 0, {
+      recordTimeline: g.key === "peer",
+      startDelays: delays,
+      ...(g.key === "peer" ? {} : { modeOf: () => "ll" as const, playhead: { sync: g.key === "ours-sync" } }),
+    });
+    // every viewer's last request ends at started + joinMs + tailMs: one instant for all
+    return summarizeSim(g.key, g.system.key, stats, started + joinMs + tailMs);
+  };
+  const results: SimResult[] = [];
+  // Two LL-HLS groups at once would double the request rate through wrangler dev: in a full run the
+  // controller group runs with the peer's, then the free group alone; smoke runs all at once.
+  const batches = options.smoke ? [groups] : [groups.filter((g) => g.key !== "ours-free"), groups.filter((g) => g.key === "ours-free")];
+  for (const batch of batches) {
+    if (batch.length === 0) continue;
+    log(`sync: ${options.syncViewers} simulated viewers per group (${batch.map((g) => g.key).join(", ")}) joining over ${options.syncJoinSeconds} s (load ${load1()})`);
+    results.push(...(await Promise.all(batch.map(runGroup))));
+  }
+  return results;
 }
 
+export type TabGroupKey = "watch-sync" | "watch-free" | "peer";
+
 interface TabResult {
+  group: TabGroupKey;
   system: SystemKey;
+  /** Barcode spread per round (ms). */
   rounds: number[];
   spreadMs: number | null;
+  /** Spread of the players' program time (watch page), per round and median (ms). */
+  pdtRounds: number[];
+  pdtSpreadMs: number | null;
+  /** Median glass-to-glass latency over all readings (s). */
+  latency: number | null;
   tabsReading: number;
+  stalls: number;
+  syncStates: string[];
 }
 
 async function tabs(ctx: PhaseContext): Promise<TabResult[] | undefined> {
@@ -73,8 +154,13 @@ async function tabs(ctx: PhaseContext): Promise<TabResult[] | undefined> {
   if (!players) return undefined;
   const random = seededRandom(7);
   const out: TabResult[] = [];
-  const one = async (system: (typeof systems.list)[number]) => {
-    log(`sync: ${options.syncTabs} Chromium tabs on ${system.key} joining over ${options.syncTabJoinSeconds} s (load ${load1()})`);
+  const groups: Array<{ key: TabGroupKey; system: BenchSystem; open: (p: Players) => Promise<Player> }> = [
+    { key: "watch-sync", system: systems.ours, open: (p) => p.openWatch(`${systems.ours.watchUrl}?sync=1`) },
+    { key: "watch-free", system: systems.ours, open: (p) => p.openWatch(`${systems.ours.watchUrl}?sync=0`) },
+    ...(systems.peer ? [{ key: "peer" as const, system: systems.peer, open: (p: Players) => p.open(systems.peer!.masterUrl) }] : []),
+  ];
+  const one = async (group: (typeof groups)[number]) => {
+    log(`sync: ${options.syncTabs} Chromium tabs, ${group.key}, joining over ${options.syncTabJoinSeconds} s (load ${load1()})`);
     const opened: Player[] = [];
     try {
       const delays = Array.from({ length: options.syncTabs }, () => random() * options.syncTabJoinSeconds * 1000).sort((a, b) => a - b);
@@ -82,7 +168,7 @@ async function tabs(ctx: PhaseContext): Promise<TabResult[] | undefined> {
       for (const d of delays) {
         const wait = t0 + d - Date.now();
         if (wait > 0) await sleep(wait);
-        opened.push(await players.open(system.masterUrl));
+        opened.push(await group.open(players));
       }
       // Until every tab shows a readable frame, then let them settle.
       const deadline = Date.now() + 45_000;
@@ -93,27 +179,47 @@ async function tabs(ctx: PhaseContext): Promise<TabResult[] | undefined> {
       }
       await sleep(options.syncSettleSeconds * 1000);
       const rounds: number[] = [];
+      const pdtRounds: number[] = [];
+      const latencies: number[] = [];
       let reading = 0;
+      let last: Awaited<ReturnType<Player["sample"]>>[] = [];
+      let firstStalls: number[] | null = null;
       for (let r = 0; r < options.syncRounds; r++) {
         const samples = await Promise.all(opened.map((p) => p.sample()));
+        firstStalls ??= samples.map((s) => s.stalls);
+        last = samples;
         const valid = samples.filter((s) => s.frame !== null);
         reading = Math.max(reading, valid.length);
+        const ref = samples[0]!.now;
         if (valid.length >= 2) {
-          const ref = valid[0]!.now;
           // Source time each tab shows, moved to the reference instant at 1x.
           const positions = valid.map((s) => systems.source.frameWallTime(s.frame!) + (ref - s.now));
           rounds.push(spread(positions)!);
         }
+        for (const s of valid) latencies.push((s.now - systems.source.frameWallTime(s.frame!)) / 1000);
+        const pdts = samples.filter((s) => s.programDateTime !== null).map((s) => s.programDateTime! + (ref - s.now));
+        if (group.system.key === "ours" && pdts.length >= 2) pdtRounds.push(spread(pdts)!);
         if (r + 1 < options.syncRounds) await sleep(1_000);
       }
-      out.push({ system: system.key, rounds, spreadMs: median(rounds), tabsReading: reading });
+      out.push({
+        group: group.key,
+        system: group.system.key,
+        rounds,
+        spreadMs: median(rounds),
+        pdtRounds,
+        pdtSpreadMs: median(pdtRounds),
+        latency: median(latencies),
+        tabsReading: reading,
+        stalls: last.reduce((a, s, i) => a + s.stalls - (firstStalls?.[i] ?? 0), 0),
+        syncStates: last.map((s) => s.syncState),
+      });
     } finally {
       await Promise.all(opened.map((p) => p.close().catch(() => {})));
     }
   };
-  // Full run: one system at a time (decoding tabs share 2 cores); smoke: both at once.
-  if (options.smoke) await Promise.all(systems.list.map(one));
-  else for (const system of systems.list) await one(system);
+  // Full run: one group at a time (decoding tabs share 2 cores); smoke: all at once.
+  if (options.smoke) await Promise.all(groups.map(one));
+  else for (const group of groups) await one(group);
   return out;
 }
 
@@ -123,30 +229,65 @@ export async function runSync(ctx: PhaseContext): Promise<PhaseResult> {
   const sim = await simulated(ctx);
   const tab = await tabs(ctx);
   const peerOn = systems.peer !== undefined;
-  const pick = <T extends { system: SystemKey }>(list: T[] | undefined, key: SystemKey) => list?.find((x) => x.system === key);
-  for (const r of sim) if (r.viewersWithPlayhead < 2) failures.push(`sync: fewer than 2 simulated ${r.system} viewers had a playhead`);
-  for (const r of tab ?? []) if (r.rounds.length === 0) failures.push(`sync: fewer than 2 ${r.system} tabs showed a readable frame`);
-  const rows: Row[] = [
-    {
-      group: "sync",
-      measure: `spread, ${options.syncViewers} simulated viewers joining over ${options.syncJoinSeconds} s`,
-      unit: "ms",
-      ours: pick(sim, "ours")?.spreadMs ?? null,
-      peer: peerOn ? pick(sim, "peer")?.spreadMs ?? null : null,
-      better: "lower",
-      note: "max − min modelled playhead at the end",
-    },
-  ];
+  for (const r of sim) if (r.viewersWithPlayhead < 2) failures.push(`sync: fewer than 2 simulated viewers had a playhead (${r.group})`);
+  for (const r of tab ?? []) if (r.rounds.length === 0) failures.push(`sync: fewer than 2 tabs showed a readable frame (${r.group})`);
+  const simOf = (g: SimGroupKey) => sim.find((x) => x.group === g);
+  const tabOf = (g: TabGroupKey) => tab?.find((x) => x.group === g);
+  const peerSim = peerOn ? simOf("peer")?.spreadMs ?? null : null;
+  const peerTab = peerOn ? tabOf("peer")?.spreadMs ?? null : null;
+  const simRow = (g: "ours-sync" | "ours-free", name: string): Row[] => {
+    const r = simOf(g);
+    return [
+      {
+        group: "sync",
+        measure: `spread, ${options.syncViewers} simulated viewers joining over ${options.syncJoinSeconds} s, ${name}`,
+        unit: "ms",
+        ours: r?.spreadMs ?? null,
+        peer: peerSim,
+        better: "lower",
+        note: `max − min modelled playhead at the end; peer: standard HLS, chained EXTINF timeline`,
+      },
+      {
+        group: "sync",
+        measure: `simulated, ${name}: median delay behind now / modelled stalls / seeks`,
+        unit: "",
+        ours: r ? `${r.medianDelayMs === null ? "—" : (r.medianDelayMs / 1000).toFixed(2) + " s"} / ${r.stalls} / ${r.seeks}` : null,
+        peer: null,
+        better: "",
+        note: "delay = end instant − program time at the playhead (PDT, i.e. since ingest)",
+      },
+    ];
+  };
+  const rows: Row[] = [...simRow("ours-sync", "LL-HLS + sync controller"), ...simRow("ours-free", "LL-HLS, no controller")];
   if (tab) {
-    rows.push({
-      group: "sync",
-      measure: `spread, ${options.syncTabs} hls.js tabs joining over ${options.syncTabJoinSeconds} s`,
-      unit: "ms",
-      ours: pick(tab, "ours")?.spreadMs ?? null,
-      peer: peerOn ? pick(tab, "peer")?.spreadMs ?? null : null,
-      better: "lower",
-      note: `median of ${options.syncRounds} rounds; frame barcode`,
-    });
+    for (const [g, name] of [["watch-sync", "watch page ?sync=1"], ["watch-free", "watch page ?sync=0"]] as const) {
+      const r = tabOf(g);
+      rows.push(
+        {
+          group: "sync",
+          measure: `spread, ${options.syncTabs} tabs joining over ${options.syncTabJoinSeconds} s, ${name} (barcode)`,
+          unit: "ms",
+          ours: r?.spreadMs ?? null,
+          peer: peerTab,
+          better: "lower",
+          note: `median of ${options.syncRounds} rounds; frame barcode, 1 frame = ${(1000 / options.frameRate).toFixed(0)} ms; peer: hls.js standard`,
+        },
+        {
+          group: "sync",
+          measure: `tabs, ${name}: program-time spread / median latency / stalls`,
+          unit: "",
+          ours: r ? `${r.pdtSpreadMs === null ? "—" : Math.round(r.pdtSpreadMs) + " ms"} / ${r.latency === null ? "—" : r.latency.toFixed(2) + " s"} / ${r.stalls}` : null,
+          peer: peerOn && g === "watch-sync" ? fmtPeerTab(tabOf("peer")) : null,
+          better: "",
+          note: "program time from window.__player (hls.js playingDate), extrapolated to one instant",
+        },
+      );
+    }
   }
   return { rows, notes: [], raw: { simulated: sim, tabs: tab ?? null }, failures };
+}
+
+function fmtPeerTab(r: TabResult | undefined): string | null {
+  if (!r) return null;
+  return `— / ${r.latency === null ? "—" : r.latency.toFixed(2) + " s"} / ${r.stalls}`;
 }
