@@ -127,7 +127,7 @@ export class BoxSplitter {
 // ---------------------------------------------------------------------------
 // Child-box walking
 
-interface BoxRange {
+export interface BoxRange {
   type: string;
   /** Offset of the box header. */
   start: number;
@@ -157,12 +157,12 @@ function* children(buf: Buffer, start: number, end: number): Generator<BoxRange>
   }
 }
 
-function child(buf: Buffer, parent: BoxRange, type: string): BoxRange | undefined {
+export function child(buf: Buffer, parent: BoxRange, type: string): BoxRange | undefined {
   for (const c of children(buf, parent.body, parent.end)) if (c.type === type) return c;
   return undefined;
 }
 
-function childrenOf(buf: Buffer, parent: BoxRange, type: string): BoxRange[] {
+export function childrenOf(buf: Buffer, parent: BoxRange, type: string): BoxRange[] {
   return [...children(buf, parent.body, parent.end)].filter((c) => c.type === type);
 }
 
@@ -180,7 +180,7 @@ function need(box: BoxRange, offset: number, bytes: number): void {
 }
 
 /** Version and flags of a FullBox; its fields start 4 bytes after `body`. */
-function fullBox(buf: Buffer, box: BoxRange): { version: number; flags: number; pos: number } {
+export function fullBox(buf: Buffer, box: BoxRange): { version: number; flags: number; pos: number } {
   need(box, box.body, 4);
   return { version: buf[box.body], flags: buf.readUInt32BE(box.body) & 0xffffff, pos: box.body + 4 };
 }

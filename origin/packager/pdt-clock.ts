@@ -19,18 +19,22 @@ export interface PdtClockOptions {
    * wall clock (e.g. an encoder catching up on a burst).
    */
   floorMs?: number;
-  /** Wall clock (ms) of decode time 0 as observed at ingest, once known. */
+  /** Wall clock (ms) of the run's first input timestamp as observed at ingest, once known. */
   ingestStart?: () => number | undefined;
+  /** Decode time (s) at which the run's output starts: its offset on the stream's timeline. */
+  runStartDts?: number;
 }
 
 export class PdtClock {
   private anchor: { wall: number; dts: number } | undefined;
   private readonly floorMs: number;
   private readonly ingestStart: (() => number | undefined) | undefined;
+  private readonly runStartDts: number;
 
   constructor(options: PdtClockOptions = {}) {
     this.floorMs = options.floorMs ?? -Infinity;
     this.ingestStart = options.ingestStart;
+    this.runStartDts = options.runStartDts ?? 0;
   }
 
   get anchored(): boolean {
@@ -44,7 +48,7 @@ export class PdtClock {
     // bounds a publisher whose timestamps run ahead of real time.
     const latest = arrivedAt - duration * 1000;
     const ingest = this.ingestStart?.();
-    const wall = ingest === undefined ? latest : Math.min(ingest + startDts * 1000, latest);
+    const wall = ingest === undefined ? latest : Math.min(ingest + (startDts - this.runStartDts) * 1000, latest);
     this.anchor = { wall: Math.max(wall, this.floorMs), dts: startDts };
   }
 

@@ -32,6 +32,8 @@ export interface StoredSegment {
   /** First segment of a run that follows another run's segment. */
   discontinuity: boolean;
   duration: number;
+  /** Decode time (s) of its first sample on the stream's timeline. */
+  startDts: number;
   programDateTime: number;
   bytes: Buffer;
   /** Its parts, as byte ranges of `bytes`; part `i` is named by `firstPart + i`. */
@@ -82,6 +84,8 @@ export interface RenditionResume {
   discontinuities: number;
   /** Wall clock (ms) where the last segment's media ended. */
   pdtEnd: number;
+  /** Decode time (s) where the last segment ended: the next run continues the timeline from there. */
+  dtsEnd?: number;
 }
 
 export interface RenditionOptions {
@@ -156,7 +160,13 @@ export class Rendition {
     let discontinuities = this.removedDiscontinuities;
     for (const s of this.segments) if (s.removedAt === undefined && s.discontinuity) discontinuities++;
     // the open segment, once closed, carries one more if it starts a new run
-    return { nextMsn: this.nextMsn, nextPart: this.nextPartNumber, discontinuities, pdtEnd: this.pdtEnd ?? this.opts.resume?.pdtEnd ?? 0 };
+    return {
+      nextMsn: this.nextMsn,
+      nextPart: this.nextPartNumber,
+      discontinuities,
+      pdtEnd: this.pdtEnd ?? this.opts.resume?.pdtEnd ?? 0,
+      dtsEnd: this.dtsEnd,
+    };
   }
 
   /** The first segment of a run that follows another run's segment, or an earlier process's. */
@@ -184,6 +194,12 @@ export class Rendition {
   get pdtEnd(): number | undefined {
     const last = this.segments.at(-1);
     return last ? last.programDateTime + last.duration * 1000 : this.opts.resume?.pdtEnd;
+  }
+
+  /** Decode time (s) at which the newest segment ends; where the next run starts. */
+  get dtsEnd(): number {
+    const last = this.segments.at(-1);
+    return last ? last.startDts + last.duration : this.opts.resume?.dtsEnd ?? 0;
   }
 
   get retainedBytes(): number {
@@ -245,6 +261,7 @@ export class Rendition {
       name: "",
       discontinuity: this.startsDiscontinuity(run),
       duration: segment.duration,
+      startDts: segment.startDts,
       programDateTime: segment.programDateTime,
       bytes: segment.bytes,
       parts: segment.parts,

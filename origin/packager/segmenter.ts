@@ -10,6 +10,7 @@
  */
 import { BoxError, parseInit, parseMoof, type Box, type InitInfo, type InitTrack } from "./boxes.js";
 import { PdtClock } from "./pdt-clock.js";
+import { shiftDecodeTimes } from "./timeline.js";
 
 /** One moof+mdat pair as FFmpeg wrote it. */
 export interface Part {
@@ -70,6 +71,8 @@ export interface SegmenterOptions {
   clock?: PdtClock;
   /** An open segment larger than this means keyframes stopped arriving; fail instead of growing without bound. */
   maxSegmentBytes?: number;
+  /** Seconds added to every decode time (the run's place on the stream's timeline, see timeline.ts). */
+  decodeTimeOffset?: number;
 }
 
 /** Lets a segment close at the keyframe that lands just short of the target (frame timing jitter). */
@@ -88,6 +91,7 @@ export class Segmenter {
   private readonly targetDuration: number;
   private readonly now: () => number;
   private readonly maxSegmentBytes: number;
+  private readonly decodeTimeOffset: number;
   private ftyp: Buffer | undefined;
   private initSegment: InitSegment | undefined;
   private pendingMoof: Buffer | undefined;
@@ -100,6 +104,7 @@ export class Segmenter {
     this.targetDuration = opts.targetDuration;
     this.now = opts.now ?? Date.now;
     this.maxSegmentBytes = opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+    this.decodeTimeOffset = opts.decodeTimeOffset ?? 0;
     this.clock = opts.clock ?? new PdtClock();
   }
 
@@ -122,6 +127,7 @@ export class Segmenter {
       case "moof":
         if (!this.initSegment) throw new BoxError("moof before moov");
         if (this.pendingMoof) throw new BoxError("moof not followed by mdat");
+        shiftDecodeTimes(box.data, this.decodeTimeOffset, this.initSegment.info.tracks);
         this.pendingMoof = box.data;
         return [];
       case "mdat": {

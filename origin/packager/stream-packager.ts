@@ -202,11 +202,15 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     const run: Run = { index: this.runCount++, renditions: new Map(), finished: false };
     let floor = -Infinity;
     for (const r of this.renditions.values()) floor = Math.max(floor, r.pdtEnd ?? -Infinity);
-    const clock = new PdtClock({ floorMs: floor, ingestStart: options.ingestStart });
+    // The run continues the stream's decode timeline where the previous one ended (timeline.ts).
+    let decodeTimeOffset = 0;
+    for (const r of this.renditions.values()) decodeTimeOffset = Math.max(decodeTimeOffset, r.dtsEnd);
+    decodeTimeOffset = Math.ceil(decodeTimeOffset * 1000) / 1000;
+    const clock = new PdtClock({ floorMs: floor, ingestStart: options.ingestStart, runStartDts: decodeTimeOffset });
     for (const name of this.renditions.keys()) {
       run.renditions.set(name, {
         splitter: new BoxSplitter(),
-        segmenter: new Segmenter({ targetDuration: this.targetDuration, now: this.now, clock }),
+        segmenter: new Segmenter({ targetDuration: this.targetDuration, now: this.now, clock, decodeTimeOffset }),
         failed: false,
       });
     }

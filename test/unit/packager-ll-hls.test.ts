@@ -371,4 +371,30 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
     const again = packager.snapshot();
     expect(again.a).toMatchObject({ nextMsn: lastMsnBefore + 3, discontinuities: 1 });
   });
+
+  it("keeps one decode timeline across runs: the next run's fragments start where the last one ended (tfdt rewritten)", async () => {
+    const { packager, feed, clock } = live();
+    const segments: Array<{ msn: number; bytes: Buffer; duration: number }> = [];
+    packager.on("segment", (e) => segments.push(e));
+    feed(14); // two complete segments, parts of the third
+    clock.ms += 2_000;
+    const run2 = packager.beginRun(); // closes segment 2 (the interrupted one)
+    run2.write("a", split.init);
+    for (const part of split.parts.slice(0, 13)) {
+      clock.ms += PART_S * 1000;
+      run2.write("a", part);
+    }
+    const init = parseInit(split.init);
+    const startOf = (bytes: Buffer) => {
+      const [moof] = new BoxSplitter().push(bytes);
+      return parseMoof(moof!.data, init.tracks).map((f) => f.baseMediaDecodeTime / init.tracks.find((t) => t.trackId === f.trackId)!.timescale);
+    };
+    const lastOfRun1 = segments[2]!;
+    const firstOfRun2 = segments[3]!;
+    const run1End = startOf(lastOfRun1.bytes)[0]! + lastOfRun1.duration;
+    const [video, audio] = startOf(firstOfRun2.bytes);
+    expect(video).toBeGreaterThan(4); // 14 parts of run 1
+    expect(Math.abs(video! - run1End)).toBeLessThan(0.002); // continues, not back to 0
+    expect(Math.abs(audio! - run1End)).toBeLessThan(0.002);
+  });
 });
