@@ -4,7 +4,7 @@
  * parts numbered ≥ 500 are held `holdMs`).
  */
 import { describe, expect, it } from "vitest";
-import { HINTED_PART } from "./node/upstream.js";
+import { HINTED_PART } from "./upstream-contract.js";
 import { createLiveStream, edge, errorCode, mother, setUpstream, sleep, textOf, upstreamAborted, upstreamCount } from "./helpers.js";
 
 const concurrently = <T>(n: number, fn: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => fn(i)));

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { edge, errorCode, randomId, sleep } from "./helpers.js";
+import { edge, randomId, sleep } from "./helpers.js";
 import {
   anonToken,
   createStreamRow,

@@ -32,8 +32,8 @@ interface StreamConfig {
   holdStatus: number;
 }
 
-/** Parts numbered at or above this are "the hinted part": held holdMs before they exist. */
-export const HINTED_PART = 500;
+import { HINTED_PART } from "../upstream-contract.js";
+
 const LIVE_EDGE_MSN = 105;
 
 export const DEFAULT_DELAY_MS = 150;
