@@ -21,6 +21,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { HINTED_PART } from "../upstream-contract.js";
 
 export type UpstreamMode = "ok" | "error" | "hang" | "reset";
 
@@ -31,8 +32,6 @@ interface StreamConfig {
   holdMs: number;
   holdStatus: number;
 }
-
-import { HINTED_PART } from "../upstream-contract.js";
 
 const LIVE_EDGE_MSN = 105;
 
