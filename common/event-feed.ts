@@ -11,7 +11,7 @@ export const EVENT_STATUSES = ["scheduled", "in_progress", "final"] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 /** Largest `details` object kept (JSON characters); bigger answers are malformed. */
-export const MAX_DETAILS_JSON = 4096;
+const MAX_DETAILS_JSON = 4096;
 
 const FeedTeam = z.object({
   name: z.string().trim().min(1).max(100),
@@ -26,7 +26,10 @@ export const FeedEventSchema = z.object({
   startTime: z.string().datetime({ offset: true }),
   home: FeedTeam,
   away: FeedTeam,
-  period: z.union([z.number().int().min(0).max(1000), z.string().max(20)]).nullable().optional(),
+  period: z
+    .union([z.number().int().min(0).max(1000), z.string().max(20)])
+    .nullable()
+    .optional(),
   clock: z.string().max(20).nullable().optional(),
   details: z
     .record(z.unknown())

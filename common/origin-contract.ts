@@ -9,7 +9,7 @@ import { z } from "zod";
 import { idSchema, STREAM_KEY_PATTERN } from "./ids.js";
 
 /** The stream statuses an origin reports (the Worker adds `created` before the first publish). */
-export const ORIGIN_STREAM_STATUSES = ["live", "reconnecting", "ended"] as const;
+const ORIGIN_STREAM_STATUSES = ["live", "reconnecting", "ended"] as const;
 export type OriginStreamStatus = (typeof ORIGIN_STREAM_STATUSES)[number];
 
 export const ORIGIN_POOLS = ["standard", "vip"] as const;

@@ -9,7 +9,7 @@
  */
 export const SIGNATURE_HEADER = "x-signature";
 export const TIMESTAMP_HEADER = "x-signature-timestamp";
-export const MAX_SKEW_MS = 60_000;
+const MAX_SKEW_MS = 60_000;
 
 const encoder = new TextEncoder();
 

@@ -11,7 +11,7 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "../common/origin-contract.js";
 import { DEFAULT_TOKEN_TTL_S, MIN_SECRET_LENGTH } from "./lib/session-token.js";
 
 /** An origin silent for this many heartbeat intervals leaves the pool. */
-export const MISSED_HEARTBEATS = 3;
+const MISSED_HEARTBEATS = 3;
 
 /** Malformed values met by the parse in progress (parsing is synchronous), logged once per environment. */
 let warnings: string[] = [];

@@ -20,7 +20,7 @@ declare global {
 
 export type Env = Cloudflare.Env;
 
-export type AppVariables = {
+type AppVariables = {
   /** Raw request body, read once (size-limited) by the body/signature middleware. */
   rawBody: string;
   /** Authenticated API user (bearer middleware). */

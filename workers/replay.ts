@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "./env.js";
 import { escapeHtml, servePlayerPage } from "./watch.js";
 
-export function replayPage(streamId: string): string {
+function replayPage(streamId: string): string {
   const id = escapeHtml(streamId);
   return `<!doctype html>
 <html lang="en">

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import { signRequest } from "../../common/signing.js";
-import { createStream, eventually, sleep } from "./helpers.js";
+import { eventually, sleep } from "./helpers.js";
 
 interface Frame {
   type: string;

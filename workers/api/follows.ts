@@ -28,7 +28,8 @@ export const broadcastersApi = new Hono<AppEnv>();
 
 async function broadcaster(db: D1Database, userId: string | undefined) {
   const user = await findUser(db, userIdParam(userId));
-  if (user === undefined || !["broadcaster", "vip", "admin"].includes(user.role)) throw new HttpError(404, "unknown_broadcaster", "no such broadcaster");
+  if (user === undefined || !["broadcaster", "vip", "admin"].includes(user.role))
+    throw new HttpError(404, "unknown_broadcaster", "no such broadcaster");
   return user;
 }
 
@@ -45,10 +46,13 @@ broadcastersApi.post("/:userId/follow", async (c) => {
   if (inserted.length > 0) {
     const onAir = await onAirStreamsOf(c.env.DB, target.id);
     const posted = await Promise.allSettled(
-      onAir.map((id) => streamRoom(c.env, id).postSystem("new_follower", { followerId: me.userId, anon: me.anon, broadcasterId: target.id })),
+      onAir.map((id) =>
+        streamRoom(c.env, id).postSystem("new_follower", { followerId: me.userId, anon: me.anon, broadcasterId: target.id }),
+      ),
     );
     // the follow is stored either way; a room that did not answer only misses the announcement
-    for (const result of posted) if (result.status === "rejected") console.warn(`follow ${target.id}: new_follower not posted`, result.reason);
+    for (const result of posted)
+      if (result.status === "rejected") console.warn(`follow ${target.id}: new_follower not posted`, result.reason);
   }
   return c.json({ following: true, broadcasterId: target.id }, inserted.length > 0 ? 201 : 200, { "Cache-Control": "no-store" });
 });

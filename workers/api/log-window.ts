@@ -11,7 +11,7 @@ import { HttpError } from "../lib/errors.js";
 import { streamRoom } from "../stubs.js";
 
 /** Longest replay log window answered at once (10 min). */
-export const MAX_LOG_WINDOW_MS = 10 * 60_000;
+const MAX_LOG_WINDOW_MS = 10 * 60_000;
 const OFFSET_LIMIT = 1_000_000_000_000;
 const INTEGER = /^-?\d{1,13}$/;
 

@@ -31,7 +31,6 @@ function tokenSecret(env: Env): string {
   return secret;
 }
 
-
 export const sessionsApi = new Hono<AppEnv>();
 
 sessionsApi.post("/anonymous", async (c) => {

@@ -34,7 +34,17 @@ import { unwrap } from "../rooms/result.js";
 import { rotateStreamKey } from "../streams/lifecycle.js";
 import { choosePlayback } from "../streams/playback.js";
 import { findOrigin, findStreamStats, insertStream, listStreams, requireStream } from "../streams/repository.js";
-import { absoluteUrl, directoryEntry, ingestUrl, playbackUrl, publicBase, socketUrls, statsView, streamView, watchUrl } from "../streams/views.js";
+import {
+  absoluteUrl,
+  directoryEntry,
+  ingestUrl,
+  playbackUrl,
+  publicBase,
+  socketUrls,
+  statsView,
+  streamView,
+  watchUrl,
+} from "../streams/views.js";
 import { streamRoom } from "../stubs.js";
 import { readBody, requireApiKey } from "./auth.js";
 import { readLogWindow } from "./log-window.js";
@@ -72,7 +82,10 @@ const DirectoryQuery = z
     eventId: idSchema("eventId").optional(),
     broadcaster: idSchema("broadcaster").optional(),
     limit: z.coerce.number().int().min(1).max(100).optional(),
-    cursor: z.string().regex(/^\d{1,15}_[a-z0-9]{8,32}$/, "malformed cursor").optional(),
+    cursor: z
+      .string()
+      .regex(/^\d{1,15}_[a-z0-9]{8,32}$/, "malformed cursor")
+      .optional(),
   })
   .strict();
 
@@ -80,7 +93,8 @@ const NO_STORE = { "Cache-Control": "no-store" };
 
 /** The broadcaster who owns the stream, or an admin; 403 otherwise. */
 function assertOwner(stream: Stream, user: User, action: string): void {
-  if (user.role !== "admin" && stream.ownerId !== user.id) throw new HttpError(403, "forbidden", `only the stream's broadcaster may ${action}`);
+  if (user.role !== "admin" && stream.ownerId !== user.id)
+    throw new HttpError(403, "forbidden", `only the stream's broadcaster may ${action}`);
 }
 
 function safeJson(text: string): unknown {
@@ -105,7 +119,9 @@ streamsApi.post("/", requireApiKey(["broadcaster", "vip", "admin"]), readBody, a
     eventSnapshot = JSON.stringify({ ...event, data: safeJson(event.data), archivedAt: now });
   }
   const location =
-    body.location !== undefined || body.country !== undefined ? JSON.stringify({ ...body.location, ...(body.country ? { country: body.country } : {}) }) : null;
+    body.location !== undefined || body.country !== undefined
+      ? JSON.stringify({ ...body.location, ...(body.country ? { country: body.country } : {}) })
+      : null;
   const user = c.get("user");
   const origin = await pickOrigin(c.env, user.role, now);
   const streamId = newStreamId();
@@ -251,7 +267,11 @@ streamsApi.post("/:id/key/rotate", requireApiKey(["broadcaster", "vip", "admin"]
   const streamKey = await rotateStreamKey(c.env, stream.id);
   if (streamKey === null) throw new HttpError(409, "stream_ended", "this stream has ended");
   const origin = stream.originId === null ? undefined : await findOrigin(c.env.DB, stream.originId);
-  return c.json({ streamId: stream.id, streamKey, ingestUrl: origin === undefined ? null : ingestUrl(origin.rtmpUrl, streamKey) }, 200, NO_STORE);
+  return c.json(
+    { streamId: stream.id, streamKey, ingestUrl: origin === undefined ? null : ingestUrl(origin.rtmpUrl, streamKey) },
+    200,
+    NO_STORE,
+  );
 });
 
 /** Polls through the API (the broadcaster who owns the stream, or an admin). */

@@ -6,12 +6,24 @@ import { randomString } from "../lib/random.js";
 
 export type AlertKind = "pool_above_ideal" | "pool_full" | "origin_lost";
 
-export async function raiseAlert(env: Pick<Env, "DB">, kind: AlertKind, message: string, data: Record<string, unknown> = {}, now = Date.now()) {
+export async function raiseAlert(
+  env: Pick<Env, "DB">,
+  kind: AlertKind,
+  message: string,
+  data: Record<string, unknown> = {},
+  now = Date.now(),
+) {
   console.warn(`ADMIN ALERT [${kind}] ${message} ${JSON.stringify(data)}`);
   try {
     await getDb(env.DB)
       .insert(schema.adminAlerts)
-      .values({ id: `al_${randomString(20, "0123456789abcdefghijklmnopqrstuvwxyz")}`, kind, message, data: JSON.stringify(data), createdAt: now });
+      .values({
+        id: `al_${randomString(20, "0123456789abcdefghijklmnopqrstuvwxyz")}`,
+        kind,
+        message,
+        data: JSON.stringify(data),
+        createdAt: now,
+      });
   } catch (error) {
     console.error("could not store admin alert", error);
   }

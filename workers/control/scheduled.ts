@@ -7,7 +7,7 @@ import type { Env } from "../env.js";
 import { scheduled as eventsScheduled } from "../events/cron.js";
 import { runWatchdog } from "./watchdog.js";
 
-export const WATCHDOG_CRON = "* * * * *";
+const WATCHDOG_CRON = "* * * * *";
 
 export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   await eventsScheduled(controller, env, ctx);

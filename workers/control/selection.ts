@@ -41,11 +41,11 @@ export type Selection<T extends OriginLoadRow> =
   | { kind: "selected"; origin: T; pool: OriginPool; aboveIdeal: boolean; fellBack: boolean }
   | { kind: "full"; pools: OriginPool[] };
 
-export function poolsForRole(role: UserRole): OriginPool[] {
+function poolsForRole(role: UserRole): OriginPool[] {
   return role === "vip" ? ["vip", "standard"] : ["standard"];
 }
 
-export function isInPool(origin: OriginLoadRow, now: number, livenessMs: number): boolean {
+function isInPool(origin: OriginLoadRow, now: number, livenessMs: number): boolean {
   return origin.removedAt === null && origin.lastHeartbeatAt >= now - livenessMs && origin.capacity > 0;
 }
 
@@ -62,7 +62,7 @@ export function fitsIdeal(origin: OriginLoadRow, idealRatio: number): boolean {
   return origin.activeStreams + 1 <= Math.floor(origin.capacity * idealRatio + 1e-9);
 }
 
-export function underMaximum(origin: OriginLoadRow): boolean {
+function underMaximum(origin: OriginLoadRow): boolean {
   return origin.activeStreams < origin.capacity;
 }
 

@@ -51,7 +51,13 @@ export async function runWatchdog(env: Env, options: WatchdogOptions = {}): Prom
       .returning({ id: schema.origins.id, lastHeartbeatAt: schema.origins.lastHeartbeatAt });
     for (const origin of lost) {
       report.originsRemoved.push(origin.id);
-      await raiseAlert(env, "origin_lost", `origin ${origin.id} missed 3 heartbeats and left the pool`, { originId: origin.id, lastHeartbeatAt: origin.lastHeartbeatAt }, now);
+      await raiseAlert(
+        env,
+        "origin_lost",
+        `origin ${origin.id} missed 3 heartbeats and left the pool`,
+        { originId: origin.id, lastHeartbeatAt: origin.lastHeartbeatAt },
+        now,
+      );
     }
   }
 
@@ -81,11 +87,7 @@ export async function runWatchdog(env: Env, options: WatchdogOptions = {}): Prom
       if (row.createdAt < now - config.startTimeoutMs) reason = "watchdog_never_started";
     } else {
       const originAlive = row.status === "live" && row.originRemovedAt === null && row.originHeartbeatAt !== null;
-      const activity = Math.max(
-        row.lastActivityAt ?? 0,
-        row.startedAt ?? row.createdAt,
-        originAlive ? (row.originHeartbeatAt ?? 0) : 0,
-      );
+      const activity = Math.max(row.lastActivityAt ?? 0, row.startedAt ?? row.createdAt, originAlive ? (row.originHeartbeatAt ?? 0) : 0);
       if (activity < now - config.inactiveMs) reason = "watchdog_inactive";
     }
     if (reason !== null && (await endStream(env, row.id, reason, now))) {

@@ -21,15 +21,15 @@ import { providerFrom } from "./provider-factory.js";
 export const CRON_TASKS = ["ingress", "monitor"] as const;
 export type CronTask = (typeof CRON_TASKS)[number];
 
-export const INGRESS_CRON = "*/10 * * * *";
-export const INGRESS_WINDOW_MS = 24 * 3600_000;
+const INGRESS_CRON = "*/10 * * * *";
+const INGRESS_WINDOW_MS = 24 * 3600_000;
 
 export interface CronReport {
   ingress?: { fetched: number; upserted: number; skipped: number } | { error: string };
   monitor?: { events: number; ensured: number; failed: number };
 }
 
-export async function runIngress(env: Env, now = Date.now()): Promise<NonNullable<CronReport["ingress"]>> {
+async function runIngress(env: Env, now = Date.now()): Promise<NonNullable<CronReport["ingress"]>> {
   const provider = providerFrom(parseConfig(env).events);
   if (provider === null) return { error: "not_configured: EVENT_PROVIDER_URL is not set" };
   try {
@@ -45,7 +45,7 @@ export async function runIngress(env: Env, now = Date.now()): Promise<NonNullabl
   }
 }
 
-export async function runMonitor(env: Env, now = Date.now()): Promise<NonNullable<CronReport["monitor"]>> {
+async function runMonitor(env: Env, now = Date.now()): Promise<NonNullable<CronReport["monitor"]>> {
   const ids = await eventsToMonitor(getDb(env.DB), now);
   const results = await Promise.allSettled(ids.map((id) => eventRoom(env, id).ensurePolling()));
   const failed = results.filter((r) => r.status === "rejected").length;

@@ -11,7 +11,7 @@
  */
 import type { StandardEvent } from "./standard-event.js";
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type EventChanges = { [key: string]: Json };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -38,7 +38,7 @@ function toJson(value: unknown): Json {
 }
 
 /** Partial object of what changed from `prev` to `next`; null when equal. */
-export function diffObjects(prev: Record<string, unknown>, next: Record<string, unknown>): EventChanges | null {
+function diffObjects(prev: Record<string, unknown>, next: Record<string, unknown>): EventChanges | null {
   const changes: EventChanges = {};
   let changed = false;
   const keys = new Set([...Object.keys(prev), ...Object.keys(next)]);
@@ -63,7 +63,7 @@ export function diffEvents(prev: StandardEvent | null, next: StandardEvent): Eve
 }
 
 /** Applies a diff (recursively merging nested objects). Does not modify `prev`. */
-export function applyChanges<T extends Record<string, unknown>>(prev: T, changes: EventChanges): T {
+function applyChanges<T extends Record<string, unknown>>(prev: T, changes: EventChanges): T {
   const out: Record<string, unknown> = { ...prev };
   for (const [key, value] of Object.entries(changes)) {
     const current = out[key];

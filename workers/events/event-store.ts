@@ -91,12 +91,7 @@ export async function eventsToMonitor(db: Db, now: number): Promise<string[]> {
   const rows = await db
     .select({ id: schema.events.id })
     .from(schema.events)
-    .where(
-      or(
-        eq(schema.events.status, "in_progress"),
-        and(eq(schema.events.status, "scheduled"), lte(schema.events.startTime, now)),
-      ),
-    )
+    .where(or(eq(schema.events.status, "in_progress"), and(eq(schema.events.status, "scheduled"), lte(schema.events.startTime, now))))
     .limit(1000);
   return rows.map((r) => r.id);
 }

@@ -15,7 +15,7 @@ import { formatIssues } from "../lib/zod-issues.js";
 import { ProviderError, type EventList, type EventProvider } from "./provider.js";
 import type { StandardEvent } from "./standard-event.js";
 
-export function normalizeFeedEvent(feed: FeedEvent, provider: string): StandardEvent {
+function normalizeFeedEvent(feed: FeedEvent, provider: string): StandardEvent {
   return {
     eventId: feed.id,
     provider,

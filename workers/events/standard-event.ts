@@ -5,22 +5,16 @@
  */
 import { z } from "zod";
 import { ID_PATTERN } from "../../common/ids.js";
-import { EVENT_STATUSES, type EventStatus } from "../../schema/index.js";
+import { EVENT_STATUSES } from "../../common/event-feed.js";
 
-export { EVENT_STATUSES, type EventStatus };
-
-/** Event ids are ids like any other (common/ids.ts). */
-export const EVENT_ID_PATTERN = ID_PATTERN;
-
-
-export const StandardTeamSchema = z.object({
+const StandardTeamSchema = z.object({
   name: z.string().min(1).max(100),
   abbr: z.string().min(1).max(10),
   score: z.number().int().min(0).max(1_000_000),
 });
 
 export const StandardEventSchema = z.object({
-  eventId: z.string().regex(EVENT_ID_PATTERN),
+  eventId: z.string().regex(ID_PATTERN),
   provider: z.string().min(1).max(40),
   sport: z.string().min(1).max(40),
   status: z.enum(EVENT_STATUSES),
@@ -36,7 +30,6 @@ export const StandardEventSchema = z.object({
   details: z.record(z.unknown()),
 });
 
-export type StandardTeam = z.infer<typeof StandardTeamSchema>;
 export type StandardEvent = z.infer<typeof StandardEventSchema>;
 
 export function startTimeMs(event: Pick<StandardEvent, "startTime">): number {

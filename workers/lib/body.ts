@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { HttpError } from "./errors.js";
 import { formatIssues } from "./zod-issues.js";
 
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 
 /**
  * Reads the request body as bytes, refusing (413) anything larger than

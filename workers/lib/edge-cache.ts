@@ -23,5 +23,9 @@ export async function cachedResponse(key: string | Request): Promise<Response | 
 
 /** Stores a copy for later requests without delaying this one. */
 export function storeInBackground(ctx: Pick<ExecutionContext, "waitUntil">, key: string | Request, response: Response): void {
-  ctx.waitUntil(caches.default.put(key, response).catch((error: unknown) => console.warn("edge cache: store failed; the next request builds it again", error)));
+  ctx.waitUntil(
+    caches.default
+      .put(key, response)
+      .catch((error: unknown) => console.warn("edge cache: store failed; the next request builds it again", error)),
+  );
 }

@@ -4,7 +4,7 @@
  * `{ "error": { "code", "message" } }` with a code from the closed set
  * below, as the socket protocol has its own (rooms/protocol.ts).
  */
-export const API_ERROR_CODES = [
+const API_ERROR_CODES = [
   // requests
   "invalid_json",
   "invalid_body",
@@ -60,6 +60,7 @@ export const API_ERROR_CODES = [
   "origin_timeout",
   "origin_error",
   "client_gone",
+  "method_not_allowed",
   "msn_too_far",
   "part_too_far",
   "internal_error",

@@ -17,9 +17,9 @@ import { USER_ROLES } from "../../schema/index.js";
 export const TOKEN_ROLES = [...USER_ROLES, "anonymous"] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
-export const TOKEN_AUDIENCE = "edge-hls-sync";
+const TOKEN_AUDIENCE = "edge-hls-sync";
 export const DEFAULT_TOKEN_TTL_S = 3600;
-export const MAX_TOKEN_LENGTH = 2048;
+const MAX_TOKEN_LENGTH = 2048;
 export const MIN_SECRET_LENGTH = 16;
 
 const HEADER = base64UrlEncodeText(JSON.stringify({ alg: "HS256", typ: "JWT" }));
@@ -44,7 +44,7 @@ const ClaimsSchema = z.object({
   aud: z.literal(TOKEN_AUDIENCE),
 });
 
-export type VerifyFailure = "missing" | "malformed" | "bad_signature" | "expired";
+type VerifyFailure = "missing" | "malformed" | "bad_signature" | "expired";
 export type VerifyResult = { ok: true; claims: SessionClaims } | { ok: false; reason: VerifyFailure };
 
 function bytesToBinary(bytes: Uint8Array): string {
@@ -53,7 +53,7 @@ function bytesToBinary(bytes: Uint8Array): string {
   return out;
 }
 
-export function base64UrlEncode(bytes: Uint8Array): string {
+function base64UrlEncode(bytes: Uint8Array): string {
   return btoa(bytesToBinary(bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
@@ -72,7 +72,7 @@ async function signature(secret: string, signingInput: string): Promise<string> 
   return base64UrlEncode(new Uint8Array(await hmacSha256(secret, signingInput)));
 }
 
-export function assertUsableSecret(secret: string | undefined): asserts secret is string {
+function assertUsableSecret(secret: string | undefined): asserts secret is string {
   if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
     throw new Error(`TOKEN_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
   }
@@ -92,7 +92,14 @@ export async function signSessionToken(
 ): Promise<{ token: string; expiresAt: number; claims: SessionClaims }> {
   assertUsableSecret(secret);
   const iat = Math.floor(now / 1000);
-  const claims: SessionClaims = { sub: subject.sub, role: subject.role, anon: subject.anon, iat, exp: iat + ttlSeconds, aud: TOKEN_AUDIENCE };
+  const claims: SessionClaims = {
+    sub: subject.sub,
+    role: subject.role,
+    anon: subject.anon,
+    iat,
+    exp: iat + ttlSeconds,
+    aud: TOKEN_AUDIENCE,
+  };
   const payload = base64UrlEncodeText(JSON.stringify(claims));
   const input = `${HEADER}.${payload}`;
   return { token: `${input}.${await signature(secret, input)}`, expiresAt: claims.exp * 1000, claims };

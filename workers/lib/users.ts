@@ -19,7 +19,12 @@ export async function findUser(db: D1Database, userId: string): Promise<User | u
 }
 
 /** A new user with a new (or the given) API key; the key is returned once and stored only as its digest. */
-export async function createUser(db: D1Database, name: string, role: UserRole, apiKey = newApiKey()): Promise<{ userId: string; apiKey: string }> {
+export async function createUser(
+  db: D1Database,
+  name: string,
+  role: UserRole,
+  apiKey = newApiKey(),
+): Promise<{ userId: string; apiKey: string }> {
   const userId = crypto.randomUUID();
   await getDb(db)
     .insert(schema.users)

@@ -32,7 +32,7 @@ const POLL_TIMER = "poll";
 /** How long the list of live streams about this event is trusted. */
 const LINKED_STREAMS_TTL_MS = 5_000;
 
-export interface FeedStats {
+interface FeedStats {
   polls: number;
   updates: number;
   /** consecutive failures (0 = healthy) */
@@ -214,10 +214,7 @@ export class EventRoom extends Room {
     this.feed.updates++;
     this.saveFeed();
     this.publish({ type: "event_update", eventId: next.eventId, changes });
-    const [streams, stored] = await Promise.allSettled([
-      this.notifyStreams(next.eventId, changes),
-      upsertEvent(getDb(this.env.DB), next),
-    ]);
+    const [streams, stored] = await Promise.allSettled([this.notifyStreams(next.eventId, changes), upsertEvent(getDb(this.env.DB), next)]);
     if (streams.status === "rejected") console.warn(`event ${next.eventId}: streams not told`, streams.reason);
     if (stored.status === "rejected") console.warn(`event ${next.eventId}: D1 not updated`, stored.reason);
   }

@@ -35,7 +35,7 @@ export interface PollView {
 
 // ---------------------------------------------------------------- log frames (persisted, replayed)
 
-export type SystemFrame =
+type SystemFrame =
   | { type: "system"; event: "member_added" | "member_removed"; viewerCount: number; user: PublicUser }
   | { type: "system"; event: "stream_started"; startedAt: number }
   | {
@@ -55,13 +55,13 @@ export type SystemFrame =
   | { type: "system"; event: PlainSystemEvent; data: Record<string, unknown> };
 
 /** Posted system events the room logs as they come (the others have their own shapes above). */
-export type PlainSystemEvent = Exclude<PostableSystemEvent, "like" | "muted" | "unmuted" | "stream_started" | "stream_ended">;
+type PlainSystemEvent = Exclude<PostableSystemEvent, "like" | "muted" | "unmuted" | "stream_started" | "stream_ended">;
 
-export type ChatFrame = { type: "chat"; from: PublicUser; text: string };
+type ChatFrame = { type: "chat"; from: PublicUser; text: string };
 
-export type PollOpenFrame = { type: "poll_open"; pollId: string; question: string; choices: string[]; openedBy: string };
-export type PollResultsFrame = { type: "poll_results"; pollId: string; totals: number[]; total: number };
-export type PollClosedFrame = {
+type PollOpenFrame = { type: "poll_open"; pollId: string; question: string; choices: string[]; openedBy: string };
+type PollResultsFrame = { type: "poll_results"; pollId: string; totals: number[]; total: number };
+type PollClosedFrame = {
   type: "poll_closed";
   pollId: string;
   question: string;
@@ -70,7 +70,7 @@ export type PollClosedFrame = {
   total: number;
 };
 
-export type EventUpdateFrame = { type: "event_update"; eventId: string; changes: EventChanges };
+type EventUpdateFrame = { type: "event_update"; eventId: string; changes: EventChanges };
 export type EventSnapshotFrame = {
   type: "event_snapshot";
   eventId: string | null;
@@ -79,26 +79,34 @@ export type EventSnapshotFrame = {
   feed?: { ok: boolean; lastSuccessAt: number | null };
 };
 
-export type StreamLogFrame = SystemFrame | ChatFrame | PollOpenFrame | PollResultsFrame | PollClosedFrame | EventUpdateFrame | EventSnapshotFrame;
-export type EventLogFrame = EventUpdateFrame;
+export type StreamLogFrame =
+  | SystemFrame
+  | ChatFrame
+  | PollOpenFrame
+  | PollResultsFrame
+  | PollClosedFrame
+  | EventUpdateFrame
+  | EventSnapshotFrame;
+type EventLogFrame = EventUpdateFrame;
 export type LogFrame = StreamLogFrame | EventLogFrame;
 
 // ---------------------------------------------------------------- direct frames (not logged)
 
-export type HelloFrame = {
+type HelloFrame = {
   type: "hello";
   connectionId: string;
   room: { kind: "stream" | "event"; id: string };
   replayed: number;
   [field: string]: unknown;
 };
-export type ErrorFrame = { type: "error"; code: ErrorCode; message: string; ref?: string };
-export type AckFrame = { type: "ack"; ref: string; of: string; [field: string]: unknown };
+type ErrorFrame = { type: "error"; code: ErrorCode; message: string; ref?: string };
+type AckFrame = { type: "ack"; ref: string; of: string; [field: string]: unknown };
 export type TelemetrySummaryFrame = { type: "telemetry_summary"; reports: number; groups: Record<string, GroupStats> };
-export type GroupSystemFrame = { type: "system"; event: PostableSystemEvent; data: Record<string, unknown>; group: GroupFilter };
+type GroupSystemFrame = { type: "system"; event: PostableSystemEvent; data: Record<string, unknown>; group: GroupFilter };
 
 export type DirectFrame = HelloFrame | ErrorFrame | AckFrame | TelemetrySummaryFrame | GroupSystemFrame | EventSnapshotFrame;
 
+/** Every frame a client can receive. @public */
 export type ServerFrame = LogFrame | DirectFrame;
 
 /** A log frame as persisted: its seq, time, type and the exact text sent and replayed. */

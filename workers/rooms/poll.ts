@@ -5,8 +5,8 @@
  */
 export const POLL_MIN_CHOICES = 2;
 export const POLL_MAX_CHOICES = 6;
-export const POLL_QUESTION_MAX = 200;
-export const POLL_CHOICE_MAX = 80;
+const POLL_QUESTION_MAX = 200;
+const POLL_CHOICE_MAX = 80;
 
 export interface PollSpec {
   id: string;

@@ -12,7 +12,7 @@ import { formatIssues } from "../lib/zod-issues.js";
 import { POLL_MAX_CHOICES, POLL_MIN_CHOICES } from "./poll.js";
 
 export const MAX_FRAME_BYTES = 4096;
-export const CHAT_MAX_CHARS = 500;
+const CHAT_MAX_CHARS = 500;
 export const FLOOD_LIMIT = 50;
 export const FLOOD_WINDOW_MS = 1_000;
 export const CHAT_RATE_PER_S = 5;
@@ -31,7 +31,7 @@ export const CLOSE_CODES = {
   tokenExpired: 4001,
 } as const;
 
-export const ERROR_CODES = [
+const ERROR_CODES = [
   "too_large",
   "bad_json",
   "bad_frame",
@@ -72,7 +72,8 @@ const REF_PATTERN = ID_PATTERN;
 /** Size, JSON and envelope checks, common to every room. */
 export function decodeEnvelope(message: string | ArrayBuffer): DecodeResult {
   if (typeof message !== "string") {
-    if (message.byteLength > MAX_FRAME_BYTES) return { ok: false, code: "too_large", message: `frames are limited to ${MAX_FRAME_BYTES} bytes` };
+    if (message.byteLength > MAX_FRAME_BYTES)
+      return { ok: false, code: "too_large", message: `frames are limited to ${MAX_FRAME_BYTES} bytes` };
     return { ok: false, code: "bad_frame", message: "binary frames are not accepted; send JSON text" };
   }
   if (exceedsUtf8Bytes(message)) {
@@ -128,7 +129,16 @@ const finite = (max: number) => z.number().finite().min(0).max(max);
 export const StreamClientFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("chat"), text: z.string(), ref: Ref }),
   z.object({ type: z.literal("like"), ref: Ref }),
-  z.object({ type: z.literal("vote"), pollId: PollId, choice: z.number().int().min(0).max(POLL_MAX_CHOICES - 1), ref: Ref }),
+  z.object({
+    type: z.literal("vote"),
+    pollId: PollId,
+    choice: z
+      .number()
+      .int()
+      .min(0)
+      .max(POLL_MAX_CHOICES - 1),
+    ref: Ref,
+  }),
   z.object({
     type: z.literal("telemetry"),
     bitrateKbps: finite(1_000_000).optional(),
@@ -145,7 +155,17 @@ export const StreamClientFrameSchema = z.discriminatedUnion("type", [
     ref: Ref,
   }),
   z.object({ type: z.literal("poll_close"), pollId: PollId, ref: Ref }),
-  z.object({ type: z.literal("mute"), userId: UserId, durationMs: z.number().int().min(1).max(30 * 86_400_000).optional(), ref: Ref }),
+  z.object({
+    type: z.literal("mute"),
+    userId: UserId,
+    durationMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400_000)
+      .optional(),
+    ref: Ref,
+  }),
   z.object({ type: z.literal("unmute"), userId: UserId, ref: Ref }),
 ]);
 export type StreamClientFrame = z.infer<typeof StreamClientFrameSchema>;
@@ -182,7 +202,3 @@ export const POSTABLE_SYSTEM_EVENTS = [
   "unmuted",
 ] as const;
 export type PostableSystemEvent = (typeof POSTABLE_SYSTEM_EVENTS)[number];
-
-/** All system events: the postable ones plus presence, which is the room's own. */
-export const SYSTEM_EVENTS = ["member_added", "member_removed", ...POSTABLE_SYSTEM_EVENTS] as const;
-export type SystemEvent = (typeof SYSTEM_EVENTS)[number];

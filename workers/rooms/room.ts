@@ -34,34 +34,28 @@ import { TOKEN_ROLES } from "../lib/session-token.js";
 import { systemClock, type Clock } from "./clock.js";
 import { baseTags, type Connection, ConnectionManager, type FrameworkState } from "./connections.js";
 import type { DirectFrame, LoggedFrame, LogFrame } from "./frames.js";
-import {
-  CLOSE_CODES,
-  decodeEnvelope,
-  FLOOD_LIMIT,
-  FLOOD_WINDOW_MS,
-  PING,
-  PONG,
-  type Envelope,
-  type ErrorCode,
-} from "./protocol.js";
+import { CLOSE_CODES, decodeEnvelope, FLOOD_LIMIT, FLOOD_WINDOW_MS, PING, PONG, type Envelope, type ErrorCode } from "./protocol.js";
 import { FloodGuard } from "./rate-limit.js";
 import { FrameLog, MetaStore, Timers } from "./storage.js";
 
 export const CONNECT_HEADER = "x-room-connect";
 /** Frames replayed at most on one connect; the rest needs another `since`. */
-export const MAX_REPLAY = 5_000;
+const MAX_REPLAY = 5_000;
 const TOKEN_TIMER = "token-expiry";
 const NAME_KEY = "name";
 const ALARM_SLACK_MS = 5;
 
-export const ConnectRequestSchema = z.object({
+const ConnectRequestSchema = z.object({
   since: z.number().int().min(0).nullable(),
   info: z.object({
     userId: z.string().min(1).max(64),
     role: z.enum(TOKEN_ROLES),
     anon: z.boolean(),
     exp: z.number().int().positive(),
-    country: z.string().regex(/^[A-Z]{2}$/).nullable(),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/)
+      .nullable(),
     device: z.enum(DEVICE_TYPES),
   }),
 });
@@ -128,7 +122,8 @@ export abstract class Room<App = unknown> extends DurableObject<Env> {
       if (given !== undefined && given !== stored) this.meta.set(NAME_KEY, given);
       this.knownName = given ?? stored;
     }
-    if (this.knownName === undefined) throw new Error(`${this.kind} room ${this.ctx.id.toString()} was never addressed by name (use stubs.ts)`);
+    if (this.knownName === undefined)
+      throw new Error(`${this.kind} room ${this.ctx.id.toString()} was never addressed by name (use stubs.ts)`);
     return this.knownName;
   }
 

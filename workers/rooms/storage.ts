@@ -45,14 +45,7 @@ export class FrameLog {
     const { type, ...fields } = frame;
     const full = offsetMs === undefined ? { type, seq, ts, ...fields } : { type, seq, ts, offsetMs, ...fields };
     const text = JSON.stringify(full);
-    this.sql.exec(
-      "INSERT INTO frames (seq, type, ts, offset_ms, body) VALUES (?, ?, ?, ?, ?)",
-      seq,
-      type,
-      ts,
-      offsetMs ?? null,
-      text,
-    );
+    this.sql.exec("INSERT INTO frames (seq, type, ts, offset_ms, body) VALUES (?, ?, ?, ?, ?)", seq, type, ts, offsetMs ?? null, text);
     this.last = seq;
     return { seq, ts, type, text };
   }
@@ -143,11 +136,7 @@ export class Timers {
   }
 
   async set(name: string, at: number): Promise<void> {
-    this.sql.exec(
-      "INSERT INTO timers (name, at) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET at = excluded.at",
-      name,
-      Math.floor(at),
-    );
+    this.sql.exec("INSERT INTO timers (name, at) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET at = excluded.at", name, Math.floor(at));
     await this.sync();
   }
 

@@ -43,7 +43,7 @@ import type { StreamRoomServices } from "./stream/services.js";
 import { TelemetryReports, type StreamConnection, type StreamSocketState } from "./stream/telemetry-reports.js";
 
 /** largest log window answered at once */
-export const MAX_LOG_FRAMES = 5_000;
+const MAX_LOG_FRAMES = 5_000;
 
 /** What a frame handler gets besides its frame. */
 interface FrameTurn {
@@ -52,7 +52,9 @@ interface FrameTurn {
   error(code: ErrorCode, message: string): void;
   ack(fields?: Record<string, unknown>): void;
 }
-type FrameHandlers = { [T in StreamClientFrame["type"]]: (turn: FrameTurn, frame: Extract<StreamClientFrame, { type: T }>) => void | Promise<void> };
+type FrameHandlers = {
+  [T in StreamClientFrame["type"]]: (turn: FrameTurn, frame: Extract<StreamClientFrame, { type: T }>) => void | Promise<void>;
+};
 
 export class StreamRoom extends Room<StreamSocketState> {
   protected readonly kind = "stream" as const;
@@ -103,13 +105,15 @@ export class StreamRoom extends Room<StreamSocketState> {
       if (this.mutes.isMuted(turn.connection.who.userId)) return turn.error("muted", "you are muted in this room");
       const text = checkChatText(frame.text);
       if (!text.ok) return turn.error("bad_frame", text.message);
-      if (!turn.limits.chat.take(this.clock.now())) return turn.error("rate_limited", `chat is limited to ${CHAT_RATE_PER_S}/s (burst ${CHAT_BURST})`);
+      if (!turn.limits.chat.take(this.clock.now()))
+        return turn.error("rate_limited", `chat is limited to ${CHAT_RATE_PER_S}/s (burst ${CHAT_BURST})`);
       const logged = this.record({ type: "chat", from: publicUser(turn.connection.who), text: text.text });
       turn.ack({ seq: logged.seq });
     },
     like: async (turn) => {
       if (this.metadata.ended) return turn.error("stream_ended", "the stream has ended");
-      if (!turn.limits.like.take(this.clock.now())) return turn.error("rate_limited", `likes are limited to ${LIKE_RATE_PER_S}/s (burst ${LIKE_BURST})`);
+      if (!turn.limits.like.take(this.clock.now()))
+        return turn.error("rate_limited", `likes are limited to ${LIKE_RATE_PER_S}/s (burst ${LIKE_BURST})`);
       await this.likes.add(1);
       turn.ack();
     },
@@ -187,7 +191,8 @@ export class StreamRoom extends Room<StreamSocketState> {
     this.telemetry.remove(connection.id);
     const count = this.connections.count();
     this.audience.left(count, this.airTime());
-    if (!this.metadata.ended) this.record({ type: "system", event: "member_removed", viewerCount: count, user: publicUser(connection.who) });
+    if (!this.metadata.ended)
+      this.record({ type: "system", event: "member_removed", viewerCount: count, user: publicUser(connection.who) });
   }
 
   protected override async onMessage(connection: StreamConnection, envelope: Envelope): Promise<void> {
@@ -226,7 +231,11 @@ export class StreamRoom extends Room<StreamSocketState> {
   }
 
   /** A system event from the origin or the API; `group` makes it a direct frame to that group only. */
-  async postSystem(event: PostableSystemEvent, data: Record<string, unknown> = {}, group?: GroupFilter): Promise<RoomResult<{ seq?: number; recipients?: number }>> {
+  async postSystem(
+    event: PostableSystemEvent,
+    data: Record<string, unknown> = {},
+    group?: GroupFilter,
+  ): Promise<RoomResult<{ seq?: number; recipients?: number }>> {
     await this.announcer.load();
     if (group !== undefined && Object.keys(group).length > 0) return ok({ recipients: this.sendToMatching(event, data, group) });
     const now = this.clock.now();
@@ -244,7 +253,8 @@ export class StreamRoom extends Room<StreamSocketState> {
         if (typeof data.userId !== "string") return fail(400, "invalid_body", "unmuted needs data.userId");
         return ok({ seq: this.mutes.unmute(data.userId).seq });
       case "like": {
-        const count = typeof data.count === "number" && Number.isInteger(data.count) && data.count > 0 ? Math.min(data.count, 1_000_000) : 1;
+        const count =
+          typeof data.count === "number" && Number.isInteger(data.count) && data.count > 0 ? Math.min(data.count, 1_000_000) : 1;
         await this.likes.add(count);
         return ok({});
       }
@@ -320,11 +330,20 @@ export class StreamRoom extends Room<StreamSocketState> {
   }
 
   private sendToMatching(event: PostableSystemEvent, data: Record<string, unknown>, group: GroupFilter): number {
-    const tag = group.country ? `country:${group.country}` : group.device ? `device:${group.device}` : group.role ? `role:${group.role}` : undefined;
-    return this.sendToGroup(tag, { type: "system", event, data, group }, ({ who }) =>
-      (group.country === undefined || who.country === group.country) &&
-      (group.device === undefined || who.device === group.device) &&
-      (group.role === undefined || who.role === group.role),
+    const tag = group.country
+      ? `country:${group.country}`
+      : group.device
+        ? `device:${group.device}`
+        : group.role
+          ? `role:${group.role}`
+          : undefined;
+    return this.sendToGroup(
+      tag,
+      { type: "system", event, data, group },
+      ({ who }) =>
+        (group.country === undefined || who.country === group.country) &&
+        (group.device === undefined || who.device === group.device) &&
+        (group.role === undefined || who.role === group.role),
     );
   }
 }

@@ -98,7 +98,13 @@ async function goLive(env: Env, streamId: string, originId: string, now: number)
   return row === undefined ? null : (row.startedAt ?? now);
 }
 
-async function setStatus(env: Env, streamId: string, status: Exclude<OriginStreamStatus, "ended">, originId: string, now: number): Promise<boolean> {
+async function setStatus(
+  env: Env,
+  streamId: string,
+  status: Exclude<OriginStreamStatus, "ended">,
+  originId: string,
+  now: number,
+): Promise<boolean> {
   const updated = await getDb(env.DB)
     .update(schema.streams)
     .set({ status, originId, endedAt: null, lastActivityAt: now })

@@ -20,7 +20,13 @@ export interface PlaybackChoice {
   thresholds: SourceThresholds;
 }
 
-export async function choosePlayback(env: Env, stream: Stream, origin: Origin, role: TokenRole | null, base: string): Promise<PlaybackChoice> {
+export async function choosePlayback(
+  env: Env,
+  stream: Stream,
+  origin: Origin,
+  role: TokenRole | null,
+  base: string,
+): Promise<PlaybackChoice> {
   let viewerCount = 0;
   try {
     viewerCount = await streamRoom(env, stream.id).viewerCount();

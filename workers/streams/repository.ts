@@ -10,7 +10,7 @@ import { HttpError } from "../lib/errors.js";
 import type { SourceMode } from "./viewer-source.js";
 
 /** Statuses of a stream that is on air (its origin may still send media). */
-export const ON_AIR: StreamStatus[] = ["live", "reconnecting"];
+const ON_AIR: StreamStatus[] = ["live", "reconnecting"];
 
 export async function findStream(db: D1Database, streamId: string): Promise<Stream | undefined> {
   const [stream] = await getDb(db).select().from(schema.streams).where(eq(schema.streams.id, streamId)).limit(1);

@@ -30,7 +30,7 @@ export function nextMode(current: SourceMode, viewers: number, t: SourceThreshol
   return current;
 }
 
-export function isPriorityRole(role: TokenRole | null): boolean {
+function isPriorityRole(role: TokenRole | null): boolean {
   return role === "vip" || role === "media";
 }
 

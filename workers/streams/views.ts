@@ -63,5 +63,11 @@ export function directoryEntry(stream: Stream, base: string) {
 
 export function statsView(stats: StreamStats | undefined) {
   if (stats === undefined) return null;
-  return { durationMs: stats.durationMs, peakViewers: stats.peakViewers, avgViewers: stats.avgViewers, joins: stats.joins, leaves: stats.leaves };
+  return {
+    durationMs: stats.durationMs,
+    peakViewers: stats.peakViewers,
+    avgViewers: stats.avgViewers,
+    joins: stats.joins,
+    leaves: stats.leaves,
+  };
 }

@@ -8,8 +8,8 @@ import { TokenBucket } from "../rate-limit.js";
 
 export const LIKE_RATE_PER_S = 5;
 export const LIKE_BURST = 10;
-export const TELEMETRY_RATE_PER_S = 1;
-export const TELEMETRY_BURST = 3;
+const TELEMETRY_RATE_PER_S = 1;
+const TELEMETRY_BURST = 3;
 
 export interface SocketLimits {
   chat: TokenBucket;

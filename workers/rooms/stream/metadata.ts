@@ -10,7 +10,7 @@ import type { StreamRowForRoom } from "../../streams/repository.js";
 import type { StreamRoomServices } from "./services.js";
 
 /** How long the stream row read from D1 is trusted. */
-export const STREAM_META_TTL_MS = 10_000;
+const STREAM_META_TTL_MS = 10_000;
 const KEY = "stream";
 
 export interface StreamMeta {
@@ -26,7 +26,6 @@ export interface StreamMeta {
   endAnnounced: boolean;
   loadedAt: number;
 }
-
 
 export type RefreshOutcome = {
   meta: StreamMeta | null;

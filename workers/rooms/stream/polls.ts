@@ -11,7 +11,7 @@ import { fail, ok, type RoomResult } from "../result.js";
 import type { StreamRoomServices } from "./services.js";
 import { ThrottledTimer } from "./throttled-timer.js";
 
-export const RESULTS_INTERVAL_MS = 250;
+const RESULTS_INTERVAL_MS = 250;
 export const RESULTS_TIMER = "poll-results";
 
 interface PollRow extends Record<string, SqlStorageValue> {
@@ -22,7 +22,9 @@ interface PollRow extends Record<string, SqlStorageValue> {
   opened_by: string;
 }
 
-export type VoteResult = { ok: true; pollId: string } | { ok: false; outcome: Exclude<VoteOutcome, "ok"> | "unknown_poll"; choices: number };
+export type VoteResult =
+  | { ok: true; pollId: string }
+  | { ok: false; outcome: Exclude<VoteOutcome, "ok"> | "unknown_poll"; choices: number };
 
 export class Polls {
   /** undefined: not read from SQLite yet; null: no poll open */
@@ -48,7 +50,9 @@ export class Polls {
   current(): PollTally | null {
     if (this.open === undefined) {
       const row = this.sql
-        .exec<PollRow>("SELECT id, question, choices, opened_at, opened_by FROM polls WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1")
+        .exec<PollRow>(
+          "SELECT id, question, choices, opened_at, opened_by FROM polls WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1",
+        )
         .toArray()[0];
       if (row === undefined) {
         this.open = null;
@@ -117,7 +121,14 @@ export class Polls {
     const view = poll.view();
     this.sql.exec("UPDATE polls SET closed_at = ?, totals = ? WHERE id = ?", now, JSON.stringify(view.totals), pollId);
     this.open = null;
-    this.room.record({ type: "poll_closed", pollId, question: view.question, choices: view.choices, totals: view.totals, total: view.total });
+    this.room.record({
+      type: "poll_closed",
+      pollId,
+      question: view.question,
+      choices: view.choices,
+      totals: view.totals,
+      total: view.total,
+    });
     return ok(view);
   }
 

@@ -9,7 +9,7 @@ import type { Clock } from "../clock.js";
 import type { LoggedFrame, StreamLogFrame } from "../frames.js";
 
 /** Small JSON values by key (storage.ts MetaStore). */
-export interface KeyValues {
+interface KeyValues {
   get<T>(key: string): T | undefined;
   set(key: string, value: unknown): void;
 }

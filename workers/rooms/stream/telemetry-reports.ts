@@ -10,7 +10,7 @@ import type { Connection } from "../connections.js";
 import type { TelemetrySummaryFrame } from "../frames.js";
 import { TelemetryAggregator, type TelemetrySample } from "../telemetry.js";
 
-export const TELEMETRY_PUSH_MS = 5_000;
+const TELEMETRY_PUSH_MS = 5_000;
 
 /** What a stream room keeps per socket (the attachment's app half). */
 export interface StreamSocketState {
@@ -21,7 +21,7 @@ export interface StreamSocketState {
 export type StreamConnection = Connection<StreamSocketState>;
 
 /** Telemetry groups of a socket: its device and, when known, its country. */
-export function groupsOf(connection: StreamConnection): string[] {
+function groupsOf(connection: StreamConnection): string[] {
   const groups = [`device:${connection.who.device}`];
   if (connection.who.country !== null) groups.push(`country:${connection.who.country}`);
   return groups;
