@@ -13,10 +13,11 @@
  * seconds) is cancelled, and the mother cancels its origin request in turn.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { classifyObjectPath, isValidStreamId } from "../common/hls-paths.js";
+import { classifyObjectPath, isValidStreamId, type HlsObjectType } from "../common/hls-paths.js";
 import type { AppEnv, Env } from "./env.js";
 import { errorResponse } from "./lib/errors.js";
 import { formatHlsQuery, parseHlsQuery } from "../common/hls-query.js";
+import { parseRange, rangeResponse } from "./lib/byte-range.js";
 import { streamExists } from "./lib/stream-directory.js";
 import { isEdgeCacheable } from "./mother/cache-policy.js";
 import { TIER_HEADER } from "./mother/hls-mother.js";
@@ -40,12 +41,21 @@ const LIVE_PATH = /^\/live\/([^/]*)\/(.+)$/;
 
 export const CORS_HEADERS: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
-  "Access-Control-Expose-Headers": "X-Cache-Tier, Age, Content-Length, Content-Type, ETag",
+  "Access-Control-Expose-Headers": "X-Cache-Tier, Age, Content-Length, Content-Range, Content-Type, ETag, Accept-Ranges",
   "Timing-Allow-Origin": "*",
 };
 
-/** Adds CORS headers to every /live/* answer; answers preflights. */
+/** When the edge stored an answer (ms): its Age on a hit. Never sent to viewers. */
+const STORED_AT_HEADER = "X-Edge-Stored-At";
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Adds CORS headers to every /live/* answer; answers preflights; 405 for methods that do not read. */
 export const liveCors: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!READ_METHODS.has(c.req.method)) {
+    const res = errorResponse(405, "method_not_allowed", "HLS objects are read with GET or HEAD", { Allow: "GET, HEAD, OPTIONS" });
+    for (const [name, value] of Object.entries(CORS_HEADERS)) res.headers.set(name, value);
+    return res;
+  }
   if (c.req.method === "OPTIONS") {
     return new Response(null, {
       status: 204,
@@ -109,9 +119,14 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
     return undefined;
   });
   if (hit !== undefined) {
-    const res = new Response(hit.body, hit);
-    res.headers.set(TIER_HEADER, "edge-hit");
-    return res;
+    const headers = new Headers(hit.headers);
+    headers.set(TIER_HEADER, "edge-hit");
+    const storedAt = Number(headers.get(STORED_AT_HEADER));
+    headers.delete(STORED_AT_HEADER);
+    // Age: how long it has been cached here, on top of what the mother reported when it was stored
+    const upstreamAge = Number(headers.get("Age") ?? 0) || 0;
+    if (storedAt > 0) headers.set("Age", String(upstreamAge + Math.max(0, Math.floor((Date.now() - storedAt) / 1000))));
+    return deliver(c.req.raw, { status: hit.status, headers: [...headers], body: await hit.arrayBuffer() }, type);
   }
 
   let flight = inflight.get(cacheKey);
@@ -154,8 +169,33 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   if (leader && buffered.status === 200) {
     const cacheControl = new Headers(buffered.headers).get("cache-control");
     if (isEdgeCacheable(cacheControl)) {
-      c.executionCtx.waitUntil(cache.put(cacheKey, toResponse(buffered)).catch(() => {}));
+      const stored = toResponse(buffered);
+      stored.headers.set(STORED_AT_HEADER, String(Date.now()));
+      c.executionCtx.waitUntil(
+        cache.put(cacheKey, stored).catch((error: unknown) => console.error("edge: cache put failed", error)),
+      );
     }
   }
-  return toResponse(buffered);
+  return deliver(c.req.raw, buffered, type);
+}
+
+/**
+ * The viewer's answer: validators (304 for a matching If-None-Match) and
+ * byte ranges (206 / 416) on the immutable media objects.
+ */
+function deliver(request: Request, buffered: Buffered, type: HlsObjectType): Response {
+  const res = toResponse(buffered);
+  if (buffered.status !== 200) return res;
+  const etag = res.headers.get("ETag");
+  if (etag !== null && request.headers.get("If-None-Match")?.split(",").some((v) => v.trim() === etag)) {
+    return new Response(null, { status: 304, headers: res.headers });
+  }
+  if (type === "init" || type === "segment" || type === "part") {
+    res.headers.set("Accept-Ranges", "bytes");
+    if (request.method === "GET") {
+      const partial = rangeResponse(buffered.body, res.headers, parseRange(request.headers.get("Range"), buffered.body.byteLength));
+      if (partial) return partial;
+    }
+  }
+  return res;
 }

@@ -148,3 +148,54 @@ describe("held requests at the mother", () => {
     expect(await upstreamAborted(path)).toBe(0);
   });
 });
+
+describe("HTTP semantics a CDN engineer expects on /live", () => {
+  it("byte ranges (206, 416) and Accept-Ranges on segments; validators (ETag, 304); Age on edge hits; 405 for writes", async () => {
+    const id = await createLiveStream();
+    const path = `/live/${id}/v0/e1-102.m4s`;
+    const whole = await edge(path);
+    const body = new Uint8Array(await whole.arrayBuffer());
+    expect(whole.headers.get("Accept-Ranges")).toBe("bytes");
+    const etag = whole.headers.get("ETag");
+    expect(etag).toBe('"v0/e1-102.m4s"');
+
+    const partial = await edge(path, { headers: { Range: "bytes=100-199" } });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get("Content-Range")).toBe(`bytes 100-199/${body.length}`);
+    expect(new Uint8Array(await partial.arrayBuffer())).toEqual(body.slice(100, 200));
+    const suffix = await edge(path, { headers: { Range: "bytes=-10" } });
+    expect(new Uint8Array(await suffix.arrayBuffer())).toEqual(body.slice(body.length - 10));
+    const beyond = await edge(path, { headers: { Range: `bytes=${body.length}-` } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get("Content-Range")).toBe(`bytes */${body.length}`);
+    await beyond.arrayBuffer();
+
+    const notModified = await edge(path, { headers: { "If-None-Match": etag! } });
+    expect(notModified.status).toBe(304);
+
+    let hit: Response | undefined;
+    for (let i = 0; i < 20; i++) {
+      const r = await edge(path);
+      await r.arrayBuffer();
+      if (r.headers.get("X-Cache-Tier") === "edge-hit") {
+        hit = r;
+        break;
+      }
+      await sleep(20);
+    }
+    expect(hit?.headers.get("Age")).toMatch(/^\d+$/);
+    expect(hit?.headers.get("X-Edge-Stored-At")).toBeNull();
+    await sleep(1100);
+    const older = await edge(path);
+    expect(Number(older.headers.get("Age"))).toBeGreaterThanOrEqual(1);
+    await older.arrayBuffer();
+
+    for (const method of ["POST", "PUT", "DELETE"]) {
+      const res = await edge(path, { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get("Allow")).toBe("GET, HEAD, OPTIONS");
+      expect(await errorCode(res)).toBe("method_not_allowed");
+    }
+    expect(await upstreamCount(`/hls/${id}/v0/e1-102.m4s`)).toBe(1);
+  });
+});

@@ -325,6 +325,10 @@ export class HlsMother extends DurableObject<Env> {
           const value = result.headers.get(name);
           if (value !== null) headers.push([name, value]);
         }
+        // an immutable name never names other bytes: it is a strong validator by itself
+        if (type === "init" || type === "segment" || type === "part") {
+          if (!headers.some(([name]) => name === "etag")) headers.push(["ETag", `"${objectPath}"`]);
+        }
         const entry = this.makeEntry(200, result.body, headers, type, now, policy.freshMs);
         this.cache.set(key, entry);
         return { kind: "fresh", entry };
