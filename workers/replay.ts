@@ -1,7 +1,7 @@
 /**
  * GET /replay/:streamId — replay page: hls.js plays the recording
  * (/vod/<id>/index.m3u8) and public/replay/replay.js recreates chat and the
- * scorebug from the stream's log, in time with the video (seeds/000 III.5).
+ * scorebug from the stream's log, in time with the video (README "Replay").
  * Same strict CSP as the watch page (no inline script).
  */
 import type { Context } from "hono";

@@ -1,7 +1,7 @@
 /**
  * Thumbnails of a live stream: a JPEG from the newest segment of one
  * rendition at 1, 3 and 5 s after the stream's first media, then every 5 s
- * (seeds/000 VIII). A tick with no new segment since the last thumbnail is
+ * (README "Stream lifecycle"). A tick with no new segment since the last thumbnail is
  * skipped: a frozen stream does not produce "new" thumbnails.
  */
 import { spawn } from "node:child_process";

@@ -1,5 +1,5 @@
 /**
- * Broadcaster media server (origin) selection, seeds/000 IV and FIGS. 4A-4B.
+ * Broadcaster media server (origin) selection (README "Origin selection rules").
  * Pure: no I/O; the API passes the origin rows and gets a decision.
  *
  * Rules

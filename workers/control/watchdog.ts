@@ -1,5 +1,5 @@
 /**
- * Stream and server watchdog (seeds/000 VIII.1, FIGS. 13-14), on the
+ * Stream and server watchdog (docs/architecture.md "Stream lifecycle"), on the
  * every-minute cron and on demand (POST /api/internal/cron/watchdog, HMAC).
  *
  * - Origins: silent for 3 heartbeat intervals (HEARTBEAT_INTERVAL_MS, default

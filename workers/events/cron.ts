@@ -1,5 +1,5 @@
 /**
- * Control-server work on the Workers cron (seeds/000 VIII.2):
+ * Control-server work on the Workers cron (README "Cron"):
  *
  * - ingress: the provider's events starting within ±24 h of now → D1 `events`
  *   (upsert; new events appear, statuses and scores refresh);

@@ -1,5 +1,5 @@
 /**
- * Event information providers (seeds/000 VIII.2: the control server's single
+ * Event information providers (the control server's single
  * point of entry for event information). An adapter talks to one provider and
  * normalizes its answers to StandardEvent; EventRooms and the cron only see
  * this interface.

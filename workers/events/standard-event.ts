@@ -1,7 +1,7 @@
 /**
  * Our standard event format: what every provider adapter normalizes to, what
  * EventRooms keep, diff and broadcast, and what D1's `events.data` holds
- * (seeds/000 VIII.2: "a standardized format of essential data elements").
+ * (the essential data elements of a game, the same whatever the provider).
  */
 import { z } from "zod";
 import { ID_PATTERN } from "../../common/ids.js";

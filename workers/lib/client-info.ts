@@ -1,6 +1,6 @@
 /**
- * What the edge knows about a client, for grouping (seeds/001: groups by a
- * shared characteristic) and anonymous accounts: IP (only ever stored as a
+ * What the edge knows about a client, for grouping (README "Groups": sockets
+ * that share a characteristic) and anonymous accounts: IP (only ever stored as a
  * keyed fingerprint), country, device type.
  */
 import { hmacHex } from "../../common/signing.js";

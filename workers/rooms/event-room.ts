@@ -1,6 +1,6 @@
 /**
  * EventRoom: one per EventID (`/ws/events/<eventId>`), the single point of
- * entry of that event's information (seeds/000 III.2, VIII.2). While the
+ * entry of that event's information (docs/architecture.md, "Socket protocol"). While the
  * event is in progress the room polls the provider (EVENT_POLL_MS, default
  * 1 s) from its DO alarm, diffs against the last good state and publishes an
  * `event_update` with only what changed; every socket gets the same frames in

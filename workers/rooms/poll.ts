@@ -1,6 +1,6 @@
 /**
- * Live polls (seeds/001: the broadcaster's interaction, aggregated feedback
- * pushed to everyone). Pure: validation and the tally; the StreamRoom
+ * Live polls (the broadcaster asks, everyone's aggregated answer is pushed
+ * to everyone; docs/architecture.md "Socket protocol"). Pure: validation and the tally; the StreamRoom
  * persists votes and throttles the `poll_results` frames.
  */
 export const POLL_MIN_CHOICES = 2;

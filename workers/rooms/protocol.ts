@@ -190,7 +190,7 @@ export function parseClientFrame<T>(
   return { ok: true, frame: result.data };
 }
 
-/** System events the origin / API may post into a StreamRoom (design §5). */
+/** System events the origin / API may post into a StreamRoom (README "System events"). */
 export const POSTABLE_SYSTEM_EVENTS = [
   "stream_started",
   "stream_ended",

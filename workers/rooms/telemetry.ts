@@ -1,5 +1,5 @@
 /**
- * Player telemetry (seeds/001: operational data over the bidirectional
+ * Player telemetry (operational data over the bidirectional
  * connection, aggregated per user group). Each connection's latest report
  * counts once; groups are the connection's country and device tags plus
  * "all". Pure; nothing is broadcast per report.

@@ -1,7 +1,7 @@
 /**
- * Viewer stream source selection, seeds/000 VI (FIG. 7) with the hysteresis of
- * seeds/003 (a second, lower threshold to stop using the other distribution
- * tier). Pure; the API stores the per-stream mode (D1 streams.playback_mode)
+ * Viewer stream source selection (README "Viewer source selection rules"),
+ * with hysteresis: a second, lower threshold to stop using the other
+ * distribution tier. Pure; the API stores the per-stream mode (D1 streams.playback_mode)
  * so every Worker isolate agrees.
  *
  * - VIP and media members: always the origin directly (lowest latency).
