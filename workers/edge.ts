@@ -49,7 +49,10 @@ export const CORS_HEADERS: Record<string, string> = {
 const STORED_AT_HEADER = "X-Edge-Stored-At";
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Adds CORS headers to every /live/* answer; answers preflights; 405 for methods that do not read. */
+/**
+ * For every media route (/live, /vod, /thumbnails): CORS headers on every
+ * answer, preflights answered, 405 for methods that do not read.
+ */
 export const liveCors: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!READ_METHODS.has(c.req.method)) {
     const res = errorResponse(405, "method_not_allowed", "HLS objects are read with GET or HEAD", { Allow: "GET, HEAD, OPTIONS" });

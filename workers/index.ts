@@ -49,7 +49,9 @@ app.options("/live/*", () => new Response(null, { status: 204 }));
 
 app.get("/watch/:streamId", handleWatch);
 app.get("/replay/:streamId", handleReplay);
+app.use("/vod/*", liveCors);
 app.get("/vod/:streamId/:name", handleVod);
+app.use("/thumbnails/*", liveCors);
 app.get("/thumbnails/:streamId/:file", handleThumbnail);
 
 app.notFound(() => errorResponse(404, "not_found", "no such route"));

@@ -40,3 +40,21 @@ export function rangeResponse(body: ArrayBuffer, headers: Headers, range: RangeA
   out.set("Content-Length", String(range.end - range.start + 1));
   return new Response(body.slice(range.start, range.end + 1), { status: 206, headers: out });
 }
+
+/**
+ * The answer to a GET/HEAD of a complete, immutable object: 304 when
+ * If-None-Match names its ETag, 206/416 for a single byte range, else 200.
+ */
+export function conditionalAnswer(request: Request, body: ArrayBuffer, headers: Headers): Response {
+  const out = new Headers(headers);
+  out.set("Accept-Ranges", "bytes");
+  const etag = out.get("ETag");
+  if (etag !== null && request.headers.get("If-None-Match")?.split(",").some((v) => v.trim() === etag || v.trim() === "*")) {
+    return new Response(null, { status: 304, headers: out });
+  }
+  if (request.method === "GET") {
+    const partial = rangeResponse(body, out, parseRange(request.headers.get("Range"), body.byteLength));
+    if (partial) return partial;
+  }
+  return new Response(body, { status: 200, headers: out });
+}

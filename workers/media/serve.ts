@@ -2,12 +2,15 @@
  * Public reads of recordings and thumbnails from R2, through the edge cache:
  *   GET /vod/<streamId>/<name>              VOD HLS (playlist, init, segments)
  *   GET /thumbnails/<streamId>/<n>.jpg
- * Everything here is written once and never changes, so it is cached long.
+ * Everything here is written once and never changes, so it is cached long,
+ * validated by its R2 ETag (304) and readable by byte range (206): players
+ * seek in recordings with ranges. CORS and 405s: edge.ts's media middleware.
  */
 import type { Context } from "hono";
 import { isValidStreamId } from "../../common/hls-paths.js";
 import type { AppEnv } from "../env.js";
 import { cachedResponse, storeInBackground } from "../lib/edge-cache.js";
+import { conditionalAnswer } from "../lib/byte-range.js";
 import { HttpError } from "../lib/errors.js";
 import { isThumbnailIndex, isVodName, thumbnailKey, vodContentType, vodKey } from "./keys.js";
 
@@ -17,7 +20,7 @@ const VOD_PLAYLIST = "public, max-age=86400";
 async function serveFromR2(c: Context<AppEnv>, key: string, contentType: string, cacheControl: string): Promise<Response> {
   const cacheKey = new Request(new URL(c.req.url).origin + "/" + key);
   const hit = await cachedResponse(cacheKey);
-  if (hit !== null) return hit;
+  if (hit !== null) return conditionalAnswer(c.req.raw, await hit.arrayBuffer(), hit.headers);
   const object = await c.env.MEDIA.get(key);
   if (!object) throw new HttpError(404, "not_found", "no such recording object");
   const headers = new Headers({
@@ -29,7 +32,7 @@ async function serveFromR2(c: Context<AppEnv>, key: string, contentType: string,
   });
   const body = await object.arrayBuffer();
   storeInBackground(c.executionCtx, cacheKey, new Response(body, { headers }));
-  return new Response(body, { headers });
+  return conditionalAnswer(c.req.raw, body, headers);
 }
 
 export function handleVod(c: Context<AppEnv>): Promise<Response> | Response {
