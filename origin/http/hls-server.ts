@@ -31,6 +31,12 @@ export function createHlsServer(options: HlsServerOptions): Server {
   const { source, metrics } = options;
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     res.setHeader("access-control-allow-origin", "*");
+    // Dot segments (plain or percent-encoded) would be resolved by URL parsing into another route: refuse them.
+    const rawPath = (req.url ?? "/").split("?")[0]!;
+    if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(rawPath) || /%2f|%5c/i.test(rawPath)) {
+      sendJsonError(res, 400, "bad_path", "dot segments and encoded slashes are not allowed");
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://origin.local");
     if (req.method !== "GET" && req.method !== "HEAD") {
       sendJsonError(res, 405, "method_not_allowed", "only GET and HEAD");

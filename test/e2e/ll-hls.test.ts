@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MediaPlaylist } from "hls-parser/types.js";
@@ -193,6 +194,21 @@ describe("LL-HLS through the edge", () => {
     }
     console.log(`PDT − publisher send time, last 3 segments: ${biases.map((b) => `${Math.round(b)} ms`).join(", ")}`);
     for (const bias of biases) expect(Math.abs(bias)).toBeLessThan(350);
+  });
+
+  it("the origin refuses dot segments instead of resolving them into another route", async () => {
+    const origin = new URL(inject("originUrl"));
+    for (const path of [`/hls/${stream.streamId}/../../metrics`, `/hls/${stream.streamId}/%2e%2e/%2e%2e/metrics`, "/hls/x/./master.m3u8"]) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: origin.hostname, port: origin.port, path, method: "GET" }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect(status, path).toBe(400);
+    }
   });
 
   it("a standard HLS client (FFmpeg's HLS demuxer) plays the same playlists", async () => {
