@@ -38,12 +38,16 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
   mkdirSync(config.dataDir, { recursive: true });
   const metrics = new OriginMetrics();
   const api = new WorkerApi(config.workerUrl, config.sharedSecret, config.originId);
-  const ladderArgs = buildLadderArgs({
+  const ladderOptions = {
     ladder: config.ladder,
     frameRate: config.frameRate,
     preset: config.x264Preset,
     partDuration: config.partDuration,
-  });
+  };
+  const ladderArgs = {
+    withAudio: buildLadderArgs(ladderOptions),
+    silentAudio: buildLadderArgs({ ...ladderOptions, silentAudio: true }),
+  };
 
   // crash recovery: a stream this origin was serving when it died continues where it stopped
   const journalDir = join(config.dataDir, "journal");
@@ -88,7 +92,7 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
           }
           return extensions;
         },
-        buildArgs: () => ladderArgs,
+        buildArgs: ({ sourceHasAudio }) => (sourceHasAudio ? ladderArgs.withAudio : ladderArgs.silentAudio),
         startTranscoder,
         reportStatus: (state) =>
           api.reportStatus(streamId, state).catch((error: Error) => {

@@ -23,6 +23,8 @@ const TAG_VIDEO = 9;
 const CONFIG_PACKET = 0;
 const AVC_NALU = 1;
 const AVC_CODEC = 7;
+/** Media time of video without an audio tag after which the source is taken to have no audio. */
+const AUDIO_PROBE_MS = 1_000;
 const AAC_FORMAT = 10;
 
 type ParseState =
@@ -47,6 +49,9 @@ export class FlvIngestClock {
   private firstVideoTs: number | undefined;
   private firstMediaTs: number | undefined;
   private frames = 0;
+  private sawAudio = false;
+  private firstVideoFrameTs: number | undefined;
+  private lastVideoFrameTs: number | undefined;
 
   /** Media frames (audio or video, not configuration records) seen so far. */
   get frameCount(): number {
@@ -61,6 +66,22 @@ export class FlvIngestClock {
     const start = this.firstVideoTs ?? this.firstMediaTs;
     if (start === undefined || !Number.isFinite(this.minOffset)) return undefined;
     return this.minOffset + start;
+  }
+
+  /**
+   * Does the source carry audio? true at the first audio tag, false once a
+   * second of video has gone by without one, undefined until then. The
+   * transcoder's track layout depends on it (a silent track stands in).
+   */
+  audioPresent(): boolean | undefined {
+    if (this.sawAudio) return true;
+    if (this.firstVideoFrameTs !== undefined && this.lastVideoFrameTs! - this.firstVideoFrameTs >= AUDIO_PROBE_MS) return false;
+    return undefined;
+  }
+
+  /** Whether any audio tag has been seen (the answer when there is no time left to wait). */
+  get hasSeenAudio(): boolean {
+    return this.sawAudio;
   }
 
   /** Feeds bytes as they are handed to FFmpeg; `now` is their arrival (ms). */
@@ -116,7 +137,12 @@ export class FlvIngestClock {
   }
 
   private finishTag(tag: PendingTag): void {
+    if (tag.type === TAG_AUDIO) this.sawAudio = true;
     if (!isMediaFrame(tag)) return;
+    if (tag.type === TAG_VIDEO) {
+      this.firstVideoFrameTs ??= tag.timestamp;
+      this.lastVideoFrameTs = tag.timestamp;
+    }
     this.frames++;
     this.firstMediaTs ??= tag.timestamp;
     if (tag.type === TAG_VIDEO) this.firstVideoTs ??= tag.timestamp;

@@ -5,6 +5,7 @@
  * process and shows up in the playlists as a discontinuity, not a new stream.
  */
 import { FlvIngestClock } from "../ingest/flv-clock.js";
+import { deferredTranscoder } from "../transcode/deferred-transcoder.js";
 import type { IncomingPublish } from "../ingest/rtmp-ingest.js";
 import type { JournalState, StreamJournal } from "./stream-journal.js";
 import { StreamPackager, type RenditionSpec } from "../packager/stream-packager.js";
@@ -22,7 +23,8 @@ export interface LiveStreamDeps {
   extensions?: (packager: StreamPackager, resumed: JournalState | undefined) => StreamExtension[];
   /** Where the stream's numbering is written down so a restarted origin continues it. */
   journal?: StreamJournal;
-  buildArgs: () => string[];
+  /** FFmpeg's arguments for a source with or without audio (without: a silent track stands in). */
+  buildArgs: (layout: { sourceHasAudio: boolean }) => string[];
   startTranscoder: (options: TranscoderOptions) => Transcoder;
   /** Tells the control plane; failures are logged, never fatal. */
   reportStatus: (state: LiveState) => Promise<void>;
@@ -108,26 +110,37 @@ export class LiveStream {
     // PDT is anchored on when the broadcaster's frames reached us, not on when FFmpeg produced output.
     const ingestClock = new FlvIngestClock();
     const run = this.packager.beginRun({ ingestStart: () => ingestClock.startWallClock() });
-    const transcoder = this.deps.startTranscoder({
-      args: this.deps.buildArgs(),
-      renditions: this.options.ladder.map((r) => r.name),
-      onOutput: (rendition, chunk) => run.write(rendition, chunk),
-      onDone: ({ code, signal, stderrTail }) => {
-        run.end();
-        if (this.transcoder === transcoder) this.transcoder = undefined;
-        const clean = code === 0 || this.ending;
-        if (!clean) {
-          this.deps.onTranscoderFailure();
-          this.deps.log(`ffmpeg for ${this.streamId} exited (code ${code}, signal ${signal}): ${stderrTail.trim().slice(-500)}`);
-        }
-        // FFmpeg gone while the broadcaster is still connected: drop the
-        // connection so the broadcaster's client reconnects into a fresh run.
-        if (this.detach) {
-          this.detach();
-          this.detach = undefined;
-          publish.refuse("transcoder stopped");
-        }
-        if (this.stateValue === "live" && !this.ending) this.enterGrace();
+    const onDone = ({ code, signal, stderrTail }: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string }) => {
+      run.end();
+      if (this.transcoder === transcoder) this.transcoder = undefined;
+      const clean = code === 0 || this.ending;
+      if (!clean) {
+        this.deps.onTranscoderFailure();
+        this.deps.log(`ffmpeg for ${this.streamId} exited (code ${code}, signal ${signal}): ${stderrTail.trim().slice(-500)}`);
+      }
+      // FFmpeg gone while the broadcaster is still connected: drop the
+      // connection so the broadcaster's client reconnects into a fresh run.
+      if (this.detach) {
+        this.detach();
+        this.detach = undefined;
+        publish.refuse("transcoder stopped");
+      }
+      if (this.stateValue === "live" && !this.ending) this.enterGrace();
+    };
+    // FFmpeg starts once the source's tracks are known: every run has the same layout (video + audio).
+    const transcoder = deferredTranscoder({
+      audioPresent: () => ingestClock.audioPresent(),
+      fallback: () => ingestClock.hasSeenAudio,
+      maxWaitMs: 2_000,
+      onNeverStarted: () => onDone({ code: 0, signal: null, stderrTail: "" }),
+      start: (sourceHasAudio) => {
+        if (!sourceHasAudio) this.deps.log(`stream ${this.streamId}: the source has no audio, a silent track stands in`);
+        return this.deps.startTranscoder({
+          args: this.deps.buildArgs({ sourceHasAudio }),
+          renditions: this.options.ladder.map((r) => r.name),
+          onOutput: (rendition, chunk) => run.write(rendition, chunk),
+          onDone,
+        });
       },
     });
     this.transcoder = transcoder;

@@ -21,6 +21,8 @@ export interface TestSourceOptions {
   videoBitrate?: string;
   /** Stop after this many seconds; unbounded when omitted (the caller stops it). */
   durationSec?: number;
+  /** Publish video only (default: a 440 Hz tone too). */
+  noAudio?: boolean;
   onExit?: (code: number | null, stderrTail: string) => void;
 }
 
@@ -47,12 +49,12 @@ export function startTestSource(options: TestSourceOptions): TestSource {
   const args = [
     "-hide_banner", "-loglevel", "error", "-nostdin",
     "-re", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`,
-    "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+    ...(options.noAudio ? [] : ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]),
     ...(options.durationSec ? ["-t", String(options.durationSec)] : []),
     ...(clock ? ["-vf", clock] : []),
     "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
     "-b:v", options.videoBitrate ?? "1500k", "-g", String(fps), "-keyint_min", String(fps),
-    "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2",
+    ...(options.noAudio ? ["-an"] : ["-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2"]),
     "-f", "flv", options.rtmpUrl,
   ];
   const child = spawn(resolveFfmpeg(), args, { stdio: ["ignore", "ignore", "pipe"], detached: true });

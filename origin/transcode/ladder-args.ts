@@ -19,6 +19,12 @@ export interface LadderArgsOptions {
   preset: string;
   partDuration: number;
   keyframeInterval?: number;
+  /**
+   * The source has no audio: a silent AAC track stands in, so every run of a
+   * stream has the same track layout (a reconnect that adds audio must not
+   * change what the master playlist promised).
+   */
+  silentAudio?: boolean;
 }
 
 /**
@@ -52,12 +58,14 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
     "-analyzeduration", "1000000",
     "-f", "flv",
     "-i", "pipe:0",
+    ...(opts.silentAudio ? ["-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"] : []),
     "-filter_complex", [split, ...scales].join(";"),
   ];
   ladder.forEach((r, i) => {
     args.push(
       "-map", `[${labels[i]}]`,
-      "-map", "0:a:0?",
+      // the endless silent source ends with the video (-shortest)
+      ...(opts.silentAudio ? ["-map", "1:a:0", "-shortest"] : ["-map", "0:a:0?"]),
       "-c:v", "libx264",
       "-preset", preset,
       "-tune", "zerolatency",

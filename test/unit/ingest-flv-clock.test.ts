@@ -15,16 +15,16 @@ interface Tag {
   bytes: Buffer;
 }
 
-/** A real FLV from FFmpeg (H.264 + AAC), starting at timestamp `offsetS`. */
-function flv(offsetS: number): { header: Buffer; tags: Tag[] } {
+/** A real FLV from FFmpeg (H.264 + AAC, or video only), starting at timestamp `offsetS`. */
+function flv(offsetS: number, audio = true): { header: Buffer; tags: Tag[] } {
   const out = spawnSync(
     resolveFfmpeg(),
     [
       "-hide_banner", "-loglevel", "error",
       "-f", "lavfi", "-i", "testsrc=size=160x120:rate=30",
-      "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+      ...(audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"] : []),
       "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", "30",
-      "-c:a", "aac", "-output_ts_offset", String(offsetS), "-f", "flv", "pipe:1",
+      ...(audio ? ["-c:a", "aac"] : ["-an"]), "-output_ts_offset", String(offsetS), "-f", "flv", "pipe:1",
     ],
     { maxBuffer: 64 << 20 },
   );
@@ -86,6 +86,29 @@ describe("FlvIngestClock", () => {
     for (const tag of config) clock.observe(tag.bytes, 1000);
     expect(clock.frameCount).toBe(0);
     expect(clock.startWallClock()).toBeUndefined();
+  });
+});
+
+describe("FlvIngestClock: does the source have audio?", () => {
+  it("yes at the first audio tag; no after a second of video without one; undecided before", () => {
+    const withAudio = new FlvIngestClock();
+    withAudio.observe(stream.header, 0);
+    for (const tag of stream.tags.slice(0, 4)) withAudio.observe(tag.bytes, 0);
+    expect(withAudio.audioPresent()).toBe(true);
+
+    const videoOnly = flv(0, false);
+    expect(videoOnly.tags.some((t) => t.type === 8)).toBe(false);
+    const clock = new FlvIngestClock();
+    clock.observe(videoOnly.header, 0);
+    const decisions: Array<boolean | undefined> = [];
+    for (const tag of videoOnly.tags) {
+      clock.observe(tag.bytes, 0);
+      decisions.push(clock.audioPresent());
+    }
+    const firstNo = decisions.indexOf(false);
+    expect(decisions.slice(0, firstNo).every((d) => d === undefined)).toBe(true);
+    expect(videoOnly.tags[firstNo]!.ts - videoOnly.tags.find((t) => t.type === 9 && t.bytes[12] === 1)!.ts).toBeGreaterThanOrEqual(1000);
+    expect(clock.hasSeenAudio).toBe(false);
   });
 });
 

@@ -66,3 +66,16 @@ describe("LL-HLS part duration", () => {
     expect(() => loadOriginConfig({ ORIGIN_SHARED_SECRET: "x".repeat(32), PART_DURATION_MS: "50" })).toThrow(/PART_DURATION_MS/);
   });
 });
+
+describe("stable track layout", () => {
+  it("a source without audio gets a silent AAC track, ended with the video", () => {
+    const ladder = parseLadder("tiny", 30);
+    const normal = buildLadderArgs({ ladder, frameRate: 30, preset: "ultrafast", partDuration: 0.333 }).join(" ");
+    const silent = buildLadderArgs({ ladder, frameRate: 30, preset: "ultrafast", partDuration: 0.333, silentAudio: true }).join(" ");
+    expect(normal).toContain("-map 0:a:0?");
+    expect(normal).not.toContain("anullsrc");
+    expect(silent).toContain("-f lavfi -i anullsrc=channel_layout=stereo:sample_rate=48000");
+    expect(silent.match(/-map 1:a:0 -shortest/g)).toHaveLength(ladder.length);
+    expect(silent).not.toContain("0:a:0");
+  });
+});
