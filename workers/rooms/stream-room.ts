@@ -11,7 +11,6 @@
  * event_snapshot of the stream's event. Direct frames: hello, error, ack,
  * telemetry_summary (owner), group messages.
  */
-import { isValidId } from "../../common/ids.js";
 import type { StreamStatus } from "../../schema/index.js";
 import type { Env } from "../env.js";
 import type { EventChanges } from "../events/diff.js";
@@ -34,7 +33,8 @@ import { Room, type ConnectRequest } from "./room.js";
 import { StreamAnnouncer } from "./stream/announcer.js";
 import { Audience } from "./stream/audience.js";
 import { LIKE_BURST, LIKE_RATE_PER_S, RateLimits, type SocketLimits } from "./stream/limits.js";
-import { Likes, LIKES_TIMER } from "./stream/likes.js";
+import { groupTag, inGroup } from "./stream/groups.js";
+import { Likes, LIKES_TIMER, likeCountOf } from "./stream/likes.js";
 import { StreamMetadata } from "./stream/metadata.js";
 import { Mutes } from "./stream/mutes.js";
 import { Polls, RESULTS_TIMER } from "./stream/polls.js";
@@ -132,29 +132,31 @@ export class StreamRoom extends Room<StreamSocketState> {
       if (summary !== null) this.sendToGroup("owner", summary);
       turn.ack();
     },
-    poll_open: async (turn, frame) => {
-      if (!this.isOwner(turn.connection.who)) return turn.error("forbidden", "only the stream's broadcaster may open a poll");
+    poll_open: this.ownerOnly("open a poll", async (turn, frame) => {
       const result = await this.openPollNow(turn.connection.who.userId, frame.question, frame.choices);
       if (!result.ok) return turn.error(result.code as ErrorCode, result.message);
       turn.ack({ pollId: result.value.pollId });
-    },
-    poll_close: async (turn, frame) => {
-      if (!this.isOwner(turn.connection.who)) return turn.error("forbidden", "only the stream's broadcaster may close a poll");
+    }),
+    poll_close: this.ownerOnly("close a poll", async (turn, frame) => {
       const result = await this.polls.closePoll(frame.pollId);
       if (!result.ok) return turn.error(result.code as ErrorCode, result.message);
       turn.ack({ pollId: frame.pollId });
-    },
-    mute: (turn, frame) => {
-      if (!this.isOwner(turn.connection.who)) return turn.error("forbidden", "only the stream's broadcaster may mute");
+    }),
+    mute: this.ownerOnly("mute", (turn, frame) => {
       this.mutes.mute(frame.userId, frame.durationMs ?? null, turn.connection.who.userId);
       turn.ack();
-    },
-    unmute: (turn, frame) => {
-      if (!this.isOwner(turn.connection.who)) return turn.error("forbidden", "only the stream's broadcaster may unmute");
+    }),
+    unmute: this.ownerOnly("unmute", (turn, frame) => {
       this.mutes.unmute(frame.userId);
       turn.ack();
-    },
+    }),
   };
+
+  /** A handler only the stream's broadcaster (or an admin) may run; `forbidden` for anyone else. */
+  private ownerOnly<F>(action: string, handler: (turn: FrameTurn, frame: F) => void | Promise<void>) {
+    return (turn: FrameTurn, frame: F) =>
+      this.isOwner(turn.connection.who) ? handler(turn, frame) : turn.error("forbidden", `only the stream's broadcaster may ${action}`);
+  }
 
   // ================================================================ Room hooks
 
@@ -237,27 +239,23 @@ export class StreamRoom extends Room<StreamSocketState> {
     group?: GroupFilter,
   ): Promise<RoomResult<{ seq?: number; recipients?: number }>> {
     await this.announcer.load();
-    if (group !== undefined && Object.keys(group).length > 0) return ok({ recipients: this.sendToMatching(event, data, group) });
+    if (group !== undefined && Object.keys(group).length > 0) {
+      return ok({
+        recipients: this.sendToGroup(groupTag(group), { type: "system", event, data, group }, ({ who }) => inGroup(group, who)),
+      });
+    }
     const now = this.clock.now();
     switch (event) {
       case "stream_started":
         return this.applyStatus("live", typeof data.startedAt === "number" ? data.startedAt : now);
       case "stream_ended":
         return this.applyStatus("ended", typeof data.endedAt === "number" ? data.endedAt : now);
-      case "muted": {
-        if (typeof data.userId !== "string" || !isValidId(data.userId)) return fail(400, "invalid_body", "muted needs data.userId");
-        const duration = typeof data.durationMs === "number" && data.durationMs > 0 ? data.durationMs : null;
-        return ok({ seq: this.mutes.mute(data.userId, duration, "system").seq });
-      }
+      case "muted":
       case "unmuted":
-        if (typeof data.userId !== "string") return fail(400, "invalid_body", "unmuted needs data.userId");
-        return ok({ seq: this.mutes.unmute(data.userId).seq });
-      case "like": {
-        const count =
-          typeof data.count === "number" && Number.isInteger(data.count) && data.count > 0 ? Math.min(data.count, 1_000_000) : 1;
-        await this.likes.add(count);
+        return this.mutes.fromPost(event, data);
+      case "like":
+        await this.likes.add(likeCountOf(data));
         return ok({});
-      }
       default:
         return ok({ seq: this.record({ type: "system", event, data }).seq });
     }
@@ -327,24 +325,6 @@ export class StreamRoom extends Room<StreamSocketState> {
   private async openPollNow(openedBy: string, question: unknown, choices: unknown): Promise<RoomResult<PollView>> {
     if (this.metadata.ended) return fail(409, "stream_ended", "the stream has ended");
     return this.polls.openPoll(openedBy, question, choices);
-  }
-
-  private sendToMatching(event: PostableSystemEvent, data: Record<string, unknown>, group: GroupFilter): number {
-    const tag = group.country
-      ? `country:${group.country}`
-      : group.device
-        ? `device:${group.device}`
-        : group.role
-          ? `role:${group.role}`
-          : undefined;
-    return this.sendToGroup(
-      tag,
-      { type: "system", event, data, group },
-      ({ who }) =>
-        (group.country === undefined || who.country === group.country) &&
-        (group.device === undefined || who.device === group.device) &&
-        (group.role === undefined || who.role === group.role),
-    );
   }
 }
 

@@ -11,6 +11,12 @@ export const LIKES_INTERVAL_MS = 250;
 export const LIKES_TIMER = "likes";
 const TOTAL_KEY = "likes";
 
+/** The count a system post `like` stands for (`data.count`, 1 by default, capped). */
+export function likeCountOf(data: Record<string, unknown>): number {
+  const count = data.count;
+  return typeof count === "number" && Number.isInteger(count) && count > 0 ? Math.min(count, 1_000_000) : 1;
+}
+
 export class Likes {
   private pending = 0;
   private readonly window: ThrottledTimer;

@@ -1,5 +1,7 @@
 /** Muted users of a stream room (SQLite table `muted`), until a time or for good. */
+import { isValidId } from "../../../common/ids.js";
 import type { LoggedFrame } from "../frames.js";
+import { fail, ok, type RoomResult } from "../result.js";
 import type { StreamRoomServices } from "./services.js";
 
 export class Mutes {
@@ -39,6 +41,16 @@ export class Mutes {
     );
     this.users().set(userId, until);
     return this.room.record({ type: "system", event: "muted", userId, until, by });
+  }
+
+  /** A `muted` / `unmuted` system post from the origin or the API (`data.userId`, `data.durationMs`). */
+  fromPost(event: "muted" | "unmuted", data: Record<string, unknown>): RoomResult<{ seq: number }> {
+    const userId = data.userId;
+    if (typeof userId !== "string" || (event === "muted" && !isValidId(userId)))
+      return fail(400, "invalid_body", `${event} needs data.userId`);
+    if (event === "unmuted") return ok({ seq: this.unmute(userId).seq });
+    const duration = typeof data.durationMs === "number" && data.durationMs > 0 ? data.durationMs : null;
+    return ok({ seq: this.mute(userId, duration, "system").seq });
   }
 
   unmute(userId: string): LoggedFrame {
