@@ -30,17 +30,14 @@ import {
   type StreamClientFrame,
 } from "./protocol.js";
 import { Room, type ConnectRequest } from "./room.js";
-import { StreamAnnouncer } from "./stream/announcer.js";
-import { Audience } from "./stream/audience.js";
-import { LIKE_BURST, LIKE_RATE_PER_S, RateLimits, type SocketLimits } from "./stream/limits.js";
+import { createStreamComponents } from "./stream/components.js";
+import { LIKE_BURST, LIKE_RATE_PER_S, type SocketLimits } from "./stream/limits.js";
 import { groupTag, inGroup } from "./stream/groups.js";
-import { Likes, LIKES_TIMER, likeCountOf } from "./stream/likes.js";
-import { StreamMetadata } from "./stream/metadata.js";
-import { Mutes } from "./stream/mutes.js";
-import { Polls, RESULTS_TIMER } from "./stream/polls.js";
+import { LIKES_TIMER, likeCountOf } from "./stream/likes.js";
+import { RESULTS_TIMER } from "./stream/polls.js";
 import { fail, ok, type RoomResult } from "./result.js";
 import type { StreamRoomServices } from "./stream/services.js";
-import { TelemetryReports, type StreamConnection, type StreamSocketState } from "./stream/telemetry-reports.js";
+import type { StreamConnection, StreamSocketState } from "./stream/telemetry-reports.js";
 
 /** largest log window answered at once */
 const MAX_LOG_FRAMES = 5_000;
@@ -58,41 +55,24 @@ type FrameHandlers = {
 
 export class StreamRoom extends Room<StreamSocketState> {
   protected readonly kind = "stream" as const;
-  private readonly services: StreamRoomServices;
-  private readonly metadata: StreamMetadata;
-  private readonly polls: Polls;
-  private readonly mutes: Mutes;
-  private readonly likes: Likes;
-  private readonly audience: Audience;
-  private readonly telemetry: TelemetryReports;
-  private readonly limits = new RateLimits();
-  private readonly announcer: StreamAnnouncer;
+  private readonly parts: ReturnType<typeof createStreamComponents>;
 
   constructor(ctx: DurableObjectState, env: Env, clock?: Clock) {
     super(ctx, env, clock);
-    this.services = {
+    const services: StreamRoomServices = {
       meta: this.meta,
       clock: this.clock,
       record: (frame) => this.record(frame),
       schedule: (name, at) => this.timers.set(name, at),
       cancel: (name) => this.timers.clear(name),
     };
-    this.metadata = new StreamMetadata(this.services);
-    this.polls = new Polls(this.services, this.sql);
-    this.mutes = new Mutes(this.services, this.sql);
-    this.likes = new Likes(this.services);
-    this.audience = new Audience(this.services);
-    this.telemetry = new TelemetryReports(this.clock, () => this.connections.all());
-    this.announcer = new StreamAnnouncer({
-      streamId: () => this.name,
-      env,
-      services: this.services,
+    this.parts = createStreamComponents({
+      services,
+      sql: this.sql,
       log: this.log,
-      metadata: this.metadata,
-      polls: this.polls,
-      likes: this.likes,
-      audience: this.audience,
-      viewerCount: () => this.connections.count(),
+      env,
+      streamId: () => this.name,
+      sockets: () => this.connections.all(),
       waitUntil: (work) => this.ctx.waitUntil(work),
     });
   }
@@ -101,8 +81,8 @@ export class StreamRoom extends Room<StreamSocketState> {
 
   private readonly handlers: FrameHandlers = {
     chat: (turn, frame) => {
-      if (this.metadata.ended) return turn.error("stream_ended", "the stream has ended");
-      if (this.mutes.isMuted(turn.connection.who.userId)) return turn.error("muted", "you are muted in this room");
+      if (this.parts.metadata.ended) return turn.error("stream_ended", "the stream has ended");
+      if (this.parts.mutes.isMuted(turn.connection.who.userId)) return turn.error("muted", "you are muted in this room");
       const text = checkChatText(frame.text);
       if (!text.ok) return turn.error("bad_frame", text.message);
       if (!turn.limits.chat.take(this.clock.now()))
@@ -111,14 +91,14 @@ export class StreamRoom extends Room<StreamSocketState> {
       turn.ack({ seq: logged.seq });
     },
     like: async (turn) => {
-      if (this.metadata.ended) return turn.error("stream_ended", "the stream has ended");
+      if (this.parts.metadata.ended) return turn.error("stream_ended", "the stream has ended");
       if (!turn.limits.like.take(this.clock.now()))
         return turn.error("rate_limited", `likes are limited to ${LIKE_RATE_PER_S}/s (burst ${LIKE_BURST})`);
-      await this.likes.add(1);
+      await this.parts.likes.add(1);
       turn.ack();
     },
     vote: async (turn, frame) => {
-      const result = await this.polls.vote(turn.connection.who.userId, frame.pollId, frame.choice);
+      const result = await this.parts.polls.vote(turn.connection.who.userId, frame.pollId, frame.choice);
       if (result.ok) return turn.ack({ pollId: result.pollId, choice: frame.choice });
       if (result.outcome === "unknown_poll") return turn.error("unknown_poll", "no such poll");
       if (result.outcome === "duplicate") return turn.error("already_voted", "one vote per viewer");
@@ -128,7 +108,7 @@ export class StreamRoom extends Room<StreamSocketState> {
     telemetry: (turn, frame) => {
       if (!turn.limits.telemetry.take(this.clock.now())) return turn.error("rate_limited", "telemetry is limited to 1 report per second");
       const { type: _type, ref: _ref, ...sample } = frame;
-      const summary = this.telemetry.report(turn.connection, sample);
+      const summary = this.parts.telemetry.report(turn.connection, sample);
       if (summary !== null) this.sendToGroup("owner", summary);
       turn.ack();
     },
@@ -138,16 +118,16 @@ export class StreamRoom extends Room<StreamSocketState> {
       turn.ack({ pollId: result.value.pollId });
     }),
     poll_close: this.ownerOnly("close a poll", async (turn, frame) => {
-      const result = await this.polls.closePoll(frame.pollId);
+      const result = await this.parts.polls.closePoll(frame.pollId);
       if (!result.ok) return turn.error(result.code as ErrorCode, result.message);
       turn.ack({ pollId: frame.pollId });
     }),
     mute: this.ownerOnly("mute", (turn, frame) => {
-      this.mutes.mute(frame.userId, frame.durationMs ?? null, turn.connection.who.userId);
+      this.parts.mutes.mute(frame.userId, frame.durationMs ?? null, turn.connection.who.userId);
       turn.ack();
     }),
     unmute: this.ownerOnly("unmute", (turn, frame) => {
-      this.mutes.unmute(frame.userId);
+      this.parts.mutes.unmute(frame.userId);
       turn.ack();
     }),
   };
@@ -161,16 +141,16 @@ export class StreamRoom extends Room<StreamSocketState> {
   // ================================================================ Room hooks
 
   protected override async prepareConnect(_request: ConnectRequest): Promise<void> {
-    await this.announcer.load();
+    await this.parts.announcer.load();
   }
 
   protected override connectionTags(state: FrameworkState): string[] {
-    const owner = this.metadata.current?.ownerId ?? null;
+    const owner = this.parts.metadata.current?.ownerId ?? null;
     return state.who.role === "broadcaster" && owner !== null && state.who.userId === owner ? ["owner"] : [];
   }
 
   protected override helloFields(connection: StreamConnection): Record<string, unknown> {
-    const meta = this.metadata.current;
+    const meta = this.parts.metadata.current;
     return {
       streamId: this.name,
       status: meta?.status ?? null,
@@ -178,22 +158,23 @@ export class StreamRoom extends Room<StreamSocketState> {
       eventId: meta?.eventId ?? null,
       viewerCount: this.connections.count(),
       you: { ...publicUser(connection.who), owner: this.isOwner(connection.who) },
-      poll: this.polls.view(),
+      poll: this.parts.polls.view(),
     };
   }
 
   protected override onConnect(connection: StreamConnection): void {
     const count = this.connections.count();
-    this.audience.joined(count, this.airTime());
-    if (!this.metadata.ended) this.record({ type: "system", event: "member_added", viewerCount: count, user: publicUser(connection.who) });
+    this.parts.audience.joined(count, this.airTime());
+    if (!this.parts.metadata.ended)
+      this.record({ type: "system", event: "member_added", viewerCount: count, user: publicUser(connection.who) });
   }
 
   protected override onClose(connection: StreamConnection): void {
-    this.limits.forget(connection.id);
-    this.telemetry.remove(connection.id);
+    this.parts.limits.forget(connection.id);
+    this.parts.telemetry.remove(connection.id);
     const count = this.connections.count();
-    this.audience.left(count, this.airTime());
-    if (!this.metadata.ended)
+    this.parts.audience.left(count, this.airTime());
+    if (!this.parts.metadata.ended)
       this.record({ type: "system", event: "member_removed", viewerCount: count, user: publicUser(connection.who) });
   }
 
@@ -203,7 +184,7 @@ export class StreamRoom extends Room<StreamSocketState> {
     const frame = parsed.frame;
     const turn: FrameTurn = {
       connection,
-      limits: this.limits.of(connection.id, this.clock.now()),
+      limits: this.parts.limits.of(connection.id, this.clock.now()),
       error: (code, message) => this.sendError(connection, code, message, frame.ref),
       ack: (fields = {}) => {
         if (frame.ref !== undefined) this.send(connection, { type: "ack", ref: frame.ref, of: frame.type, ...fields });
@@ -214,21 +195,21 @@ export class StreamRoom extends Room<StreamSocketState> {
   }
 
   protected override async onTimer(name: string): Promise<void> {
-    if (name === LIKES_TIMER) this.likes.onTimer();
-    else if (name === RESULTS_TIMER) this.polls.onTimer();
+    if (name === LIKES_TIMER) this.parts.likes.onTimer();
+    else if (name === RESULTS_TIMER) this.parts.polls.onTimer();
   }
 
   // ================================================================ RPC (Worker, EventRoom, lifecycle)
 
   /** Room state for the API (`GET /api/streams/:id`). */
   async info() {
-    const meta = await this.announcer.load();
+    const meta = await this.parts.announcer.load();
     return {
       viewerCount: this.connections.count(),
       lastSeq: this.log.lastSeq,
       status: meta?.status ?? null,
       startedAt: meta?.startedAt ?? null,
-      peakViewers: this.audience.peak,
+      peakViewers: this.parts.audience.peak,
     };
   }
 
@@ -238,7 +219,7 @@ export class StreamRoom extends Room<StreamSocketState> {
     data: Record<string, unknown> = {},
     group?: GroupFilter,
   ): Promise<RoomResult<{ seq?: number; recipients?: number }>> {
-    await this.announcer.load();
+    await this.parts.announcer.load();
     if (group !== undefined && Object.keys(group).length > 0) {
       return ok({
         recipients: this.sendToGroup(groupTag(group), { type: "system", event, data, group }, ({ who }) => inGroup(group, who)),
@@ -252,9 +233,9 @@ export class StreamRoom extends Room<StreamSocketState> {
         return this.applyStatus("ended", typeof data.endedAt === "number" ? data.endedAt : now);
       case "muted":
       case "unmuted":
-        return this.mutes.fromPost(event, data);
+        return this.parts.mutes.fromPost(event, data);
       case "like":
-        await this.likes.add(likeCountOf(data));
+        await this.parts.likes.add(likeCountOf(data));
         return ok({});
       default:
         return ok({ seq: this.record({ type: "system", event, data }).seq });
@@ -266,65 +247,65 @@ export class StreamRoom extends Room<StreamSocketState> {
    * `live` announces stream_started once, `ended` stream_ended once.
    */
   async applyStatus(status: StreamStatus, at: number): Promise<RoomResult<{ seq?: number }>> {
-    const logged = await this.announcer.applyStatus(status, at);
+    const logged = await this.parts.announcer.applyStatus(status, at);
     return ok(logged === null ? {} : { seq: logged.seq });
   }
 
   /** An update of the stream's event, from its EventRoom: logged with its offset and broadcast. */
   async recordEvent(eventId: string, changes: EventChanges): Promise<number | null> {
-    const meta = await this.announcer.load();
+    const meta = await this.parts.announcer.load();
     if (meta === null || meta.status === "ended" || meta.eventId !== eventId) return null;
     return this.record({ type: "event_update", eventId, changes }).seq;
   }
 
   /** The replay log window from ≤ offsetMs < to, in order. */
   async logWindow(fromMs: number, toMs: number) {
-    const meta = await this.announcer.load();
+    const meta = await this.parts.announcer.load();
     const { frames, truncated } = this.log.window(fromMs, toMs, MAX_LOG_FRAMES);
     return { startedAt: meta?.startedAt ?? null, ended: meta?.status === "ended", truncated, frames };
   }
 
   async openPoll(userId: string, question: string, choices: string[]) {
-    if ((await this.announcer.load()) === null) return fail(404, "unknown_stream", "no such stream");
+    if ((await this.parts.announcer.load()) === null) return fail(404, "unknown_stream", "no such stream");
     return this.openPollNow(userId, question, choices);
   }
 
   async closePoll(pollId: string) {
-    await this.announcer.load();
-    return this.polls.closePoll(pollId);
+    await this.parts.announcer.load();
+    return this.parts.polls.closePoll(pollId);
   }
 
   async telemetrySummary() {
-    const { reports, groups } = this.telemetry.summary();
+    const { reports, groups } = this.parts.telemetry.summary();
     return { reports, groups };
   }
 
   /** Final viewer statistics: duration, peak and average concurrent sockets, joins, leaves. */
   async finalStats() {
-    await this.announcer.load();
-    return this.audience.final(this.connections.count(), this.airTime());
+    await this.parts.announcer.load();
+    return this.parts.audience.final(this.connections.count(), this.airTime());
   }
 
   // ================================================================ internals
 
   /** Log frame of this stream: persisted with its offset from stream start, then broadcast. */
   private record(frame: StreamLogFrame): LoggedFrame {
-    return this.publish(frame, this.metadata.offsetAt(this.clock.now()));
+    return this.publish(frame, this.parts.metadata.offsetAt(this.clock.now()));
   }
 
   private airTime() {
-    const meta = this.metadata.current;
+    const meta = this.parts.metadata.current;
     return { startedAt: meta?.startedAt ?? null, endedAt: meta?.endedAt ?? null };
   }
 
   private isOwner(who: ConnectionInfo): boolean {
-    const owner = this.metadata.current?.ownerId ?? null;
+    const owner = this.parts.metadata.current?.ownerId ?? null;
     return who.role === "admin" || (who.role === "broadcaster" && owner !== null && who.userId === owner);
   }
 
   private async openPollNow(openedBy: string, question: unknown, choices: unknown): Promise<RoomResult<PollView>> {
-    if (this.metadata.ended) return fail(409, "stream_ended", "the stream has ended");
-    return this.polls.openPoll(openedBy, question, choices);
+    if (this.parts.metadata.ended) return fail(409, "stream_ended", "the stream has ended");
+    return this.parts.polls.openPoll(openedBy, question, choices);
   }
 }
 

@@ -1,0 +1,52 @@
+/** The components a StreamRoom is made of, wired once (stream-room.ts is only their facade). */
+import type { Env } from "../../env.js";
+import type { FrameLog } from "../storage.js";
+import { StreamAnnouncer } from "./announcer.js";
+import { Audience } from "./audience.js";
+import { RateLimits } from "./limits.js";
+import { Likes } from "./likes.js";
+import { StreamMetadata } from "./metadata.js";
+import { Mutes } from "./mutes.js";
+import { Polls } from "./polls.js";
+import type { StreamRoomServices } from "./services.js";
+import { type StreamConnection, TelemetryReports } from "./telemetry-reports.js";
+
+export interface StreamRoomParts {
+  services: StreamRoomServices;
+  sql: SqlStorage;
+  log: FrameLog;
+  env: Pick<Env, "DB" | "EVENT_ROOM">;
+  streamId: () => string;
+  sockets: () => StreamConnection[];
+  waitUntil: (work: Promise<unknown>) => void;
+}
+
+export function createStreamComponents(room: StreamRoomParts) {
+  const { services } = room;
+  const metadata = new StreamMetadata(services);
+  const polls = new Polls(services, room.sql);
+  const likes = new Likes(services);
+  const audience = new Audience(services);
+  const announcer = new StreamAnnouncer({
+    streamId: room.streamId,
+    env: room.env,
+    services,
+    log: room.log,
+    metadata,
+    polls,
+    likes,
+    audience,
+    viewerCount: () => room.sockets().length,
+    waitUntil: room.waitUntil,
+  });
+  return {
+    metadata,
+    polls,
+    mutes: new Mutes(services, room.sql),
+    likes,
+    audience,
+    telemetry: new TelemetryReports(services.clock, room.sockets),
+    limits: new RateLimits(),
+    announcer,
+  };
+}
