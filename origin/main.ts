@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { exitWithParent } from "./exit-with-parent.js";
 import { loadOriginConfig, type OriginConfig } from "./config.js";
 import { startHeartbeat } from "./control/heartbeat.js";
 import { LoadSampler } from "./control/load-sampler.js";
@@ -188,4 +189,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+  exitWithParent(shutdown);
 }

@@ -33,6 +33,7 @@ import type { Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import type { EventStatus, FeedEvent } from "../common/event-feed.js";
 import { seededRandom } from "../common/seeded-random.js";
+import { exitWithParent } from "../origin/exit-with-parent.js";
 
 export type SimStatus = EventStatus;
 export type FailureMode = "ok" | "error" | "garbage" | "hang";
@@ -469,4 +470,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
+  exitWithParent(() => void stop());
 }

@@ -12,6 +12,7 @@ import { signRequest } from "../common/signing.js";
 import { loadOriginConfig } from "../origin/config.js";
 import { startOrigin, type RunningOrigin } from "../origin/main.js";
 import { startProviderSimulator, type ProviderSimulator } from "./provider-simulator.js";
+import { supervise, type Supervised } from "./supervisor.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -46,11 +47,22 @@ export interface StackOptions {
   cronIntervalMs?: number;
   quiet?: boolean;
   log?: (message: string) => void;
+  /**
+   * Run the origin and the provider simulator as their own supervised
+   * processes (restarted when they crash) instead of inside this one:
+   * `npm start` does, so a crash of one part neither takes the others
+   * down nor leaves wrangler orphaned. Tests and benchmarks run in-process.
+   */
+  supervised?: boolean;
 }
 
 export interface RunningStack {
   edgeUrl: string;
-  origin: RunningOrigin;
+  /** The in-process origin (absent when supervised). */
+  origin?: RunningOrigin;
+  originId: string;
+  /** The supervised processes, when `supervised`. */
+  processes?: { origin: Supervised; simulator?: Supervised };
   originUrl: string;
   rtmpBaseUrl: string;
   apiKey: string;
@@ -147,11 +159,29 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   log("D1 migrations applied");
 
   let simulator: ProviderSimulator | undefined;
+  let simulatorProcess: Supervised | undefined;
+  let simulatorUrl: string | undefined;
   if (options.providerSimulator) {
-    const port = typeof options.providerSimulator === "object" ? options.providerSimulator.port : undefined;
-    simulator = await startProviderSimulator({ port: port ?? Number(process.env.PROVIDER_PORT ?? 8090), log });
+    const requested = typeof options.providerSimulator === "object" ? options.providerSimulator.port : undefined;
+    const port = requested ?? Number(process.env.PROVIDER_PORT ?? 8090);
+    if (options.supervised) {
+      simulatorProcess = supervise({
+        name: "provider simulator",
+        command: process.execPath,
+        args: ["--import", "tsx", "scripts/provider-simulator.ts"],
+        cwd: ROOT,
+        env: { ...process.env, PROVIDER_PORT: String(port) },
+        log,
+        quiet: options.quiet,
+      });
+      simulatorUrl = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${simulatorUrl}/events/sim-live-1`, 30_000);
+    } else {
+      simulator = await startProviderSimulator({ port, log });
+      simulatorUrl = simulator.url;
+    }
   }
-  const providerUrl = simulator?.url ?? options.eventProviderUrl;
+  const providerUrl = simulatorUrl ?? options.eventProviderUrl;
   const workerVars = { ...(providerUrl ? { EVENT_PROVIDER_URL: providerUrl } : {}), ...options.workerVars };
   const varArgs = Object.entries(workerVars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const wrangler = spawn(
@@ -171,13 +201,15 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const stopWorker = async () => {
     await stopProcessGroup(wrangler);
     await simulator?.close();
+    await simulatorProcess?.stop();
   };
   let origin: RunningOrigin | undefined;
+  let originProcess: Supervised | undefined;
   let cronTimer: NodeJS.Timeout | undefined;
   try {
     await waitForHttp(`${edgeUrl}/healthz`, 90_000, wrangler);
     log(`Worker up at ${edgeUrl}`);
-    const originConfig = loadOriginConfig({
+    const originEnv = {
       ...process.env,
       ...options.originEnv,
       ORIGIN_SHARED_SECRET: secret,
@@ -187,9 +219,24 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       LADDER: options.ladder ?? process.env.LADDER ?? "default",
       RECONNECT_GRACE_MS: String(options.reconnectGraceMs ?? process.env.RECONNECT_GRACE_MS ?? 15_000),
       ORIGIN_DATA_DIR: join(stateDir, "origin"),
-    });
-    origin = await startOrigin(originConfig, options.quiet ? () => {} : undefined);
-    if (!(await origin.heartbeat())) throw new Error("the Worker refused the origin's heartbeat");
+    };
+    const originConfig = loadOriginConfig(originEnv);
+    if (options.supervised) {
+      // one origin id for every restart: its streams, pool entry and journal stay its own
+      originProcess = supervise({
+        name: "origin",
+        command: process.execPath,
+        args: ["--import", "tsx", "origin/main.ts"],
+        cwd: ROOT,
+        env: { ...originEnv, ORIGIN_ID: originConfig.originId },
+        log,
+        quiet: options.quiet,
+      });
+      await waitForHttp(`http://127.0.0.1:${originHttpPort}/healthz`, 60_000);
+    } else {
+      origin = await startOrigin(originConfig, options.quiet ? () => {} : undefined);
+      if (!(await origin.heartbeat())) throw new Error("the Worker refused the origin's heartbeat");
+    }
 
     const internalPost = async <T>(path: string, payload: unknown): Promise<T> => {
       const body = JSON.stringify(payload);
@@ -221,6 +268,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const running: RunningStack = {
       edgeUrl,
       origin,
+      originId: originConfig.originId,
+      processes: originProcess ? { origin: originProcess, simulator: simulatorProcess } : undefined,
       originUrl: `http://127.0.0.1:${originHttpPort}`,
       rtmpBaseUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
       apiKey: seeded.apiKey,
@@ -232,6 +281,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       stop: async () => {
         if (cronTimer) clearInterval(cronTimer);
         await origin?.stop();
+        await originProcess?.stop();
         await stopWorker();
       },
     };
@@ -239,6 +289,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   } catch (error) {
     if (cronTimer) clearInterval(cronTimer);
     await origin?.stop();
+    await originProcess?.stop();
     await stopWorker();
     throw error;
   }

@@ -18,6 +18,8 @@ const stack = await startStack({
   broadcasterApiKey: process.env.BROADCASTER_API_KEY,
   ...(externalFeed ? { eventProviderUrl: externalFeed } : { providerSimulator: true }),
   cronIntervalMs: 60_000,
+  // origin and simulator run as their own processes, restarted if they crash
+  supervised: true,
 });
 
 let source: TestSource | undefined;
@@ -25,7 +27,7 @@ console.log(`
   Edge (Worker):  ${stack.edgeUrl}
   Origin HTTP:    ${stack.originUrl}   (metrics: ${stack.originUrl}/metrics)
   RTMP ingest:    ${stack.rtmpBaseUrl}/<streamKey>
-  Event feed:     ${stack.providerUrl ?? "none"}${stack.simulator ? "   (provider simulator; POST /__control to steer it)" : ""}
+  Event feed:     ${stack.providerUrl ?? "none"}${externalFeed ? "" : "   (provider simulator; POST /__control to steer it)"}
   Broadcaster API key: ${stack.apiKey}
   Create a stream:
     curl -s -X POST ${stack.edgeUrl}/api/streams -H "authorization: Bearer ${stack.apiKey}" \\
@@ -39,7 +41,7 @@ if (demo) {
     body: JSON.stringify({
       title: "Demo: test pattern with a clock",
       tags: ["demo"],
-      ...(stack.simulator ? { eventId: DEMO_EVENT_ID } : {}),
+      ...(externalFeed ? {} : { eventId: DEMO_EVENT_ID }),
     }),
   });
   const created = (await response.json()) as { streamId: string; ingestUrl: string; playbackUrl: string; watchUrl: string };
@@ -56,7 +58,7 @@ if (demo) {
     Playlist: ${created.playbackUrl}
     Sockets (token: curl -s -X POST ${stack.edgeUrl}/api/session/anonymous):
       chat/system: ${ws}/ws/streams/${created.streamId}?token=<token>${
-        stack.simulator ? `
+        !externalFeed ? `
       score:       ${ws}/ws/events/${DEMO_EVENT_ID}?token=<token>` : ""
       }
 `);

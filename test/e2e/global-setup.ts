@@ -50,7 +50,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide("secret", stack.secret);
   project.provide("reconnectGraceMs", RECONNECT_GRACE_MS);
   project.provide("providerUrl", stack.providerUrl!);
-  project.provide("originId", stack.origin.config.originId);
+  project.provide("originId", stack.originId);
   project.provide("providerBackoffMs", PROVIDER_BACKOFF_MS);
 }
 
