@@ -16,6 +16,7 @@ import { socketsApi } from "./api/sockets.js";
 import { streamsApi } from "./api/streams.js";
 import { adminApi } from "./api/admin.js";
 import { broadcastersApi, meApi } from "./api/follows.js";
+import { studioApi } from "./api/studio.js";
 import { timeApi } from "./api/time.js";
 import { scheduled } from "./control/scheduled.js";
 import { handleReplay } from "./replay.js";
@@ -23,6 +24,7 @@ import { handleLive, liveCors } from "./edge.js";
 import type { AppEnv } from "./env.js";
 import { HttpError, errorResponse, httpErrorResponse } from "./lib/errors.js";
 import { handleThumbnail, handleVod } from "./media/serve.js";
+import { handleDirectory, handleStudio } from "./pages.js";
 import { handleWatch } from "./watch.js";
 
 export { HlsMother } from "./mother/hls-mother.js";
@@ -42,11 +44,14 @@ app.route("/api/admin", adminApi);
 app.route("/api/events", eventsApi);
 app.route("/ws", socketsApi);
 app.route("/api/internal", internalApi);
+app.route("/api/studio", studioApi); // the broadcaster's studio page (web/app/studio)
 
 app.use("/live/*", liveCors);
 app.get("/live/*", handleLive);
 app.options("/live/*", () => new Response(null, { status: 204 }));
 
+app.get("/", handleDirectory);
+app.get("/studio", handleStudio);
 app.get("/watch/:streamId", handleWatch);
 app.get("/replay/:streamId", handleReplay);
 app.use("/vod/*", liveCors);

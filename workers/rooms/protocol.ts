@@ -200,5 +200,7 @@ export const POSTABLE_SYSTEM_EVENTS = [
   "thumbnail",
   "muted",
   "unmuted",
+  /** an action for the players of a group (cap the rendition, a notice); web/app/watch/group-actions.ts */
+  "group_action",
 ] as const;
 export type PostableSystemEvent = (typeof POSTABLE_SYSTEM_EVENTS)[number];

@@ -23,7 +23,7 @@ import { hashSecret, newStreamKey } from "../lib/random.js";
 import { streamRoom } from "../stubs.js";
 import { findOrigin, findStream, findStreamByKey } from "./repository.js";
 
-export type EndReason = "origin" | "watchdog_never_started" | "watchdog_inactive" | "admin";
+export type EndReason = "origin" | "watchdog_never_started" | "watchdog_inactive" | "admin" | "broadcaster";
 
 /** The origin asks whether a stream key may publish: the stream goes live (and is announced). */
 export async function publish(env: Env, request: PublishRequest, now = Date.now()): Promise<{ streamId: string }> {
@@ -70,7 +70,7 @@ export async function reportStatus(env: Env, streamId: string, report: StatusRep
   }
 }
 
-/** Ends a stream (watchdog, admin): false if it had already ended. */
+/** Ends a stream (watchdog, admin, its broadcaster from the studio): false if it had already ended. */
 export function endStream(env: Env, streamId: string, reason: Exclude<EndReason, "origin">, now = Date.now()): Promise<boolean> {
   return end(env, streamId, reason, now);
 }

@@ -1,0 +1,100 @@
+/**
+ * Shared by the web app's browser tests (web-*.test.ts): Chromium, signed
+ * internal calls, the provider simulator, games, API calls with the stack's
+ * broadcaster key, screenshots.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { inject } from "vitest";
+import { signRequest } from "../../common/signing.js";
+import type { WatchApp } from "../../web/app/watch/app.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Where the pages' screenshots go (phone and desktop of each page). */
+export const SCREENSHOT_DIR = process.env.E2E_SCREENSHOTS ?? join(tmpdir(), "edge-hls-web-screenshots");
+
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 800 };
+
+export type WatchSnapshot = ReturnType<WatchApp["snapshot"]>;
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+}
+
+/** A page in its own context (its own storage, so its own anonymous viewer); console errors collected. */
+export async function openPage(browser: Browser, url: string, viewport = DESKTOP, init?: (context: BrowserContext) => Promise<unknown>) {
+  const context = await browser.newContext({ viewport });
+  await init?.(context);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/favicon|status of 40[49]|ERR_CONNECTION_REFUSED/.test(m.text())) errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { page, context, errors };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+export function watchState(page: Page): Promise<WatchSnapshot> {
+  return page.evaluate(() => window.__watch!.snapshot()) as Promise<WatchSnapshot>;
+}
+
+export const edge = () => inject("edgeUrl");
+
+export async function internal(method: "GET" | "POST", path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const raw = body === undefined ? "" : JSON.stringify(body);
+  const headers = await signRequest(inject("secret"), method, path, raw);
+  const res = await fetch(`${edge()}${path}`, { method, headers: { ...headers, "content-type": "application/json" }, body: method === "POST" ? raw : undefined });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** The stack's broadcaster, through the public API. */
+export async function asBroadcaster<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${edge()}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export async function providerControl(command: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${inject("providerUrl")}/__control`, { method: "POST", body: JSON.stringify(command) });
+  if (!res.ok) throw new Error(`simulator: ${res.status} ${await res.text()}`);
+}
+
+let games = 0;
+/** A game in progress that only changes when told (auto: false), known to the Worker's D1. */
+export async function newGame(home = 40, away = 37): Promise<string> {
+  const id = `web-game-${Date.now().toString(36)}-${games++}`;
+  await providerControl({
+    create: {
+      id, sport: "basketball", status: "in_progress", startTime: new Date(Date.now() - 15 * 60_000).toISOString(),
+      home: { name: "Harbor City Herons", abbr: "HCH", score: home },
+      away: { name: "Summit Peaks", abbr: "SUM", score: away },
+      period: 2, clock: "06:00", details: {}, auto: false,
+    },
+  });
+  await internal("POST", "/api/internal/cron/run", { tasks: ["ingress"] });
+  return id;
+}

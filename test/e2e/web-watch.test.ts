@@ -1,0 +1,193 @@
+/**
+ * The watch page in Chromium (web/app/watch): plays and shows the scorebug, a
+ * provider score change shows when the playhead reaches it (at once in real
+ * time mode), chat between two viewers (own messages marked, errors shown, a
+ * dropped socket comes back with no gap or duplicate), likes, a poll with one
+ * vote each and live results, the reconnecting overlay when the broadcaster
+ * drops, the ended state with final stats and the replay link. Screenshots of
+ * each state at phone and desktop sizes go to SCREENSHOT_DIR.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
+import { createStream, eventually, fetchText, sleep, type CreatedStream } from "./helpers.js";
+import { asBroadcaster, launchChromium, newGame, openPage, PHONE, providerControl, screenshot, watchState, type WatchSnapshot } from "./web-helpers.js";
+
+const home = (s: WatchSnapshot) => (s.score?.shown.event as { home?: { score?: number } } | null)?.home?.score;
+
+describe("watch page (web app) in Chromium", () => {
+  let browser: Browser;
+  let stream: CreatedStream;
+  let source: TestSource;
+  let gameId: string;
+  let a: Page; // playhead mode (default)
+  let b: Page; // real time mode, another viewer
+  const errors: string[][] = [];
+
+  beforeAll(async () => {
+    gameId = await newGame(40, 37);
+    stream = await createStream("Herons v Peaks, courtside", { eventId: gameId });
+    source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180 });
+    browser = await launchChromium();
+    await eventually(async () => ((await fetchText(stream.playbackUrl)).status === 200 ? true : undefined), 40_000, "the stream to be playable");
+    const first = await openPage(browser, stream.watchUrl);
+    const second = await openPage(browser, stream.watchUrl, undefined, (context) =>
+      context.addInitScript(() => localStorage.setItem("edge.scoreMode", "realtime")),
+    );
+    a = first.page;
+    b = second.page;
+    errors.push(first.errors, second.errors);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await source?.stop();
+  });
+
+  it("plays, with controls, the LIVE badge and the scorebug", async () => {
+    for (const page of [a, b]) {
+      await eventually(async () => ((await page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "playback");
+      await eventually(async () => (home(await watchState(page)) === 40 ? true : undefined), 15_000, "the scorebug");
+    }
+    expect(await a.locator("#scorebug").innerText()).toMatch(/HCH\s*40\s*–\s*SUM\s*37/);
+    expect(await a.getAttribute(".score-mode", "aria-pressed")).toBe("false");
+    expect(await b.getAttribute(".score-mode", "aria-pressed")).toBe("true");
+    for (const tag of ["media-play-button", "media-mute-button", "media-fullscreen-button", "media-rendition-menu-button"]) {
+      expect(await a.locator(tag).count(), tag).toBe(1);
+    }
+    await eventually(async () => ((await a.locator("#live").innerText()) === "LIVE" ? true : undefined), 15_000, "the LIVE badge");
+    // quality menu: automatic plus every rendition of the ladder
+    const levels = await a.evaluate(() => (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { length: number } }).videoRenditions.length);
+    expect(levels).toBeGreaterThan(0);
+    expect((await watchState(a)).status).toBe("live");
+    expect((await a.locator("#state-pill").innerText()).toLowerCase()).toBe("live");
+    await screenshot(a, "watch-desktop");
+  });
+
+  it("a score change shows when the playhead reaches it, and at once in real time mode", async () => {
+    await providerControl({ set: { id: gameId, home: { score: 52 }, clock: "05:10" } });
+    const seenA = await eventually(async () => {
+      const s = await watchState(a);
+      return home(s) === 52 ? s : undefined;
+    }, 15_000, "the change in playhead mode");
+    const seenB = await eventually(async () => {
+      const s = await watchState(b);
+      return home(s) === 52 ? s : undefined;
+    }, 15_000, "the change in real time mode");
+    const frame = seenA.scoreFrames.find((f) => (f.changes as { home?: { score?: number } }).home?.score === 52)!;
+    expect(frame).toBeDefined();
+    // playhead mode: shown once the video's program time reached the moment of the change (and promptly)
+    const shownA = seenA.score!.shown;
+    expect(shownA.programTime).not.toBeNull();
+    expect(shownA.programTime!).toBeGreaterThanOrEqual(frame.ts);
+    expect(shownA.programTime! - frame.ts).toBeLessThan(600);
+    // real time: shown while its playhead was still before the change (about the target delay ahead)
+    const shownB = seenB.score!.shown;
+    expect(shownB.programTime === null || shownB.programTime < frame.ts).toBe(true);
+    expect(shownA.at).toBeGreaterThan(shownB.at);
+    // the toggle switches a page to real time
+    await a.click(".score-mode");
+    expect(await a.getAttribute(".score-mode", "aria-pressed")).toBe("true");
+    await a.click(".score-mode");
+  });
+
+  it("chat: a round trip between two viewers, own messages marked, errors shown", async () => {
+    await a.fill("#chat input", "hello from A <b>not bold</b>");
+    await a.press("#chat input", "Enter");
+    await eventually(async () => ((await watchState(b)).chat.some((m) => m.text === "hello from A <b>not bold</b>") ? true : undefined), 10_000, "B to see A's message");
+    const mineA = (await watchState(a)).chat.find((m) => m.text.startsWith("hello from A"))!;
+    const onB = (await watchState(b)).chat.find((m) => m.text.startsWith("hello from A"))!;
+    expect(mineA.mine).toBe(true);
+    expect(onB.mine).toBe(false);
+    expect(await a.locator(".chat-msg.mine .chat-from").first().innerText()).toBe("you");
+    // text, never HTML
+    expect(await b.locator(".chat-msg b").count()).toBe(0);
+    // too long: refused before sending
+    await a.fill("#chat input", "x".repeat(501));
+    await a.press("#chat input", "Enter");
+    await expect.poll(() => a.locator(".chat-error").innerText()).toContain("Too long");
+    // too fast: the room's rate limit, shown
+    for (let i = 0; i < 14; i++) {
+      await a.fill("#chat input", `burst ${i}`);
+      await a.press("#chat input", "Enter");
+      await sleep(20);
+    }
+    await expect.poll(() => a.locator(".chat-error").innerText(), { timeout: 5_000 }).toContain("too fast");
+  });
+
+  it("chat after a dropped socket: replayed with since, no gap, no duplicate", async () => {
+    const before = (await watchState(b)).socket!.connects;
+    await b.evaluate(() => window.__watch!.dropSocket());
+    for (let i = 0; i < 3; i++) {
+      await a.fill("#chat input", `while B was away ${i}`);
+      await a.press("#chat input", "Enter");
+      await sleep(250);
+    }
+    const s = await eventually(async () => {
+      const state = await watchState(b);
+      return state.chat.filter((m) => m.text.startsWith("while B was away")).length === 3 ? state : undefined;
+    }, 15_000, "B to catch up");
+    expect(s.socket!.connects).toBe(before + 1);
+    expect(new Set(s.chatSeqs).size).toBe(s.chatSeqs.length);
+    expect([...s.chatSeqs].sort((x, y) => x - y)).toEqual(s.chatSeqs);
+    // what A sent and B missed, all there, in order
+    const fromA = (await watchState(a)).chat.map((m) => m.seq);
+    expect(fromA.every((seq) => s.chatSeqs.includes(seq))).toBe(true);
+  });
+
+  it("likes: a tap on one page counts on the other", async () => {
+    const before = (await watchState(b)).likes;
+    await a.click("#like");
+    await eventually(async () => ((await watchState(b)).likes > before ? true : undefined), 5_000, "the like on B");
+  });
+
+  it("poll: one vote each, live results, closed", async () => {
+    const opened = await asBroadcaster<{ pollId: string }>("POST", `/api/streams/${stream.streamId}/polls`, { question: "Who wins the 3rd?", choices: ["Herons", "Peaks"] });
+    expect(opened.status).toBe(201);
+    for (const page of [a, b]) await page.locator("#poll button.vote").first().waitFor({ timeout: 10_000 });
+    await a.click('#poll button.vote[data-choice="0"]');
+    await b.click('#poll button.vote[data-choice="1"]');
+    for (const page of [a, b]) {
+      await eventually(async () => ((await watchState(page)).poll?.total === 2 ? true : undefined), 10_000, "both votes in the results");
+    }
+    expect((await watchState(a)).poll!.totals).toEqual([1, 1]);
+    expect(await a.locator("#poll button.vote").count()).toBe(0); // voted: no second vote
+    expect((await watchState(a)).voted).toBe(0);
+    await screenshot(b, "watch-poll-desktop");
+    await asBroadcaster("POST", `/api/streams/${stream.streamId}/polls/${opened.body.pollId}/close`);
+    await expect.poll(async () => (await watchState(b)).poll?.open, { timeout: 10_000 }).toBe(false);
+    expect(await b.locator("#poll .poll-status").innerText()).toContain("closed");
+  });
+
+  it("phone layout", async () => {
+    const phone = await openPage(browser, stream.watchUrl, PHONE);
+    await eventually(async () => ((await phone.page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "playback on the phone");
+    await eventually(async () => (home(await watchState(phone.page)) !== undefined ? true : undefined), 15_000, "the scorebug on the phone");
+    await screenshot(phone.page, "watch-phone");
+    // nothing wider than the screen
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await phone.context.close();
+  });
+
+  it("the broadcaster drops: reconnecting overlay, then playback resumes by itself", async () => {
+    await source.stop();
+    await eventually(async () => ((await watchState(a)).overlay === "reconnecting" ? true : undefined), 4_000, "the reconnecting overlay");
+    await screenshot(a, "watch-reconnecting-desktop");
+    source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180 });
+    await eventually(async () => ((await watchState(a)).overlay === null ? true : undefined), 20_000, "the overlay to go");
+    const t0 = await a.evaluate(() => window.__player!.currentTime);
+    await eventually(async () => ((await a.evaluate(() => window.__player!.currentTime)) > t0 + 1 ? true : undefined), 20_000, "playback to resume");
+  });
+
+  it("ended: final stats and the replay link", async () => {
+    await source.stop();
+    const s = await eventually(async () => {
+      const state = await watchState(a);
+      return state.overlay === "ended" ? state : undefined;
+    }, 30_000, "the ended state");
+    expect(s.stats?.peakViewers).toBeGreaterThanOrEqual(2);
+    await a.locator('#overlay a[href^="/replay/"]').waitFor({ timeout: 30_000 });
+    expect(await a.locator("#chat input").isDisabled()).toBe(true);
+    await screenshot(a, "watch-ended-desktop");
+    expect(errors.flat().filter((e) => !/WebSocket/.test(e))).toEqual([]);
+  });
+});

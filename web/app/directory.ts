@@ -1,0 +1,2 @@
+/** Bundle entry of the directory page (/). */
+import "./boot.js";

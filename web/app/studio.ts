@@ -1,0 +1,2 @@
+/** Bundle entry of the studio page (/studio). */
+import "./boot.js";
