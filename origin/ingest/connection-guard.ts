@@ -91,6 +91,6 @@ function normalizeAddress(address: string): string {
  */
 export function redactStreamKeys(message: string): string {
   return message
-    .replace(/(\/[A-Za-z0-9_.-]{1,64}\/)[A-Za-z0-9_-]{8,128}/g, "$1<redacted>")
+    .replace(/(^|[\s=("'])(\/[A-Za-z0-9_.-]{1,64}\/)[A-Za-z0-9_-]{8,128}(?=[\s,.:;)"']|$)/g, "$1$2<redacted>")
     .replace(/(name=)[A-Za-z0-9_-]{8,128}/g, "$1<redacted>");
 }

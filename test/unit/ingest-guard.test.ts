@@ -139,5 +139,12 @@ describe("RTMP ingest defences", { timeout: 30_000 }, () => {
       "invalid stream path characters: app=live, name=<redacted>",
     );
     expect(redactStreamKeys("Rtmp Server listening on port 0.0.0.0:1935")).toBe("Rtmp Server listening on port 0.0.0.0:1935");
+    expect(redactStreamKeys("push /live/<redacted> error, streamPath=/live/sk_abcdefgh12345678 already has a publisher")).toBe(
+      "push /live/<redacted> error, streamPath=/live/<redacted> already has a publisher",
+    );
+    expect(redactStreamKeys("Homepage: https://github.com/illuspas/Node-Media-Server")).toBe("Homepage: https://github.com/illuspas/Node-Media-Server");
+    expect(redactStreamKeys("RTMP session abc 1.2.3.4 publish /live/sk_abcdefgh12345678, streamId 3")).toBe(
+      "RTMP session abc 1.2.3.4 publish /live/<redacted>, streamId 3",
+    );
   });
 });
