@@ -25,8 +25,10 @@ export interface BenchOptions {
   syncTabJoinSeconds: number;
   /** Simulated viewers keep playing this long after the last may have joined. */
   syncTailSeconds: number;
-  /** Tabs settle this long once all show a frame. */
+  /** Tabs settle this long once all show a frame (watch page with sync: until all are locked). */
   syncSettleSeconds: number;
+  /** Longest wait for every sync-controlled tab to report "locked". */
+  syncLockTimeoutSeconds: number;
   syncRounds: number;
   hitSeconds: number;
   hitConnections: number;
@@ -68,6 +70,7 @@ const FULL: Omit<BenchOptions, "phases" | "smoke" | "outDir"> = {
   syncTabJoinSeconds: 10,
   syncTailSeconds: 8,
   syncSettleSeconds: 6,
+  syncLockTimeoutSeconds: 40,
   syncRounds: 5,
   hitSeconds: 10,
   hitConnections: 32,
@@ -94,6 +97,7 @@ const SMOKE: Partial<BenchOptions> = {
   syncTabJoinSeconds: 0,
   syncTailSeconds: 4,
   syncSettleSeconds: 1,
+  syncLockTimeoutSeconds: 8,
   syncRounds: 2,
   hitSeconds: 1,
   hitConnections: 8,
@@ -104,7 +108,7 @@ const SMOKE: Partial<BenchOptions> = {
 
 const NUMERIC: Array<keyof BenchOptions> = [
   "sourceWidth", "sourceHeight", "frameRate", "latencySeconds", "warmupSeconds", "offloadSeconds", "rampSeconds",
-  "syncViewers", "syncJoinSeconds", "syncTabs", "syncTabJoinSeconds", "syncTailSeconds", "syncSettleSeconds", "syncRounds", "hitSeconds", "hitConnections",
+  "syncViewers", "syncJoinSeconds", "syncTabs", "syncTabJoinSeconds", "syncTailSeconds", "syncSettleSeconds", "syncLockTimeoutSeconds", "syncRounds", "hitSeconds", "hitConnections",
   "fanoutSockets", "fanoutUpdates", "peerPlaylistTtl", "offloadStandardPct", "portOffset",
 ];
 

@@ -20,6 +20,7 @@ import type { BenchOptions } from "./options.js";
 import { buildPeerLadderArgs, peerVariantSuffix } from "./peer/ladder.js";
 import { startPeer, type RunningPeer } from "./peer/nginx.js";
 import { startBenchSource, type BenchSource } from "./source.js";
+import type { StackChildConfig, StackChildReady } from "./stack-child.js";
 
 export type SystemKey = "ours" | "peer";
 
@@ -302,23 +303,77 @@ export interface PartComparison {
   stopAll(): Promise<void>;
 }
 
+/** Starts bench/stack-child.ts and waits for its ready line. */
+async function startChildStack(options: BenchOptions, ports: Ports, partMs: number | null, log: (m: string) => void): Promise<{ system: BenchSystem; ingestUrl: string; stop(): Promise<void> }> {
+  const config: StackChildConfig = {
+    edgePort: ports.edge,
+    originHttpPort: ports.origin,
+    rtmpPort: ports.rtmp,
+    ladder: options.ladder,
+    originEnv: {
+      X264_PRESET: options.preset,
+      ORIGIN_BIND: "127.0.0.1",
+      FRAME_RATE: String(options.frameRate),
+      ...(partMs ? { PART_DURATION_MS: String(partMs) } : {}),
+    },
+  };
+  log(`starting our stack${partMs ? ` with PART_DURATION_MS=${partMs}` : ""} in its own process (edge :${ports.edge}, origin :${ports.origin}, rtmp :${ports.rtmp}) …`);
+  const child = spawnTracked(`stack (part ${partMs ?? "default"})`, process.execPath, ["--import", "tsx", join(ROOT, "bench", "stack-child.ts"), JSON.stringify(config)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    stopGraceMs: 30_000,
+  });
+  const ready = await new Promise<StackChildReady>((resolve, reject) => {
+    let buffer = "";
+    const timer = setTimeout(() => reject(new Error(`stack child (part ${partMs ?? "default"}) not ready within 120 s: ${child.stderrTail()}`)), 120_000);
+    child.child.stdout!.on("data", (d: Buffer) => {
+      buffer += d.toString();
+      const line = buffer.split("\n").find((l) => l.startsWith("{\"ready\""));
+      if (line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { ready: StackChildReady }).ready);
+      }
+    });
+    void child.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`stack child (part ${partMs ?? "default"}) exited with ${code}: ${child.stderrTail()}`));
+    });
+  });
+  const metrics = async () => parsePrometheus(await (await fetch(`${ready.originUrl}/metrics`)).text());
+  return {
+    system: {
+      key: "ours",
+      label: `ours, ${partMs ? `PART_DURATION_MS=${partMs}` : "default part"}`,
+      masterUrl: ready.masterUrl,
+      watchUrl: ready.watchUrl,
+      partMs,
+      originMark: metrics,
+      originSince: async (mark) => oursOriginDelta(mark as Map<string, number>, await metrics()),
+    },
+    ingestUrl: ready.ingestUrl,
+    stop: child.stop,
+  };
+}
+
 /**
- * Starts one of our stacks per entry of `partMs` (null: the origin's default)
- * on port offsets beyond the main run's, publishes one source to all of them
- * and waits until every one is playable.
+ * Starts one of our stacks per entry of `partMs` (null: the origin's default),
+ * each in its own process (node-media-server's state is per process) on ports
+ * below the main run's (26xxx), publishes one source to all of them and waits
+ * until every one is playable.
  */
 export async function startPartComparison(options: BenchOptions, partMs: Array<number | null>, log: (m: string) => void): Promise<PartComparison> {
-  const started: OursStack[] = [];
+  let source: BenchSource | undefined;
+  const started: Array<Awaited<ReturnType<typeof startChildStack>>> = [];
   const stopAll = async () => {
     await source?.stop();
-    for (const s of started) await s.stop();
+    await Promise.all(started.map((s) => s.stop()));
   };
-  let source: BenchSource | undefined;
   try {
-    for (const [i, ms] of partMs.entries()) {
-      const ports = benchPorts(options.portOffset + 50 * (i + 1));
-      started.push(await startOurs(options, ports, ms, `ours, ${ms ? `PART_DURATION_MS=${ms}` : "default part"}`, log));
-    }
+    // 26xxx: below the main run's ports and clear of the e2e suites' 18xxx/28xxx/38xxx
+    const children = await Promise.allSettled(partMs.map((ms, i) => startChildStack(options, benchPorts(options.portOffset - 1000 - 50 * i), ms, log)));
+    for (const c of children) if (c.status === "fulfilled") started.push(c.value);
+    const failed = children.find((c) => c.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     log(`publishing one test source to ${started.length} stacks (part comparison) …`);
     source = startBenchSource({
       outputs: started.map((s) => s.ingestUrl),

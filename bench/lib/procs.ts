@@ -113,9 +113,10 @@ export function spawnTracked(
   name: string,
   command: string,
   args: string[],
-  options: SpawnOptions & { stopSignal?: NodeJS.Signals } = {},
+  options: SpawnOptions & { stopSignal?: NodeJS.Signals; stopGraceMs?: number } = {},
 ): Tracked {
-  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], ...options, detached: true });
+  const { stopSignal, stopGraceMs, ...spawnOptions } = options;
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], ...spawnOptions, detached: true });
   let tail = "";
   child.stderr?.on("data", (d: Buffer) => {
     tail = (tail + d.toString()).slice(-4096);
@@ -127,6 +128,6 @@ export function spawnTracked(
       resolve(null);
     });
   });
-  const stop = onCleanup(name, () => stopGroup(child, options.stopSignal ?? "SIGTERM"));
+  const stop = onCleanup(name, () => stopGroup(child, stopSignal ?? "SIGTERM", stopGraceMs));
   return { child, stderrTail: () => tail, stop, exited };
 }

@@ -145,6 +145,10 @@ interface TabResult {
   tabsReading: number;
   stalls: number;
   syncStates: string[];
+  /** Watch page with sync: ms from "every tab plays" to "every tab locked", null if not within the timeout. */
+  lockedAfterMs: number | null;
+  /** From the first tab's join to every tab showing a frame, ms. */
+  joinedToPlayingMs: number;
 }
 
 async function tabs(ctx: PhaseContext): Promise<TabResult[] | undefined> {
@@ -170,14 +174,31 @@ async function tabs(ctx: PhaseContext): Promise<TabResult[] | undefined> {
         if (wait > 0) await sleep(wait);
         opened.push(await group.open(players));
       }
-      // Until every tab shows a readable frame, then let them settle.
+      // Until every tab shows a readable frame, then let them settle: the
+      // controller's tabs until all say "locked" (it steers at most ±5 %, so
+      // a joiner ~1 s off takes ~20 s), the others for a fixed time.
       const deadline = Date.now() + 45_000;
       while (Date.now() < deadline) {
         const s = await Promise.all(opened.map((p) => p.sample()));
         if (s.every((x) => x.playing && x.frame !== null)) break;
         await sleep(500);
       }
-      await sleep(options.syncSettleSeconds * 1000);
+      const allPlaying = Date.now();
+      let lockedAfterMs: number | null = null;
+      if (group.key === "watch-sync") {
+        const lockDeadline = Date.now() + options.syncLockTimeoutSeconds * 1000;
+        while (Date.now() < lockDeadline) {
+          const s = await Promise.all(opened.map((p) => p.sample()));
+          if (s.every((x) => x.syncState === "locked")) {
+            lockedAfterMs = Date.now() - allPlaying;
+            break;
+          }
+          await sleep(250);
+        }
+        await sleep(1_000);
+      } else {
+        await sleep(options.syncSettleSeconds * 1000);
+      }
       const rounds: number[] = [];
       const pdtRounds: number[] = [];
       const latencies: number[] = [];
@@ -212,6 +233,8 @@ async function tabs(ctx: PhaseContext): Promise<TabResult[] | undefined> {
         tabsReading: reading,
         stalls: last.reduce((a, s, i) => a + s.stalls - (firstStalls?.[i] ?? 0), 0),
         syncStates: last.map((s) => s.syncState),
+        lockedAfterMs,
+        joinedToPlayingMs: allPlaying - t0,
       });
     } finally {
       await Promise.all(opened.map((p) => p.close().catch(() => {})));
@@ -282,6 +305,17 @@ export async function runSync(ctx: PhaseContext): Promise<PhaseResult> {
           note: "program time from window.__player (hls.js playingDate), extrapolated to one instant",
         },
       );
+      if (g === "watch-sync") {
+        rows.push({
+          group: "sync",
+          measure: `tabs, ${name}: all locked after (from all playing)`,
+          unit: "s",
+          ours: r ? (r.lockedAfterMs === null ? `not within ${options.syncLockTimeoutSeconds} s` : r.lockedAfterMs / 1000) : null,
+          peer: null,
+          better: "lower",
+          note: "rounds start 1 s after every tab reports syncState locked (others: after a fixed settle)",
+        });
+      }
     }
   }
   return { rows, notes: [], raw: { simulated: sim, tabs: tab ?? null }, failures };
