@@ -10,11 +10,10 @@
  * live room(s); going live writes one `notifications` row per follower
  * (workers/control/lifecycle.ts).
  */
-import { and, desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { USER_ROLES } from "../../schema/index.js";
 import type { AppEnv } from "../env.js";
-import { getDb, schema } from "../lib/db.js";
+import { addFollow, recentNotifications, removeFollow } from "../lib/follows.js";
 import { HttpError } from "../lib/errors.js";
 import { userIdParam } from "../lib/params.js";
 import { findUser, rotateApiKey } from "../lib/users.js";
@@ -37,13 +36,8 @@ broadcastersApi.post("/:userId/follow", async (c) => {
   const me = await requireIdentity(c);
   const target = await broadcaster(c.env.DB, c.req.param("userId"));
   if (target.id === me.userId) throw new HttpError(400, "self_follow", "you cannot follow yourself");
-  const db = getDb(c.env.DB);
-  const inserted = await db
-    .insert(schema.follows)
-    .values({ followerId: me.userId, broadcasterId: target.id, createdAt: Date.now() })
-    .onConflictDoNothing()
-    .returning({ followerId: schema.follows.followerId });
-  if (inserted.length > 0) {
+  const isNew = await addFollow(c.env.DB, me.userId, target.id, Date.now());
+  if (isNew) {
     const onAir = await onAirStreamsOf(c.env.DB, target.id);
     const posted = await Promise.allSettled(
       onAir.map((id) =>
@@ -54,15 +48,13 @@ broadcastersApi.post("/:userId/follow", async (c) => {
     for (const result of posted)
       if (result.status === "rejected") console.warn(`follow ${target.id}: new_follower not posted`, result.reason);
   }
-  return c.json({ following: true, broadcasterId: target.id }, inserted.length > 0 ? 201 : 200, { "Cache-Control": "no-store" });
+  return c.json({ following: true, broadcasterId: target.id }, isNew ? 201 : 200, { "Cache-Control": "no-store" });
 });
 
 broadcastersApi.delete("/:userId/follow", async (c) => {
   const me = await requireIdentity(c);
   const target = await broadcaster(c.env.DB, c.req.param("userId"));
-  await getDb(c.env.DB)
-    .delete(schema.follows)
-    .where(and(eq(schema.follows.followerId, me.userId), eq(schema.follows.broadcasterId, target.id)));
+  await removeFollow(c.env.DB, me.userId, target.id);
   return c.json({ following: false, broadcasterId: target.id }, 200, { "Cache-Control": "no-store" });
 });
 
@@ -71,26 +63,7 @@ export const meApi = new Hono<AppEnv>();
 meApi.get("/notifications", validQuery(LimitQuery, LIMIT_MESSAGE), async (c) => {
   const me = await requireIdentity(c);
   const { limit } = c.req.valid("query");
-  const rows = await getDb(c.env.DB)
-    .select()
-    .from(schema.notifications)
-    .where(eq(schema.notifications.userId, me.userId))
-    .orderBy(desc(schema.notifications.createdAt))
-    .limit(limit);
-  return c.json(
-    {
-      notifications: rows.map((n) => ({
-        id: n.id,
-        kind: n.kind,
-        streamId: n.streamId,
-        broadcasterId: n.broadcasterId,
-        createdAt: n.createdAt,
-        data: JSON.parse(n.data) as unknown,
-      })),
-    },
-    200,
-    { "Cache-Control": "no-store" },
-  );
+  return c.json({ notifications: await recentNotifications(c.env.DB, me.userId, limit) }, 200, { "Cache-Control": "no-store" });
 });
 
 meApi.post("/api-key/rotate", requireApiKey(USER_ROLES), async (c) => {

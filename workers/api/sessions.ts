@@ -10,14 +10,13 @@
  * Tokens are HS256 JWTs under TOKEN_SECRET (workers/lib/session-token.ts),
  * valid TOKEN_TTL_S seconds (default 3600).
  */
-import { and, count, eq, gte } from "drizzle-orm";
 import { Hono } from "hono";
 import { USER_ROLES } from "../../schema/index.js";
 import { parseConfig } from "../config.js";
 import type { AppEnv, Env } from "../env.js";
 import { clientIp, ipFingerprint } from "../lib/client-info.js";
-import { getDb, schema } from "../lib/db.js";
 import { HttpError } from "../lib/errors.js";
+import { anonymousSessionsSince, insertAnonymousViewer } from "../lib/users.js";
 import { randomString } from "../lib/random.js";
 import { signSessionToken } from "../lib/session-token.js";
 import { requireApiKey } from "./auth.js";
@@ -37,20 +36,15 @@ sessionsApi.post("/anonymous", async (c) => {
   const secret = tokenSecret(c.env);
   const userId = `anon_${randomString(20, "0123456789abcdefghijklmnopqrstuvwxyz")}`;
   const now = Date.now();
-  const db = getDb(c.env.DB);
   const fingerprint = await ipFingerprint(secret, clientIp(c.req.raw));
   // A flood of anonymous accounts from one address is refused, not minted.
   const limit = parseConfig(c.env).anonSessionsPerMinute;
   if (limit > 0) {
-    const [recent] = await db
-      .select({ n: count() })
-      .from(schema.anonymousViewers)
-      .where(and(eq(schema.anonymousViewers.ipFingerprint, fingerprint), gte(schema.anonymousViewers.createdAt, now - 60_000)));
-    if ((recent?.n ?? 0) >= limit) {
+    if ((await anonymousSessionsSince(c.env.DB, fingerprint, now - 60_000)) >= limit) {
       throw new HttpError(429, "rate_limited", `at most ${limit} anonymous sessions per minute per client`, { "Retry-After": "60" });
     }
   }
-  await db.insert(schema.anonymousViewers).values({ id: userId, ipFingerprint: fingerprint, createdAt: now });
+  await insertAnonymousViewer(c.env.DB, userId, fingerprint, now);
   const { token, expiresAt } = await signSessionToken(
     secret,
     { sub: userId, role: "anonymous", anon: true },

@@ -1,5 +1,5 @@
 /** D1 queries about users (API keys are stored only as SHA-256 digests). */
-import { and, eq } from "drizzle-orm";
+import { and, count, eq, gte } from "drizzle-orm";
 import type { User, UserRole } from "../../schema/index.js";
 import { getDb, schema } from "./db.js";
 import { hashSecret, newApiKey } from "./random.js";
@@ -41,4 +41,18 @@ export async function rotateApiKey(db: D1Database, user: Pick<User, "id" | "apiK
     .where(and(eq(schema.users.id, user.id), eq(schema.users.apiKeyHash, user.apiKeyHash)))
     .returning({ id: schema.users.id });
   return updated.length === 0 ? null : apiKey;
+}
+
+/** Anonymous accounts minted from this client fingerprint since `since`. */
+export async function anonymousSessionsSince(db: D1Database, ipFingerprint: string, since: number): Promise<number> {
+  const [recent] = await getDb(db)
+    .select({ n: count() })
+    .from(schema.anonymousViewers)
+    .where(and(eq(schema.anonymousViewers.ipFingerprint, ipFingerprint), gte(schema.anonymousViewers.createdAt, since)));
+  return recent?.n ?? 0;
+}
+
+/** A new anonymous viewer account: only a keyed fingerprint of the client's address is kept. */
+export async function insertAnonymousViewer(db: D1Database, id: string, ipFingerprint: string, now: number): Promise<void> {
+  await getDb(db).insert(schema.anonymousViewers).values({ id, ipFingerprint, createdAt: now });
 }
