@@ -36,6 +36,8 @@ export default defineConfig({
           // short windows keep the stale-if-error tests fast
           STALE_IF_ERROR_MS: "2500",
           ORIGIN_TIMEOUT_MS: "700",
+          // X-Dev-Colo / X-Dev-Region simulate colos and regions (workers/tiers/regions.ts)
+          DEV_COLO_HEADER: "1",
           TEST_MIGRATIONS: await readD1Migrations(migrationsDir),
           TEST_UPSTREAM_URL: inject("upstreamUrl"),
         },

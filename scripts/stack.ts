@@ -182,7 +182,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     }
   }
   const providerUrl = simulatorUrl ?? options.eventProviderUrl;
-  const workerVars = { ...(providerUrl ? { EVENT_PROVIDER_URL: providerUrl } : {}), ...options.workerVars };
+  // locally, X-Dev-Colo / X-Dev-Region simulate viewers in many colos and regions (workers/tiers/regions.ts)
+  const workerVars = { DEV_COLO_HEADER: "1", ...(providerUrl ? { EVENT_PROVIDER_URL: providerUrl } : {}), ...options.workerVars };
   const varArgs = Object.entries(workerVars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const wrangler = spawn(
     WRANGLER,

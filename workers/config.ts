@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "../common/origin-contract.js";
 import { DEFAULT_TOKEN_TTL_S, MIN_SECRET_LENGTH } from "./lib/session-token.js";
+import { DEFAULT_HOT_CACHE_BYTES } from "./tiers/hot-cache.js";
 
 /** An origin silent for this many heartbeat intervals leaves the pool. */
 const MISSED_HEARTBEATS = 3;
@@ -54,6 +55,8 @@ const VarsSchema = z.object({
   PLAY_DIRECT_THRESHOLD: setting(countAtLeastOne, 5),
   STREAM_START_TIMEOUT_MS: setting(nonNegativeInt, 600_000),
   STREAM_INACTIVE_MS: setting(nonNegativeInt, 30_000),
+  DEV_COLO_HEADER: setting(z.enum(["0", "1"]), "0"),
+  EDGE_HOT_CACHE_BYTES: setting(nonNegativeInt, DEFAULT_HOT_CACHE_BYTES),
 });
 
 export interface WorkerConfig {
@@ -75,6 +78,12 @@ export interface WorkerConfig {
     pollLeaseMs: number;
   };
   mother: { staleIfErrorMs: number; originTimeoutMs: number };
+  tiers: {
+    /** Honour X-Dev-Colo / X-Dev-Region (local tests and benchmarks only; see workers/tiers/regions.ts). */
+    devColoHeader: boolean;
+    /** Memory budget of the edge's hot tier per isolate; 0 turns it off. */
+    hotCacheBytes: number;
+  };
   control: {
     heartbeatIntervalMs: number;
     /** MISSED_HEARTBEATS × heartbeat interval */
@@ -111,6 +120,7 @@ export function parseConfig(env: object): WorkerConfig {
       pollLeaseMs: v.EVENT_POLL_LEASE_MS,
     },
     mother: { staleIfErrorMs: v.STALE_IF_ERROR_MS, originTimeoutMs: v.ORIGIN_TIMEOUT_MS || 3000 },
+    tiers: { devColoHeader: v.DEV_COLO_HEADER === "1", hotCacheBytes: v.EDGE_HOT_CACHE_BYTES },
     control: {
       heartbeatIntervalMs: Math.max(1, v.HEARTBEAT_INTERVAL_MS),
       originLivenessMs: MISSED_HEARTBEATS * Math.max(1, v.HEARTBEAT_INTERVAL_MS),

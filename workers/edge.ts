@@ -2,40 +2,46 @@
  * Edge (child) tier: `GET|HEAD /live/<streamId>/<objectPath>`.
  *
  * Rejects anything that is not an HLS object of a known stream before it
- * costs a Durable Object call, answers from the colo's Cache API when it can,
- * and otherwise asks the stream's HlsMother, with at most one in-flight
- * mother call per cache key in this isolate.
+ * costs a Durable Object call, then answers from the nearest tier that has
+ * the object, each one filling the ones below it:
  *
+ *   edge-memory  this isolate's hot tier (tiers/hot-cache.ts)
+ *   edge-hit     the colo's Cache API
+ *   relay-hit    the region's HlsRelay (relay/hls-relay.ts)
+ *   mother-hit / mother-stale / origin   the stream's HlsMother
+ *
+ * with at most one in-flight relay call per cache key in this isolate.
  * The cache key is the object path plus the canonical LL-HLS directives,
  * which only media playlists keep (common/hls-query.ts): any other query
- * string is dropped before the cache lookup. A mother call that every
- * waiting viewer has abandoned (an LL-HLS blocking request held for
- * seconds) is cancelled, and the mother cancels its origin request in turn.
+ * string is dropped before the cache lookup. A call that every waiting
+ * viewer has abandoned (an LL-HLS blocking request held for seconds) is
+ * cancelled, and each tier above cancels its own in turn.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { classifyObjectPath, isValidStreamId, type HlsObjectType } from "../common/hls-paths.js";
-import type { AppEnv, Env } from "./env.js";
-import { errorResponse } from "./lib/errors.js";
 import { formatHlsQuery, parseHlsQuery } from "../common/hls-query.js";
+import { parseConfig } from "./config.js";
+import type { AppEnv, Env } from "./env.js";
 import { parseRange, rangeResponse } from "./lib/byte-range.js";
+import { errorResponse } from "./lib/errors.js";
 import { streamExists } from "./lib/stream-directory.js";
 import { isEdgeCacheable } from "./mother/cache-policy.js";
 import { TIER_HEADER } from "./mother/hls-mother.js";
+import { hlsRelay } from "./stubs.js";
+import { Coalescer } from "./tiers/coalescer.js";
+import { HotCache, type StoredAnswer } from "./tiers/hot-cache.js";
+import { DEFAULT_REGIONS, placementOf, type Placement } from "./tiers/regions.js";
 
-interface Buffered {
-  status: number;
-  headers: [string, string][];
-  body: ArrayBuffer;
+type Buffered = StoredAnswer;
+
+/** Per isolate: the relay calls under way, and the hot tier (sized on first use from the config). */
+const flights = new Coalescer<Buffered>();
+let hot: HotCache | undefined;
+
+/** Empties this isolate's hot tier, as a fresh isolate of the same colo would have it (tests). */
+export function dropHotTier(): void {
+  hot = undefined;
 }
-
-interface Flight {
-  promise: Promise<Buffered>;
-  /** Viewers still waiting on it. */
-  waiters: number;
-  controller: AbortController;
-}
-
-const inflight = new Map<string, Flight>();
 
 const LIVE_PATH = /^\/live\/([^/]*)\/(.+)$/;
 
@@ -82,17 +88,6 @@ function toResponse(buffered: Buffered, tier?: string): Response {
   return new Response(buffered.body, { status: buffered.status, headers });
 }
 
-/** The mother's fetch() entry point, so that cancelling `signal` reaches it as request.signal. */
-async function askMother(env: Env, streamId: string, objectPath: string, search: string, signal: AbortSignal): Promise<Buffered> {
-  const stub = env.HLS_MOTHER.get(env.HLS_MOTHER.idFromName(streamId));
-  const response = await stub.fetch(new Request(`https://mother/${streamId}/${objectPath}${search}`, { signal }));
-  return {
-    status: response.status,
-    headers: [...response.headers],
-    body: await response.arrayBuffer(),
-  };
-}
-
 export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   const url = new URL(c.req.url);
   // The raw (still percent-encoded) path: an encoded slash or dot never
@@ -114,7 +109,17 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   });
   if (!exists) return errorResponse(404, "unknown_stream", "no such stream");
 
-  const cacheKey = `${url.origin}/live/${streamId}/${objectPath}${search}`;
+  const config = parseConfig(c.env);
+  const placement = placementOf(c.req.raw as Request & { cf?: { colo?: unknown; continent?: unknown } }, DEFAULT_REGIONS, config.tiers.devColoHeader);
+  // a simulated colo (dev header) gets caches of its own, as a real colo would
+  const coloPrefix = placement.simulated ? `/__colo/${placement.colo}` : "";
+  const cacheKey = `${url.origin}${coloPrefix}/live/${streamId}/${objectPath}${search}`;
+  const now = Date.now();
+
+  if (config.tiers.hotCacheBytes > 0) hot ??= new HotCache(config.tiers.hotCacheBytes);
+  const memory = hot?.get(cacheKey, now);
+  if (memory) return deliver(c.req.raw, withTier(memory.answer, "edge-memory", memory.ageSeconds), type);
+
   const cache = caches.default;
   // A failing cache is a miss, not an error for the viewer.
   const hit = await cache.match(cacheKey).catch((error: unknown) => {
@@ -123,53 +128,29 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   });
   if (hit !== undefined) {
     const headers = new Headers(hit.headers);
-    headers.set(TIER_HEADER, "edge-hit");
     const storedAt = Number(headers.get(STORED_AT_HEADER));
     headers.delete(STORED_AT_HEADER);
-    // Age: how long it has been cached here, on top of what the mother reported when it was stored
+    // Age: how long it has been cached here, on top of what the tier above reported when it was stored
     const upstreamAge = Number(headers.get("Age") ?? 0) || 0;
-    if (storedAt > 0) headers.set("Age", String(upstreamAge + Math.max(0, Math.floor((Date.now() - storedAt) / 1000))));
-    return deliver(c.req.raw, { status: hit.status, headers: [...headers], body: await hit.arrayBuffer() }, type);
+    const ageSeconds = storedAt > 0 ? upstreamAge + Math.max(0, Math.floor((now - storedAt) / 1000)) : undefined;
+    const answer: Buffered = { status: hit.status, headers: [...headers], body: await hit.arrayBuffer() };
+    hot?.set(cacheKey, answer, now);
+    return deliver(c.req.raw, withTier(answer, "edge-hit", ageSeconds), type);
   }
 
-  let flight = inflight.get(cacheKey);
-  const leader = flight === undefined;
-  if (flight === undefined) {
-    const controller = new AbortController();
-    const started: Flight = {
-      promise: askMother(c.env, streamId, objectPath, search, controller.signal).finally(() => {
-        if (inflight.get(cacheKey) === started) inflight.delete(cacheKey);
-      }),
-      waiters: 0,
-      controller,
-    };
-    flight = started;
-    inflight.set(cacheKey, flight);
-  }
-  const viewerGone = c.req.raw.signal;
-  const current = flight;
-  current.waiters++;
-  const onGone = () => {
-    current.waiters--;
-    // nobody left to answer: stop holding the mother (and through it the origin)
-    if (current.waiters === 0) {
-      current.controller.abort(new Error("every viewer left"));
-      if (inflight.get(cacheKey) === current) inflight.delete(cacheKey);
-    }
-  };
-  viewerGone.addEventListener("abort", onGone, { once: true });
-  let buffered: Buffered;
-  try {
-    buffered = await current.promise;
-  } catch (error) {
-    if (current.controller.signal.aborted) return errorResponse(499, "client_gone", "request cancelled");
-    console.error("edge: mother call failed", error);
+  const joined = await flights.join(
+    cacheKey,
+    (signal) => askRelay(c.env, placement, streamId, objectPath, search, signal),
+    c.req.raw.signal,
+  );
+  if (joined.kind === "gone") return errorResponse(499, "client_gone", "request cancelled");
+  if (joined.kind === "failed") {
+    console.error("edge: relay call failed", joined.error);
     return errorResponse(502, "mother_unavailable", "stream cache tier unavailable");
-  } finally {
-    viewerGone.removeEventListener("abort", onGone);
-    if (!viewerGone.aborted) current.waiters--;
   }
-  if (leader && buffered.status === 200) {
+  const buffered = joined.value;
+  if (joined.leader && buffered.status === 200) {
+    hot?.set(cacheKey, buffered, Date.now());
     const cacheControl = new Headers(buffered.headers).get("cache-control");
     if (isEdgeCacheable(cacheControl)) {
       const stored = toResponse(buffered);
@@ -180,6 +161,23 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
     }
   }
   return deliver(c.req.raw, buffered, type);
+}
+
+/** The region's relay, through its fetch() entry point so that cancelling `signal` reaches it. */
+async function askRelay(env: Env, placement: Placement, streamId: string, objectPath: string, search: string, signal: AbortSignal): Promise<Buffered> {
+  const stub = hlsRelay(env, streamId, placement.region, DEFAULT_REGIONS.hints[placement.region]);
+  const response = await stub.fetch(new Request(`https://relay/${streamId}/${objectPath}${search}`, { signal }));
+  return { status: response.status, headers: [...response.headers], body: await response.arrayBuffer() };
+}
+
+function withTier(answer: Buffered, tier: string, ageSeconds?: number): Buffered {
+  const headers = answer.headers.filter(([name]) => {
+    const lower = name.toLowerCase();
+    return lower !== TIER_HEADER.toLowerCase() && (ageSeconds === undefined || lower !== "age");
+  });
+  headers.push([TIER_HEADER, tier]);
+  if (ageSeconds !== undefined) headers.push(["Age", String(ageSeconds)]);
+  return { ...answer, headers };
 }
 
 /**

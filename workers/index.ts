@@ -28,6 +28,7 @@ import { handleDirectory, handleStudio } from "./pages.js";
 import { handleWatch } from "./watch.js";
 
 export { HlsMother } from "./mother/hls-mother.js";
+export { HlsRelay } from "./relay/hls-relay.js";
 export { EventRoom } from "./rooms/event-room.js";
 export { StreamRoom } from "./rooms/stream-room.js";
 

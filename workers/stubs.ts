@@ -16,3 +16,9 @@ export function eventRoom(env: Pick<Env, "EVENT_ROOM">, eventId: string) {
 export function hlsMother(env: Pick<Env, "HLS_MOTHER">, streamId: string) {
   return env.HLS_MOTHER.get(env.HLS_MOTHER.idFromName(streamId));
 }
+
+/** The stream's relay in `region` (`<streamId>@<region>`), placed near it in production. */
+export function hlsRelay(env: Pick<Env, "HLS_RELAY">, streamId: string, region: string, locationHint?: DurableObjectLocationHint) {
+  const id = env.HLS_RELAY.idFromName(`${streamId}@${region}`);
+  return locationHint ? env.HLS_RELAY.get(id, { locationHint }) : env.HLS_RELAY.get(id);
+}

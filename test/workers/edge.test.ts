@@ -5,6 +5,7 @@ import {
   errorCode,
   mother,
   randomId,
+  relay,
   setUpstream,
   sleep,
   textOf,
@@ -22,11 +23,13 @@ function bytesEqual(a: ArrayBuffer, b: ArrayBuffer): boolean {
   return true;
 }
 
-/** Requests `path` until the edge answers from its Cache API (cache.put runs in waitUntil). */
+const EDGE_TIERS = ["edge-memory", "edge-hit"];
+
+/** Requests `path` until the edge answers it itself (its memory or its Cache API; cache.put runs in waitUntil). */
 async function untilEdgeHit(path: string): Promise<Response> {
   for (let i = 0; i < 20; i++) {
     const res = await edge(path);
-    if (res.headers.get("X-Cache-Tier") === "edge-hit") return res;
+    if (EDGE_TIERS.includes(res.headers.get("X-Cache-Tier") ?? "")) return res;
     await res.arrayBuffer();
     await sleep(20);
   }
@@ -54,22 +57,29 @@ describe("coalescing: the origin sees one viewer", () => {
     expect(await upstreamCount(`/hls/${id}/v0/index.m3u8`)).toBe(1);
   });
 
-  it("the mother alone coalesces 100 edges (one per colo) into 1 origin fetch", async () => {
+  it("100 colos in two regions: each region's relay asks the mother once, the origin sees 1 fetch", async () => {
     const id = await createLiveStream();
     await setUpstream(id, { delayMs: 1000 }); // keep the one origin fetch in flight while all arrive
-    // a different host per request = a different edge cache key, so the edge
-    // tier cannot coalesce; every request reaches the mother
+    // a simulated colo per request (dev header) = its own edge caches, so the
+    // edge cannot coalesce them; the relay of their region does
     const responses = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => edge(`/live/${id}/v0/e1-102.m4s`, undefined, `http://colo${i}.test`)),
+      Array.from({ length: 100 }, (_, i) =>
+        edge(`/live/${id}/v0/e1-102.m4s`, { headers: { "X-Dev-Colo": `colo${i}`, "X-Dev-Region": i % 2 ? "na" : "eu" } }),
+      ),
     );
     const bodies = await Promise.all(responses.map((r) => r.arrayBuffer()));
     for (const body of bodies) expect(bytesEqual(body, bodies[0]!)).toBe(true);
     for (const res of responses) expect(["origin", "mother-hit"]).toContain(res.headers.get("X-Cache-Tier"));
     expect(await upstreamCount(`/hls/${id}/v0/e1-102.m4s`)).toBe(1);
+    for (const region of ["eu", "na"]) {
+      const stats = await relay(id, region).stats();
+      expect(stats.requests, region).toBe(50);
+      expect(stats.motherRequests, region).toBe(1);
+      expect(stats.coalesced + stats.hits, region).toBe(49);
+    }
     const stats = await mother(id).stats();
+    expect(stats.requests).toBe(2); // one per region
     expect(stats.originFetches.segment).toBe(1);
-    expect(stats.coalescedWaiters + stats.hits).toBe(99);
-    expect(stats.coalescedWaiters).toBeGreaterThan(0);
   });
 
   it("the mother RPC answers every concurrent waiter with its own body", async () => {
@@ -83,7 +93,7 @@ describe("coalescing: the origin sees one viewer", () => {
 });
 
 describe("Cache-Control rewrite and X-Cache-Tier", () => {
-  it("master: long; origin then edge-hit; mother-hit from another colo", async () => {
+  it("master: long; origin, then the edge's own tiers; relay-hit from another colo of the region, mother-hit from another region", async () => {
     const id = await createLiveStream();
     const first = await edge(`/live/${id}/master.m3u8`);
     expect(first.status).toBe(200);
@@ -100,9 +110,13 @@ describe("Cache-Control rewrite and X-Cache-Tier", () => {
     expect(hit.headers.get("Access-Control-Allow-Origin")).toBe("*");
 
     const otherColo = await edge(`/live/${id}/master.m3u8`, undefined, "http://elsewhere.test");
-    expect(otherColo.headers.get("X-Cache-Tier")).toBe("mother-hit");
+    expect(otherColo.headers.get("X-Cache-Tier")).toBe("relay-hit");
     expect(otherColo.headers.get("Age")).toMatch(/^\d+$/);
     expect(await textOf(otherColo)).toBe(text);
+    const otherRegion = await edge(`/live/${id}/master.m3u8`, { headers: { "X-Dev-Colo": "syd", "X-Dev-Region": "ap" } });
+    expect(otherRegion.headers.get("X-Cache-Tier")).toBe("mother-hit");
+    expect(otherRegion.headers.get("Age")).toMatch(/^\d+$/);
+    expect(await textOf(otherRegion)).toBe(text);
     expect(await upstreamCount(`/hls/${id}/master.m3u8`)).toBe(1);
   });
 

@@ -106,6 +106,10 @@ export async function createLiveStream(): Promise<string> {
   return id;
 }
 
+export function relay(streamId: string, region: string) {
+  return env.HLS_RELAY.get(env.HLS_RELAY.idFromName(`${streamId}@${region}`));
+}
+
 export function mother(streamId: string) {
   return env.HLS_MOTHER.get(env.HLS_MOTHER.idFromName(streamId));
 }

@@ -30,6 +30,7 @@ import { intFromEnv, type Env } from "../env.js";
 import { getDb } from "../lib/db.js";
 import { errorBody } from "../lib/errors.js";
 import { isNewerOrSame, planBlocking, type KnownPlaylist } from "./blocking-plan.js";
+import { Coalescer } from "../tiers/coalescer.js";
 import { ByteLru } from "./byte-lru.js";
 import {
   BLOCKING_MAX_AGE_S,
@@ -98,18 +99,11 @@ const PASSTHROUGH_HEADERS = ["etag", "last-modified"];
 /** How `fetch()` is addressed: https://mother/<streamId>/<objectPath>?<query> (the host is not used). */
 const FETCH_PATH = /^\/([^/]+)\/(.+)$/;
 
-interface Inflight {
-  outcome: Promise<Outcome>;
-  /** Requests waiting on it that can tell when they leave (fetch() callers); RPC callers always stay. */
-  waiters: number;
-  /** True once an RPC caller joined: it cannot be told apart from a viewer who left, so never cancel. */
-  pinned: boolean;
-  controller: AbortController;
-}
 
 export class HlsMother extends DurableObject<Env> {
   private readonly cache = new ByteLru<Entry>(MOTHER_CACHE_BYTES);
-  private readonly inflight = new Map<string, Inflight>();
+  /** One origin request per key; fetch() callers that leave are counted, RPC callers keep it alive (tiers/coalescer.ts). */
+  private readonly flights = new Coalescer<Outcome>();
   /** Newest media playlist seen per rendition path: answers satisfied blocking requests without the origin. */
   private readonly known = new Map<string, KnownPlaylist>();
   private readonly origins = new OriginDirectory(
@@ -192,43 +186,17 @@ export class HlsMother extends DurableObject<Env> {
       }
     }
 
-    let flight = this.inflight.get(key);
-    if (flight !== undefined) {
-      this.counters.coalescedWaiters++;
-    } else {
-      const controller = new AbortController();
-      flight = { outcome: Promise.resolve(undefined as unknown as Outcome), waiters: 0, pinned: false, controller };
-      const started = flight;
-      flight.outcome = this.fill(streamId, objectPath, type, query, key, controller.signal).finally(() => {
-        if (this.inflight.get(key) === started) this.inflight.delete(key);
-      });
-      this.inflight.set(key, flight);
+    const joined = await this.flights.join(key, (cancel) => this.fill(streamId, objectPath, type, query, key, cancel), signal);
+    if (joined.kind === "gone") {
+      return this.render({ kind: "error", status: 499, code: "client_gone", message: "request cancelled", tier: "mother-hit" });
     }
-    return this.render(await this.wait(flight, signal));
-  }
-
-  /** Waits for a shared origin request; the last waiter to leave cancels it. */
-  private async wait(flight: Inflight, signal: AbortSignal | undefined): Promise<Outcome> {
-    if (signal === undefined) {
-      flight.pinned = true;
-      return flight.outcome;
+    if (joined.kind === "failed") {
+      // fill() never rejects; a failure here is a bug, answered as an upstream error
+      console.error("mother: origin request failed unexpectedly", joined.error);
+      return this.render({ kind: "error", status: 502, code: "origin_error", message: "origin request failed", tier: "origin" });
     }
-    flight.waiters++;
-    let left = false;
-    const gone = new Promise<Outcome>((resolve) => {
-      const onAbort = () => {
-        left = true;
-        flight.waiters--;
-        if (flight.waiters === 0 && !flight.pinned) flight.controller.abort(new Error("every waiter left"));
-        resolve({ kind: "error", status: 499, code: "client_gone", message: "request cancelled", tier: "mother-hit" });
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-      void flight.outcome.finally(() => signal.removeEventListener("abort", onAbort));
-    });
-    const outcome = await Promise.race([flight.outcome, gone]);
-    if (!left) flight.waiters--;
-    return outcome;
+    if (!joined.leader) this.counters.coalescedWaiters++;
+    return this.render(joined.value);
   }
 
   /** A blocking request the newest known playlist already satisfies: answered from it and cached under its key. */
