@@ -32,10 +32,20 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+export const MOBILE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1 e2e";
+export const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36 e2e";
+
+interface OpenOptions {
+  viewport?: { width: number; height: number };
+  /** the room groups sockets by device from the User-Agent (headless Chromium would be a "bot") */
+  userAgent?: string;
+  init?: (context: BrowserContext) => Promise<unknown>;
+}
+
 /** A page in its own context (its own storage, so its own anonymous viewer); console errors collected. */
-export async function openPage(browser: Browser, url: string, viewport = DESKTOP, init?: (context: BrowserContext) => Promise<unknown>) {
-  const context = await browser.newContext({ viewport });
-  await init?.(context);
+export async function openPage(browser: Browser, url: string, options: OpenOptions = {}) {
+  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, userAgent: options.userAgent ?? DESKTOP_UA });
+  await options.init?.(context);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("console", (m) => {

@@ -11,7 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { createStream, eventually, fetchText, sleep, type CreatedStream } from "./helpers.js";
-import { asBroadcaster, launchChromium, newGame, openPage, PHONE, providerControl, screenshot, watchState, type WatchSnapshot } from "./web-helpers.js";
+import { asBroadcaster, launchChromium, MOBILE_UA, newGame, openPage, PHONE, providerControl, screenshot, watchState, type WatchSnapshot } from "./web-helpers.js";
 
 const home = (s: WatchSnapshot) => (s.score?.shown.event as { home?: { score?: number } } | null)?.home?.score;
 
@@ -31,9 +31,9 @@ describe("watch page (web app) in Chromium", () => {
     browser = await launchChromium();
     await eventually(async () => ((await fetchText(stream.playbackUrl)).status === 200 ? true : undefined), 40_000, "the stream to be playable");
     const first = await openPage(browser, stream.watchUrl);
-    const second = await openPage(browser, stream.watchUrl, undefined, (context) =>
-      context.addInitScript(() => localStorage.setItem("edge.scoreMode", "realtime")),
-    );
+    const second = await openPage(browser, stream.watchUrl, {
+      init: (context) => context.addInitScript(() => localStorage.setItem("edge.scoreMode", "realtime")),
+    });
     a = first.page;
     b = second.page;
     errors.push(first.errors, second.errors);
@@ -159,7 +159,7 @@ describe("watch page (web app) in Chromium", () => {
   });
 
   it("phone layout", async () => {
-    const phone = await openPage(browser, stream.watchUrl, PHONE);
+    const phone = await openPage(browser, stream.watchUrl, { viewport: PHONE, userAgent: MOBILE_UA });
     await eventually(async () => ((await phone.page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "playback on the phone");
     await eventually(async () => (home(await watchState(phone.page)) !== undefined ? true : undefined), 15_000, "the scorebug on the phone");
     await screenshot(phone.page, "watch-phone");

@@ -71,3 +71,22 @@ export interface SportEvent {
   clock: string | null;
   details?: Record<string, unknown>;
 }
+
+/**
+ * Resolves once the stream's master playlist is served: a stream is `live` as
+ * soon as its broadcaster connects, but the origin publishes the master
+ * playlist only when every rendition has a segment (hls.js gives up on a 404
+ * manifest). `cancelled()` stops the wait (the page moved on).
+ */
+export async function whenPlayable(src: string, cancelled: () => boolean = () => false): Promise<boolean> {
+  for (let attempt = 0; !cancelled(); attempt++) {
+    try {
+      const response = await fetch(src, { cache: "no-store" });
+      if (response.ok) return true;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, Math.min(3_000, 500 + attempt * 250)));
+  }
+  return false;
+}

@@ -7,7 +7,7 @@
  *
  * `window.__watch.snapshot()` gives tests a serializable view of the page.
  */
-import { api, type StreamInfo } from "../api.js";
+import { api, whenPlayable, type StreamInfo } from "../api.js";
 import { $, formatCount, show } from "../dom.js";
 import { PollCard, type PollState } from "../poll-card.js";
 import { RoomSocket, type ServerFrame } from "../room-socket.js";
@@ -203,10 +203,7 @@ export class WatchApp {
     const pill = $("#state-pill", document);
     pill.textContent = { created: "Starting soon", live: "Live", reconnecting: "Reconnecting", ended: "Ended" }[status];
     pill.className = `pill ${status}`;
-    if (status === "live" || status === "reconnecting") {
-      if (!this.video.player) this.video.start(this.root.dataset.src ?? `/live/${this.streamId}/master.m3u8`, this.streamId);
-      this.scorebug?.bind(this.video.player);
-    } else if (status === "ended") {
+    if (status === "live" || status === "reconnecting") void this.startVideo(); else if (status === "ended") {
       this.video.stop();
       this.scorebug?.bind(null);
       this.chat.setEnabled(false, "Chat is closed");
@@ -214,6 +211,20 @@ export class WatchApp {
       if (!this.stats) void this.refreshInfo();
     }
     if (changed || status === "ended" || status === "created") this.overlay.render(status, this.streamId, this.stats);
+  }
+
+  private starting = false;
+
+  private async startVideo(): Promise<void> {
+    if (this.video.player || this.starting) return;
+    this.starting = true;
+    const streamId = this.streamId;
+    const src = this.root.dataset.src ?? `/live/${streamId}/master.m3u8`;
+    const ready = await whenPlayable(src, () => this.streamId !== streamId || this.status === "ended");
+    this.starting = false;
+    if (!ready || this.video.player) return;
+    this.video.start(src, streamId);
+    this.scorebug?.bind(this.video.player);
   }
 
   /** The stream's row: the only source of `reconnecting` (the room is not told), and final stats. */

@@ -32,9 +32,10 @@ export class WatchVideo {
   ) {
     this.liveButton = liveButton;
     liveButton.addEventListener("click", () => this.goLive());
-    // a stall: waiting after playback has started, until it plays again
+    // a stall: waiting after playback has started, until it plays again; a seek's short wait
+    // (the sync controller's join seek, the LIVE button) is not a stall
     video.addEventListener("waiting", () => {
-      if (this.player && video.currentTime > 0) this.stallStartedAt ??= performance.now();
+      if (this.player && video.currentTime > 0 && !video.seeking) this.stallStartedAt ??= performance.now();
     });
     video.addEventListener("playing", () => this.endStall());
   }
