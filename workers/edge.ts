@@ -10,6 +10,9 @@
  *   relay-hit    the region's HlsRelay (relay/hls-relay.ts)
  *   mother-hit / mother-stale / origin   the stream's HlsMother
  *
+ * and `<tier>-coalesced` (edge-, relay-, mother-) for a request that waited
+ * on another request's call at that tier: it cost nothing above it.
+ *
  * with at most one in-flight relay call per cache key in this isolate.
  * The cache key is the object path plus the canonical LL-HLS directives,
  * which only media playlists keep (common/hls-query.ts): any other query
@@ -140,7 +143,22 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
 
   const joined = await flights.join(
     cacheKey,
-    (signal) => askRelay(c.env, placement, streamId, objectPath, search, signal),
+    async (signal) => {
+      const answer = await askRelay(c.env, placement, streamId, objectPath, search, signal);
+      // stored before the call settles, so a request arriving meanwhile finds it rather than calling again
+      if (answer.status === 200) {
+        hot?.set(cacheKey, answer, Date.now());
+        const cacheControl = new Headers(answer.headers).get("cache-control");
+        if (isEdgeCacheable(cacheControl)) {
+          const stored = toResponse(answer);
+          stored.headers.set(STORED_AT_HEADER, String(Date.now()));
+          c.executionCtx.waitUntil(
+            cache.put(cacheKey, stored).catch((error: unknown) => console.error("edge: cache put failed", error)),
+          );
+        }
+      }
+      return answer;
+    },
     c.req.raw.signal,
   );
   if (joined.kind === "gone") return errorResponse(499, "client_gone", "request cancelled");
@@ -148,19 +166,8 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
     console.error("edge: relay call failed", joined.error);
     return errorResponse(502, "mother_unavailable", "stream cache tier unavailable");
   }
-  const buffered = joined.value;
-  if (joined.leader && buffered.status === 200) {
-    hot?.set(cacheKey, buffered, Date.now());
-    const cacheControl = new Headers(buffered.headers).get("cache-control");
-    if (isEdgeCacheable(cacheControl)) {
-      const stored = toResponse(buffered);
-      stored.headers.set(STORED_AT_HEADER, String(Date.now()));
-      c.executionCtx.waitUntil(
-        cache.put(cacheKey, stored).catch((error: unknown) => console.error("edge: cache put failed", error)),
-      );
-    }
-  }
-  return deliver(c.req.raw, buffered, type);
+  // a viewer who waited on another viewer's call was answered by this tier, not by the ones above
+  return deliver(c.req.raw, joined.leader ? joined.value : withTier(joined.value, "edge-coalesced"), type);
 }
 
 /** The region's relay, through its fetch() entry point so that cancelling `signal` reaches it. */

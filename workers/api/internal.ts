@@ -11,6 +11,7 @@
  *   GET  /streams/:id/telemetry          the room's telemetry aggregate
  *   PUT  /streams/:id/vod/:name, /streams/:id/thumbnails/:index   (media/uploads.ts)
  *   POST /cron/run  POST /cron/watchdog  GET /events/:id/stats  GET /mother/:streamId/stats
+ *   GET /relay/:streamId/:region/stats
  *   POST /dev/broadcasters               dev seed
  */
 import { Hono } from "hono";
@@ -33,7 +34,7 @@ import { POSTABLE_SYSTEM_EVENTS } from "../rooms/protocol.js";
 import { unwrap } from "../rooms/result.js";
 import { publish, reportStatus } from "../streams/lifecycle.js";
 import { requireStream } from "../streams/repository.js";
-import { eventRoom, hlsMother, streamRoom } from "../stubs.js";
+import { eventRoom, hlsMother, hlsRelay, streamRoom } from "../stubs.js";
 import { requireOriginSignature } from "./auth.js";
 
 const DevBroadcasterBody = z.object({
@@ -129,6 +130,13 @@ signedJson.get("/events/:id/stats", async (c) => {
 signedJson.get("/mother/:streamId/stats", async (c) => {
   const streamId = streamIdParam(c.req.param("streamId"));
   return c.json(await hlsMother(c.env, streamId).stats(), 200, NO_STORE);
+});
+
+signedJson.get("/relay/:streamId/:region/stats", async (c) => {
+  const streamId = streamIdParam(c.req.param("streamId"));
+  const region = c.req.param("region");
+  if (!/^[a-z0-9-]{1,32}$/.test(region)) throw new HttpError(400, "bad_path", "region must match [a-z0-9-]{1,32}");
+  return c.json(await hlsRelay(c.env, streamId, region).stats(), 200, NO_STORE);
 });
 
 signedJson.post("/dev/broadcasters", async (c) => {

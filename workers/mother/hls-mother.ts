@@ -49,7 +49,7 @@ import { OriginDirectory } from "./origin-directory.js";
 import { fetchOrigin } from "./origin-fetch.js";
 
 export const TIER_HEADER = "X-Cache-Tier";
-export type CacheTier = "origin" | "mother-hit" | "mother-stale";
+export type CacheTier = "origin" | "mother-hit" | "mother-stale" | "mother-coalesced";
 
 /** Memory budget of the object cache of one mother. */
 export const MOTHER_CACHE_BYTES = 64 * 1024 * 1024;
@@ -195,8 +195,9 @@ export class HlsMother extends DurableObject<Env> {
       console.error("mother: origin request failed unexpectedly", joined.error);
       return this.render({ kind: "error", status: 502, code: "origin_error", message: "origin request failed", tier: "origin" });
     }
-    if (!joined.leader) this.counters.coalescedWaiters++;
-    return this.render(joined.value);
+    if (joined.leader) return this.render(joined.value);
+    this.counters.coalescedWaiters++;
+    return this.render(joined.value, "mother-coalesced");
   }
 
   /** A blocking request the newest known playlist already satisfies: answered from it and cached under its key. */
@@ -360,10 +361,11 @@ export class HlsMother extends DurableObject<Env> {
     return { status, body, headers, type, fetchedAt: now, expiresAt: now + freshMs, size: body.byteLength + 256 };
   }
 
-  private render(outcome: Outcome): Response {
+  /** `coalesced`: the request waited on another request's origin fetch (it cost the origin nothing). */
+  private render(outcome: Outcome, coalesced?: "mother-coalesced"): Response {
     switch (outcome.kind) {
       case "fresh":
-        return this.respond(outcome.entry, "origin");
+        return this.respond(outcome.entry, coalesced ?? "origin");
       case "stale":
         return this.respond(outcome.entry, "mother-stale");
       case "error":

@@ -60,7 +60,10 @@ export class HlsRelay extends DurableObject<Env> {
       async (signal) => {
         this.counters.motherRequests++;
         const res = await hlsMother(this.env, streamId).fetch(new Request(`https://mother/${streamId}/${objectPath}${url.search}`, { signal }));
-        return { status: res.status, headers: [...res.headers], body: await res.arrayBuffer() };
+        const answer = { status: res.status, headers: [...res.headers], body: await res.arrayBuffer() };
+        // stored before the call settles, so a request arriving meanwhile finds it rather than calling again
+        this.cache.set(key, answer, Date.now());
+        return answer;
       },
       request.signal,
     );
@@ -69,9 +72,9 @@ export class HlsRelay extends DurableObject<Env> {
       console.error("relay: mother call failed", joined.error);
       return jsonError(502, "mother_unavailable", "stream cache tier unavailable");
     }
-    if (joined.leader) this.cache.set(key, joined.value, Date.now());
-    else this.counters.coalesced++;
-    return respond(joined.value);
+    if (joined.leader) return respond(joined.value);
+    this.counters.coalesced++;
+    return respond(joined.value, "relay-coalesced");
   }
 
   async stats(): Promise<RelayStats> {
