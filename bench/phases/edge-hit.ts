@@ -28,12 +28,14 @@ export interface HitTarget {
 async function warm(url: string): Promise<{ bytes: number; tier: string | null }> {
   let tier: string | null = null;
   let bytes = 0;
-  for (let i = 0; i < 10 && tier !== "edge-hit"; i++) {
+  // ours answers a warm object from the isolate's memory ("edge-memory") or the Cache API ("edge-hit")
+  const warmTier = (t: string | null) => t === "edge-hit" || t === "edge-memory";
+  for (let i = 0; i < 10 && !warmTier(tier); i++) {
     const response = await fetch(url);
     bytes = (await response.arrayBuffer()).byteLength;
     if (!response.ok) throw new Error(`${url} answered ${response.status}`);
     tier = response.headers.get("x-cache-tier");
-    if (tier !== "edge-hit") await sleep(200);
+    if (!warmTier(tier)) await sleep(200);
   }
   return { bytes, tier };
 }

@@ -15,6 +15,7 @@
 import { setMaxListeners } from "node:events";
 import { runSimulatedViewer, type PlayheadOptions, type RequestRecord, type ViewerMode, type ViewerStats } from "../../test/support/simulated-viewer.js";
 import { classifyViewerUrl, type ObjectType, type OriginCounts } from "../lib/origin-counts.js";
+import { median } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
 import type { BenchSystem, SystemKey } from "../systems.js";
 import { load1, sleep, type PhaseContext, type PhaseResult } from "./common.js";
@@ -24,6 +25,8 @@ export interface ModeAggregate {
   requests: number;
   /** Sum over viewers of the seconds each one played. */
   viewerSeconds: number;
+  /** Median over viewers of (stop − program time of the newest media fetched), ms: how far behind live they ended (PDT needed). */
+  medianLagMs: number | null;
 }
 
 export interface ViewerAggregate {
@@ -112,13 +115,16 @@ export async function runViewers(
     const distinctByType: Partial<Record<ObjectType, number>> = {};
     for (const type of distinct.values()) distinctByType[type] = (distinctByType[type] ?? 0) + 1;
     const byMode: Partial<Record<ViewerMode, ModeAggregate>> = {};
+    const lags: Partial<Record<ViewerMode, number[]>> = {};
     for (const s of stats) {
       if (!s.mode) continue;
-      const m = (byMode[s.mode] ??= { viewers: 0, requests: 0, viewerSeconds: 0 });
+      const m = (byMode[s.mode] ??= { viewers: 0, requests: 0, viewerSeconds: 0, medianLagMs: null });
       m.viewers++;
       m.requests += s.requests;
       m.viewerSeconds += ((s.stoppedAt ?? Date.now()) - s.startedAt) / 1000;
+      if (s.lastProgramTime !== undefined && s.stoppedAt !== undefined) (lags[s.mode] ??= []).push(s.stoppedAt - s.lastProgramTime);
     }
+    for (const [mode, values] of Object.entries(lags) as Array<[ViewerMode, number[]]>) byMode[mode]!.medianLagMs = median(values);
     const errors = stats.flatMap((s) => s.errors);
     const sum = (f: (s: ViewerStats) => number) => stats.reduce((a, s) => a + f(s), 0);
     return {
@@ -170,6 +176,10 @@ export interface OffloadFigures {
   requestsPerViewerSecond: Partial<Record<ViewerMode, number>>;
   offloadPct: number | null;
   edgeHitPct: number | null;
+  /** "tier n, ..." of the viewers' answers. */
+  tiers: string;
+  /** "LL / standard" median lag behind live (s), or null. */
+  lag: string | null;
   errors: number;
 }
 
@@ -200,7 +210,12 @@ export function offloadFigures(e: OffloadEntry): OffloadFigures {
     maxPerObject: o.maxPerObjectByType,
     requestsPerViewerSecond,
     offloadPct: a.requests ? (1 - o.requests / a.requests) * 100 : null,
-    edgeHitPct: a.requests ? ((a.tiers["edge-hit"] ?? 0) / a.requests) * 100 : null,
+    edgeHitPct: a.requests ? (((a.tiers["edge-hit"] ?? 0) + (a.tiers["edge-memory"] ?? 0)) / a.requests) * 100 : null,
+    tiers: Object.entries(a.tiers)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", "),
+    lag: lagCell(a.byMode),
     errors: a.errors,
   };
 }
@@ -273,7 +288,9 @@ export function offloadRows(entries: OffloadEntry[], sizes: readonly number[], p
       row("most origin fetches of one part / blocking answer / segment", "", (x) => maxes(x), "lower", "ours: since the origin started; peer: in this window"),
       row("origin plain media-playlist fetches per rendition per second", "", (x) => x.plainPlaylistFetchesPerSecond, "lower", "ours: the mother keeps a plain playlist about one part; peer: 2 s TTL per tier"),
       row("offload (1 − origin/viewer requests)", "%", (x) => x.offloadPct, "higher"),
-      row("answered from the outermost cache", "%", (x) => x.edgeHitPct, "higher", "a held blocking request counts as a miss"),
+      row("answered by the outermost tier (edge memory + Cache API)", "%", (x) => x.edgeHitPct, "higher", "ours: viewers coalesced onto one in-flight fetch carry that fetch's tier (mostly 'origin' for parts and blocking answers)"),
+      row("X-Cache-Tier of viewer answers", "", (x) => x.tiers, ""),
+      row("viewers' lag behind live at the end, median, LL-HLS / standard", "", (x) => x.lag, "", "stop − PDT of the newest media fetched (ours only: the peer has no PDT); grows when the tiers cannot keep up"),
       row("viewer errors", "", (x) => x.errors, "lower"),
     );
   }
@@ -288,6 +305,12 @@ function offloadNotes(entries: OffloadEntry[], standardPct: number): string[] {
     if (e.aggregate.errors) notes.push(`offload ${e.viewers} viewers, ${e.system}: ${e.aggregate.errors} viewer errors, e.g. ${e.aggregate.errorSamples.slice(0, 3).join("; ")}`);
   }
   return notes;
+}
+
+function lagCell(byMode: ViewerAggregate["byMode"]): string | null {
+  const f = (m: ModeAggregate | undefined) => (m?.medianLagMs == null ? "—" : `${(m.medianLagMs / 1000).toFixed(2)} s`);
+  if (byMode.ll?.medianLagMs == null && byMode.standard?.medianLagMs == null) return null;
+  return `${f(byMode.ll)} / ${f(byMode.standard)}`;
 }
 
 function maxes(x: OffloadFigures): string {

@@ -29,6 +29,7 @@
  * on that playhead every tick, applying its rate and seeks (a seek moves the
  * loader to the media holding the new position).
  */
+import { setMaxListeners } from "node:events";
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist, Segment } from "hls-parser/types.js";
 import { SyncController, targetDelayFromPlaylist, type SyncConfig, type SyncState } from "../../web/player/sync-controller.js";
@@ -304,6 +305,7 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
   const deadline = Date.now() + options.durationMs;
   // Everything stops at the deadline, a held blocking request included; requests cut by it are not errors.
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // one listener per request in flight, collected lazily by undici
   const onOuterAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   const stopTimer = setTimeout(() => stop.abort(), Math.max(0, options.durationMs));
@@ -507,10 +509,17 @@ async function runLowLatency(ctx: Context, first: { text: string; playlist: Medi
 
   /** Moves the loader so that program time `t` gets loaded (after a seek). */
   const reposition = (t: number) => {
+    if (model?.covers(t)) return;
+    const queued = queue.findIndex((u) => u.start !== undefined && u.start <= t && t < u.start + u.duration * 1000);
+    if (queued >= 0) {
+      // Already on its way: drop what the playhead skipped (before the independent part at or before t).
+      let i = queued;
+      while (i > 0 && !queue[i]!.independent && queue[i - 1]!.msn === queue[i]!.msn) i--;
+      queue = queue.slice(i);
+      return;
+    }
     const units = mediaUnits(latest, mediaUrl).filter((u) => u.start !== undefined);
     if (units.length === 0) return;
-    const queued = queue.some((u) => u.start! <= t && t < u.start! + u.duration * 1000);
-    if (queued || model?.covers(t)) return;
     let index = units.findIndex((u) => t < u.start! + u.duration * 1000);
     if (index < 0) {
       // Beyond the newest listed part: load from the next one on.

@@ -88,7 +88,7 @@ describe("offload mix and figures", () => {
         distinctByType: { segment: 5, init: 2, part: 60, blocking: 60 },
         renditions: 2,
         seconds: 10,
-        byMode: { ll: { viewers: 9, requests: 900, viewerSeconds: 90 }, standard: { viewers: 1, requests: 20, viewerSeconds: 10 } },
+        byMode: { ll: { viewers: 9, requests: 900, viewerSeconds: 90, medianLagMs: 900 }, standard: { viewers: 1, requests: 20, viewerSeconds: 10, medianLagMs: 4_100 } },
       },
     };
     const f = offloadFigures(entry);
@@ -98,11 +98,14 @@ describe("offload mix and figures", () => {
     expect(f.requestsPerViewerSecond).toEqual({ ll: 10, standard: 2 });
     expect(f.plainPlaylistFetchesPerSecond).toBe(1);
     expect(f.offloadPct).toBeCloseTo(100 * (1 - 141 / 1000));
+    expect(f.edgeHitPct).toBe(60);
+    expect(f.tiers).toBe("edge-hit 600, origin 400");
+    expect(f.lag).toBe("0.90 s / 4.10 s");
     const peerEntry: OffloadEntry = {
       ...entry,
       system: "peer",
       origin: { requests: 30, requestsByType: { media: 20, segment: 10 }, fetchesByType: { media: 20, segment: 10 }, uniqueByType: { media: 2, segment: 10 }, maxPerObjectByType: { segment: 1 } },
-      aggregate: { ...entry.aggregate, byMode: { standard: { viewers: 10, requests: 200, viewerSeconds: 100 } } },
+      aggregate: { ...entry.aggregate, byMode: { standard: { viewers: 10, requests: 200, viewerSeconds: 100, medianLagMs: null } } },
     };
     expect(offloadRows([entry], [10], false).every((r) => r.peer === null)).toBe(true);
     const rows = offloadRows([entry, peerEntry], [10], true);
@@ -112,6 +115,7 @@ describe("offload mix and figures", () => {
     expect(byMeasure.get("requests per viewer per second, standard viewers")).toMatchObject({ ours: 2, peer: 2 });
     expect(byMeasure.get("requests per viewer per second, LL-HLS viewers")).toMatchObject({ ours: 10, peer: "n/a (no LL-HLS)" });
     expect(byMeasure.get("most origin fetches of one part / blocking answer / segment")?.ours).toBe("2 / 1 / —");
+    expect(byMeasure.get("viewers' lag behind live at the end, median, LL-HLS / standard")).toMatchObject({ ours: "0.90 s / 4.10 s", peer: null });
   });
 });
 
