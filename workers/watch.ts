@@ -85,7 +85,7 @@ export function watchPage(data: WatchPageData, nonce: string): string {
 <div id="toasts" class="toasts" aria-live="polite"></div>
 </div>
 <div class="under-video">
-<button id="like" class="button like" type="button" aria-label="Like"><span aria-hidden="true">♥</span> Like <span id="likes" class="count">0</span></button>
+<button id="like" class="button like" type="button" aria-label="Like"><span aria-hidden="true">♥</span> Like <span id="likes" class="count"></span></button>
 <p id="status" data-role="status" class="status-line">Loading…</p>
 </div>
 <section id="also" class="also" hidden></section>

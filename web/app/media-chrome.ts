@@ -10,5 +10,7 @@ import "media-chrome/dist/media-volume-range.js";
 import "media-chrome/dist/media-fullscreen-button.js";
 import "media-chrome/dist/media-pip-button.js";
 import "media-chrome/dist/media-loading-indicator.js";
+// the rendition menu builds its items as <media-chrome-menu-item>, which it does not define itself
+import "media-chrome/dist/menu/media-chrome-menu-item.js";
 import "media-chrome/dist/menu/media-rendition-menu.js";
 import "media-chrome/dist/menu/media-rendition-menu-button.js";

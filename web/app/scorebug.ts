@@ -30,8 +30,9 @@ export function periodText(event: SportEvent): string {
 export interface ScorebugHost {
   /** Program time at the playhead (ms), null when nothing plays. */
   programTime(): number | null;
-  /** The player's revealAt (fires when the playhead reaches `stamp`). */
-  revealAt(stamp: number, callback: () => void): { cancel(): void };
+  /** The player's revealAt (fires when the playhead reaches `stamp`; `late` is > 0 after a seek over it). */
+  revealAt(stamp: number, callback: (info: { late: number }) => void): { cancel(): void };
+  readonly state: { seeks: number };
 }
 
 export class Scorebug {
@@ -40,6 +41,8 @@ export class Scorebug {
   /** what is on screen and when it changed (tests read it through window.__watch) */
   shown: { event: SportEvent | null; programTime: number | null; at: number } = { event: null, programTime: null, at: 0 };
   readonly reveals: Array<{ ts: number; programTime: number | null; at: number; mode: ScoreMode }> = [];
+  /** every reveal the player fired: how late, and whether the sync controller sought since it was scheduled */
+  readonly fired: Array<{ ts: number; late: number; seeked: boolean }> = [];
   private host: ScorebugHost | null = null;
   private shownKey = "";
   private readonly board = el("div", { class: "scorebug-board", "aria-live": "polite" });
@@ -89,8 +92,15 @@ export class Scorebug {
   }
 
   private schedule(ts: number): void {
+    const host = this.host;
+    if (!host) return;
+    const seeks = host.state.seeks;
     // on time to the frame: the player fires when its playhead reaches ts
-    this.host?.revealAt(ts, () => this.render(ts));
+    host.revealAt(ts, ({ late }) => {
+      this.fired.push({ ts, late, seeked: host.state.seeks > seeks });
+      if (this.fired.length > 50) this.fired.shift();
+      this.render(ts);
+    });
   }
 
   /** Re-evaluates what to show (every player tick, on each reveal, on toggle). */

@@ -41,6 +41,8 @@ export class ChatPanel {
   private readonly counter: HTMLElement;
   private readonly button: HTMLButtonElement;
   me: string | null = null;
+  /** errors shown, latest last (tests; a later success clears the line itself) */
+  readonly errors: string[] = [];
   /** extra per-message controls (the studio's mute button) */
   decorate: ((item: HTMLLIElement, message: ChatMessage) => void) | null = null;
 
@@ -70,6 +72,8 @@ export class ChatPanel {
   }
 
   showError(text: string | null): void {
+    if (text !== null) this.errors.push(text);
+    if (this.errors.length > 20) this.errors.shift();
     this.error.textContent = text ?? "";
     show(this.error, text !== null);
   }
