@@ -23,7 +23,7 @@
 export type HlsObjectType = "master" | "media" | "init" | "segment" | "part";
 
 export const STREAM_ID_PATTERN = /^[a-z0-9]{8,32}$/;
-export const MAX_OBJECT_PATH_LENGTH = 128;
+const MAX_OBJECT_PATH_LENGTH = 128;
 
 const RENDITION = "[a-z0-9_]{1,16}";
 const EPOCH = "[a-z0-9]{1,16}";

@@ -19,7 +19,7 @@ export interface HlsQuery {
 /** Canonical decimal: no sign, no leading zeros, so `7` and `007` cannot be two cache keys. */
 const CANONICAL_NUMBER = /^(0|[1-9]\d{0,11})$/;
 /** No segment has this many parts (2 s segments of 1/3 s parts have 6); larger is an attack on the cache key space. */
-export const MAX_PART_INDEX = 99;
+const MAX_PART_INDEX = 99;
 
 export type ParsedHlsQuery = { ok: true; query: HlsQuery } | { ok: false; message: string };
 

@@ -28,8 +28,7 @@ import type { AppEnv, Env } from "./env.js";
 import { parseRange, rangeResponse } from "./lib/byte-range.js";
 import { errorResponse } from "./lib/errors.js";
 import { streamExists } from "./lib/stream-directory.js";
-import { isEdgeCacheable } from "./mother/cache-policy.js";
-import { TIER_HEADER } from "./mother/hls-mother.js";
+import { TIER_HEADER, isEdgeCacheable } from "./tiers/freshness.js";
 import { hlsRelay } from "./stubs.js";
 import { Coalescer } from "./tiers/coalescer.js";
 import { HotCache, type StoredAnswer } from "./tiers/hot-cache.js";
@@ -48,7 +47,7 @@ export function dropHotTier(): void {
 
 const LIVE_PATH = /^\/live\/([^/]*)\/(.+)$/;
 
-export const CORS_HEADERS: Record<string, string> = {
+const CORS_HEADERS: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
   "Access-Control-Expose-Headers": "X-Cache-Tier, Age, Content-Length, Content-Range, Content-Type, ETag, Accept-Ranges",
   "Timing-Allow-Origin": "*",

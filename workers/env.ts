@@ -28,13 +28,3 @@ type AppVariables = {
 };
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };
-
-/**
- * @deprecated read settings through parseConfig (config.ts); kept for
- * workers/mother/hls-mother.ts until it moves to `parseConfig(env).mother`.
- */
-export function intFromEnv(value: string | undefined, fallback: number): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
-}

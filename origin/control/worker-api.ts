@@ -14,7 +14,7 @@ import type {
 } from "../../common/origin-contract.js";
 import { signRequest, type SignedBody } from "../../common/signing.js";
 
-export class WorkerApiError extends Error {
+class WorkerApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,

@@ -11,7 +11,7 @@ import { parseHlsQuery, type HlsQuery } from "../../common/hls-query.js";
 import type { OriginMetrics } from "../metrics.js";
 import type { ServeResult } from "../packager/stream-packager.js";
 
-export interface HlsSource {
+interface HlsSource {
   /** undefined when the stream is not on this origin. */
   serve(streamId: string, objectPath: string, query: HlsQuery, signal: AbortSignal): Promise<ServeResult> | undefined;
 }

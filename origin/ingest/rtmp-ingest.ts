@@ -57,7 +57,7 @@ const BaseSession = require("node-media-server/src/session/base_session.js") as 
   sendBuffer: (buffer: Buffer) => void;
 };
 
-export const STREAM_KEY_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
+const STREAM_KEY_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 
 export interface IncomingPublish {
   readonly streamKey: string;
@@ -224,7 +224,7 @@ export class RtmpIngest {
   }
 }
 
-export async function waitForPort(host: string, port: number, timeoutMs = 10_000): Promise<void> {
+async function waitForPort(host: string, port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -9,7 +9,7 @@ import type { StreamPackager } from "../packager/stream-packager.js";
 import { renderMediaPlaylist, type MediaPlaylistSegment } from "../packager/playlist.js";
 import { UploadQueue } from "./upload-queue.js";
 
-export interface ObjectUploader {
+interface ObjectUploader {
   /** Stores bytes under the stream's VOD prefix (`name` like "init-x-0.mp4"). */
   putVodObject(streamId: string, name: string, bytes: Uint8Array<ArrayBuffer>, contentType: string): Promise<void>;
 }

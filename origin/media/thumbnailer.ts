@@ -8,15 +8,15 @@ import { spawn } from "node:child_process";
 import { resolveFfmpeg } from "../ffmpeg.js";
 import type { StreamPackager } from "../packager/stream-packager.js";
 
-export const THUMBNAIL_SCHEDULE_MS = [1_000, 3_000, 5_000];
-export const THUMBNAIL_INTERVAL_MS = 5_000;
+const THUMBNAIL_SCHEDULE_MS = [1_000, 3_000, 5_000];
+const THUMBNAIL_INTERVAL_MS = 5_000;
 
 export interface ThumbnailSink {
   putThumbnail(streamId: string, index: number, jpeg: Uint8Array<ArrayBuffer>): Promise<void>;
 }
 
 /** Decodes the first frame of init+segment into a JPEG no taller than `height`. */
-export function grabFrame(initAndSegment: Buffer, height = 360): Promise<Buffer> {
+function grabFrame(initAndSegment: Buffer, height = 360): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       resolveFfmpeg(),

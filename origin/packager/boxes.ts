@@ -199,7 +199,7 @@ export interface TrackDefaults {
   defaultSampleFlags?: number;
 }
 
-export type TrackKind = "video" | "audio" | "other";
+type TrackKind = "video" | "audio" | "other";
 
 export interface InitTrack extends TrackDefaults {
   kind: TrackKind;

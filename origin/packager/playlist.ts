@@ -34,7 +34,7 @@ export interface OpenSegment {
 }
 
 /** The LL-HLS part of a media playlist (RFC 8216bis §4.4.3.7-8, §4.4.5.2-3). */
-export interface LowLatencyInput {
+interface LowLatencyInput {
   /** EXT-X-PART-INF:PART-TARGET, seconds. */
   partTarget: number;
   /** EXT-X-SERVER-CONTROL:PART-HOLD-BACK, seconds (≥ 3 × partTarget). */
@@ -47,7 +47,7 @@ export interface LowLatencyInput {
   renditionReports: readonly RenditionReport[];
 }
 
-export interface RenditionReport {
+interface RenditionReport {
   uri: string;
   lastMsn: number;
   lastPart: number;

@@ -16,7 +16,7 @@ import { renderMasterPlaylist, renderMediaPlaylist, type MasterPlaylistVariant }
 import { Rendition, ceilMs, packaged, type PackagedObject, type RenditionResume } from "./rendition.js";
 import { Segmenter, type SegmenterEvent } from "./segmenter.js";
 
-export type { PackagedObject, HlsObjectType, BlockingQuery, RenditionResume };
+export type { PackagedObject, BlockingQuery };
 
 /** Per rendition: where an earlier origin process stopped (crash recovery). */
 export type PackagerResume = Record<string, RenditionResume>;

@@ -6,7 +6,7 @@
 import type { IncomingPublish } from "../ingest/rtmp-ingest.js";
 import { LiveStream, type LiveStreamDeps, type LiveStreamOptions } from "./live-stream.js";
 
-export interface PublishAuthorizer {
+interface PublishAuthorizer {
   authorizePublish(streamKey: string): Promise<{ streamId: string }>;
 }
 

@@ -5,7 +5,7 @@
  * bytes are held until then: no delay when audio is there (its tags come
  * first), about one second of video otherwise.
  */
-import type { Transcoder, TranscoderOptions } from "./transcoder.js";
+import type { Transcoder } from "./transcoder.js";
 
 export interface DeferredTranscoderOptions {
   /** true / false once decided, undefined while unknown. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  isEdgeCacheable,
   mediaPlaylistMaxAge,
   parseTargetDuration,
   playlistPosition,
@@ -12,6 +11,7 @@ import {
 import type { HlsObjectType } from "../../common/hls-paths.js";
 import { formatHlsQuery, parseHlsQuery } from "../../common/hls-query.js";
 import { isNewerOrSame, parsePartTarget, planBlocking } from "../../workers/mother/blocking-plan.js";
+import { isEdgeCacheable } from "../../workers/tiers/freshness.js";
 
 const playlist = (td: number, extra = "") =>
   [

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { Coalescer } from "../../workers/tiers/coalescer.js";
-import { HotCache, maxAgeSeconds } from "../../workers/tiers/hot-cache.js";
+import { maxAgeSeconds } from "../../workers/tiers/freshness.js";
+import { HotCache } from "../../workers/tiers/hot-cache.js";
 import { DEFAULT_REGIONS, placementOf } from "../../workers/tiers/regions.js";
 import { createLiveStream, edge, mother, relay, setUpstream, sleep, textOf, upstreamCount } from "./helpers.js";
 

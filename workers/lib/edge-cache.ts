@@ -4,7 +4,7 @@
  * that fails to answer or to store is never an error for the client: the
  * response is built (or served) all the same, and the failure is logged.
  */
-const TIER_HEADER = "X-Cache-Tier";
+import { TIER_HEADER } from "../tiers/freshness.js";
 
 /** The cached response for `key` marked `edge-hit`, or null (miss, or the cache failed). */
 export async function cachedResponse(key: string | Request): Promise<Response | null> {

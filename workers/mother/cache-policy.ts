@@ -1,5 +1,5 @@
 /**
- * What the mother writes into Cache-Control (design.md §4). Pure functions:
+ * What the mother writes into Cache-Control (docs/architecture.md, "Caching policy"). Pure functions:
  * no I/O, no clock, so the policy is unit-testable on its own.
  *
  *   master playlist           public, max-age=86400 (life of a stream ≤ 24 h)
@@ -15,13 +15,11 @@
 import type { HlsObjectType } from "../../common/hls-paths.js";
 import type { HlsQuery } from "../../common/hls-query.js";
 
-export const MASTER_MAX_AGE_S = 86_400;
+const MASTER_MAX_AGE_S = 86_400;
 export const BLOCKING_MAX_AGE_S = 86_400;
-export const IMMUTABLE_MAX_AGE_S = 31_536_000;
+const IMMUTABLE_MAX_AGE_S = 31_536_000;
 export const DEFAULT_TARGET_DURATION_S = 2;
-export const NEGATIVE_CACHE_MS = 1_000;
-export const DEFAULT_STALE_IF_ERROR_MS = 6_000;
-export const DEFAULT_ORIGIN_TIMEOUT_MS = 3_000;
+const NEGATIVE_CACHE_MS = 1_000;
 
 export const NO_STORE = "no-store";
 /** What a stale media playlist is served with (stale-if-error). */
@@ -123,15 +121,4 @@ export function policyForError(status: number): CachePolicy {
 /** Stale-if-error applies to plain media playlist requests only. */
 export function staleIfErrorApplies(type: HlsObjectType, query: HlsQuery): boolean {
   return type === "media" && query.msn === undefined;
-}
-
-/** Whether the edge may put a response with this Cache-Control into the Cache API. */
-export function isEdgeCacheable(cacheControl: string | null): boolean {
-  if (!cacheControl) return false;
-  const directives = cacheControl.toLowerCase().split(",").map((d) => d.trim());
-  if (directives.some((d) => d === "no-store" || d === "no-cache" || d === "private")) return false;
-  const maxAge = directives.find((d) => d.startsWith("max-age=") || d.startsWith("s-maxage="));
-  if (!maxAge) return false;
-  const seconds = Number(maxAge.split("=")[1]);
-  return Number.isFinite(seconds) && seconds > 0;
 }

@@ -26,16 +26,16 @@ import {
   type HlsObjectType,
 } from "../../common/hls-paths.js";
 import { formatHlsQuery, parseHlsQuery, type HlsQuery } from "../../common/hls-query.js";
-import { intFromEnv, type Env } from "../env.js";
+import { parseConfig } from "../config.js";
+import type { Env } from "../env.js";
 import { getDb } from "../lib/db.js";
 import { errorBody } from "../lib/errors.js";
 import { isNewerOrSame, planBlocking, type KnownPlaylist } from "./blocking-plan.js";
 import { Coalescer } from "../tiers/coalescer.js";
-import { ByteLru } from "./byte-lru.js";
+import { TIER_HEADER } from "../tiers/freshness.js";
+import { ByteLru } from "../tiers/byte-lru.js";
 import {
   BLOCKING_MAX_AGE_S,
-  DEFAULT_ORIGIN_TIMEOUT_MS,
-  DEFAULT_STALE_IF_ERROR_MS,
   DEFAULT_TARGET_DURATION_S,
   NO_STORE,
   STALE_CACHE_CONTROL,
@@ -48,11 +48,10 @@ import {
 import { OriginDirectory } from "./origin-directory.js";
 import { fetchOrigin } from "./origin-fetch.js";
 
-export const TIER_HEADER = "X-Cache-Tier";
 export type CacheTier = "origin" | "mother-hit" | "mother-stale" | "mother-coalesced";
 
 /** Memory budget of the object cache of one mother. */
-export const MOTHER_CACHE_BYTES = 64 * 1024 * 1024;
+const MOTHER_CACHE_BYTES = 64 * 1024 * 1024;
 
 interface Entry {
   status: number;
@@ -242,8 +241,8 @@ export class HlsMother extends DurableObject<Env> {
 
   private settings() {
     return {
-      staleMs: intFromEnv(this.env.STALE_IF_ERROR_MS, DEFAULT_STALE_IF_ERROR_MS),
-      timeoutMs: intFromEnv(this.env.ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS) || DEFAULT_ORIGIN_TIMEOUT_MS,
+      staleMs: parseConfig(this.env).mother.staleIfErrorMs,
+      timeoutMs: parseConfig(this.env).mother.originTimeoutMs,
     };
   }
 

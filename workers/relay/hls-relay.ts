@@ -19,7 +19,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import { errorBody } from "../lib/errors.js";
-import { TIER_HEADER } from "../mother/hls-mother.js";
+import { TIER_HEADER } from "../tiers/freshness.js";
 import { hlsMother } from "../stubs.js";
 import { Coalescer } from "../tiers/coalescer.js";
 import { HotCache, type StoredAnswer } from "../tiers/hot-cache.js";

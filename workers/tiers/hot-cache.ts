@@ -7,8 +7,8 @@
  * bytes (least recently used first out); answers larger than an eighth of
  * the budget are not kept (a recording segment must not evict the live edge).
  */
-import { ByteLru } from "../mother/byte-lru.js";
-import { isEdgeCacheable } from "../mother/cache-policy.js";
+import { ByteLru } from "./byte-lru.js";
+import { maxAgeSeconds } from "./freshness.js";
 
 export interface StoredAnswer {
   status: number;
@@ -26,12 +26,6 @@ interface HotEntry {
 /** Per isolate; an isolate has 128 MB in all. */
 export const DEFAULT_HOT_CACHE_BYTES = 24 * 1024 * 1024;
 const HEADER_OVERHEAD = 512;
-
-export function maxAgeSeconds(cacheControl: string | null): number {
-  if (!isEdgeCacheable(cacheControl)) return 0;
-  const m = /(?:^|,)\s*(?:s-maxage|max-age)=(\d+)/i.exec(cacheControl ?? "");
-  return m ? Number(m[1]) : 0;
-}
 
 export class HotCache {
   private readonly lru: ByteLru<HotEntry>;
