@@ -146,7 +146,8 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
       for (const [k, n] of Object.entries(v.tiers)) acc[k] = (acc[k] ?? 0) + n;
       return acc;
     }, {});
-    expect(tiers["edge-hit"] ?? 0).toBeGreaterThan(0);
+    // the edge answers from its isolate memory ("edge-memory") or the Cache API ("edge-hit")
+    expect((tiers["edge-hit"] ?? 0) + (tiers["edge-memory"] ?? 0)).toBeGreaterThan(0);
     console.info(
       `[offload] ${VIEWERS} viewers (${VIEWERS / 2} LL-HLS), ${VIEW_MS / 1000} s: viewer segment requests ${viewerSegments}, part requests ${viewerParts}, ` +
         `origin segment fetches ${originSegments}, part fetches ${originParts}; ` +
