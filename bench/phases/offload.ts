@@ -183,6 +183,9 @@ export interface OffloadFigures {
   errors: number;
 }
 
+/** Answers the edge gave without a request of its own upstream: its memory, the Cache API, or a flight another viewer started. */
+export const EDGE_TIERS = ["edge-memory", "edge-hit", "edge-coalesced"] as const;
+
 export function offloadFigures(e: OffloadEntry): OffloadFigures {
   const a = e.aggregate;
   const o = e.origin;
@@ -210,7 +213,7 @@ export function offloadFigures(e: OffloadEntry): OffloadFigures {
     maxPerObject: o.maxPerObjectByType,
     requestsPerViewerSecond,
     offloadPct: a.requests ? (1 - o.requests / a.requests) * 100 : null,
-    edgeHitPct: a.requests ? (((a.tiers["edge-hit"] ?? 0) + (a.tiers["edge-memory"] ?? 0)) / a.requests) * 100 : null,
+    edgeHitPct: a.requests ? (EDGE_TIERS.reduce((n, t) => n + (a.tiers[t] ?? 0), 0) / a.requests) * 100 : null,
     tiers: Object.entries(a.tiers)
       .sort((x, y) => y[1] - x[1])
       .map(([k, n]) => `${k} ${n}`)
@@ -288,7 +291,7 @@ export function offloadRows(entries: OffloadEntry[], sizes: readonly number[], p
       row("most origin fetches of one part / blocking answer / segment", "", (x) => maxes(x), "lower", "ours: since the origin started; peer: in this window"),
       row("origin plain media-playlist fetches per rendition per second", "", (x) => x.plainPlaylistFetchesPerSecond, "lower", "ours: the mother keeps a plain playlist about one part; peer: 2 s TTL per tier"),
       row("offload (1 − origin/viewer requests)", "%", (x) => x.offloadPct, "higher"),
-      row("answered by the outermost tier (edge memory + Cache API)", "%", (x) => x.edgeHitPct, "higher", "ours: viewers coalesced onto one in-flight fetch carry that fetch's tier (mostly 'origin' for parts and blocking answers)"),
+      row("answered at the outermost tier", "%", (x) => x.edgeHitPct, "higher", "ours: edge-memory + edge-hit + edge-coalesced (joined a fetch another viewer started); peer: edge-hit"),
       row("X-Cache-Tier of viewer answers", "", (x) => x.tiers, ""),
       row("viewers' lag behind live at the end, median, LL-HLS / standard", "", (x) => x.lag, "", "stop − PDT of the newest media fetched (ours only: the peer has no PDT); grows when the tiers cannot keep up"),
       row("viewer errors", "", (x) => x.errors, "lower"),

@@ -84,7 +84,7 @@ describe("offload mix and figures", () => {
         bytes: 0,
         errors: 0,
         errorSamples: [],
-        tiers: { "edge-hit": 600, origin: 400 },
+        tiers: { "edge-hit": 500, "edge-coalesced": 100, origin: 400 },
         distinctByType: { segment: 5, init: 2, part: 60, blocking: 60 },
         renditions: 2,
         seconds: 10,
@@ -99,7 +99,7 @@ describe("offload mix and figures", () => {
     expect(f.plainPlaylistFetchesPerSecond).toBe(1);
     expect(f.offloadPct).toBeCloseTo(100 * (1 - 141 / 1000));
     expect(f.edgeHitPct).toBe(60);
-    expect(f.tiers).toBe("edge-hit 600, origin 400");
+    expect(f.tiers).toBe("edge-hit 500, origin 400, edge-coalesced 100");
     expect(f.lag).toBe("0.90 s / 4.10 s");
     const peerEntry: OffloadEntry = {
       ...entry,
