@@ -189,8 +189,8 @@ async function main(): Promise<number> {
   const latency = raw.latency as LatencyRaw | undefined | null;
   const byPart = raw["latency by part"] as LatencyRaw | undefined | null;
   if (latency) {
-    const partSeries = (byPart?.tabs ?? []).slice(1).map((t, i) => ({
-      name: `ours LL-HLS, ${t.key.split("@")[1]} ms part (2nd pass)`,
+    const partSeries = (byPart?.tabs ?? []).map((t, i) => ({
+      name: `2nd pass: LL-HLS, ${t.key.split("@")[1] === "default" ? "default part" : `${t.key.split("@")[1]} ms part`}`,
       color: ["#2b8a3e", "#862e9c", "#e67700"][i % 3]!,
       dashed: true,
       points: byPart!.series[t.key] ?? [],
@@ -206,6 +206,7 @@ async function main(): Promise<number> {
         title: "Glass-to-glass latency (frame barcode), Chromium tabs on one source",
         xLabel: "seconds since sampling started (the part pass is a later run)",
         yLabel: "latency (s)",
+        height: 420,
       },
     );
     writeFileSync(join(options.outDir, base === "latest" ? "latency.svg" : `${base}-latency.svg`), svg);

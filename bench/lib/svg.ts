@@ -35,7 +35,10 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
 export function lineChart(series: readonly Series[], options: ChartOptions): string {
   const width = options.width ?? 760;
   const height = options.height ?? 360;
-  const margin = { left: 60, right: 20, top: 36, bottom: 70 };
+  // legend: rows of as many 240 px entries as fit under the plot
+  const legendColumns = Math.max(1, Math.floor((width - 60) / 240));
+  const legendRows = Math.max(1, Math.ceil(series.length / legendColumns));
+  const margin = { left: 60, right: 20, top: 36, bottom: 52 + legendRows * 18 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const all = series.flatMap((s) => s.points);
@@ -81,8 +84,8 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
     );
   }
   series.forEach((s, i) => {
-    const x = margin.left + i * 240;
-    const y = height - 14;
+    const x = margin.left + (i % legendColumns) * 240;
+    const y = height - 14 - (legendRows - 1 - Math.floor(i / legendColumns)) * 18;
     parts.push(
       `<line x1="${x}" x2="${x + 24}" y1="${y - 4}" y2="${y - 4}" stroke="${esc(s.color)}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""}/>`,
       `<text x="${x + 30}" y="${y}">${esc(s.name)}</text>`,

@@ -217,7 +217,7 @@ export async function runPartComparison(ctx: Pick<PhaseContext, "options" | "log
     const s = seriesSummary(raw, tab.key);
     const pdt = seriesSummary(raw, `${tab.key} (PDT)`);
     const group = "latency by part duration";
-    const name = system.lowLatency?.partTarget ? `part ${Math.round(system.lowLatency.partTarget * 1000)} ms` : tab.key;
+    const name = system.partMs ? `PART_DURATION_MS=${system.partMs}` : "origin default part";
     rows.push(
       { group, measure: `LL-HLS watch page, ${name}: glass-to-glass median / p95`, unit: "", ours: medianP95(s), peer: null, better: "", note: partLabel(system) },
       { group, measure: `LL-HLS watch page, ${name}: now − PDT median / p95`, unit: "", ours: medianP95(pdt), peer: null, better: "" },

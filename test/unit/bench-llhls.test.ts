@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { oursOriginDelta, parsePrometheus } from "../../bench/lib/origin-counts.js";
+import { lineChart } from "../../bench/lib/svg.js";
 import { parseOptions } from "../../bench/options.js";
 import { offloadFigures, offloadRows, standardShare, type OffloadEntry } from "../../bench/phases/offload.js";
 import { chainedPositions, modelledPositions } from "../../bench/phases/sync.js";
@@ -137,5 +138,14 @@ describe("sync spread of modelled playheads", () => {
     const a = viewer(undefined, [{ msn: 1, duration: 2, loadedAt: 0, discontinuity: false }, { msn: 2, duration: 2, loadedAt: 100, discontinuity: false }], { 1: 2, 2: 2 });
     const b = viewer(undefined, [{ msn: 2, duration: 2, loadedAt: 500, discontinuity: false }], { 2: 2, 3: 2 });
     expect(chainedPositions([a, b], 1_500)).toEqual([1.5, 3]);
+  });
+});
+
+describe("latency chart legend", () => {
+  it("wraps the legend onto rows of as many 240 px entries as fit (two at 760 px)", () => {
+    const series = Array.from({ length: 5 }, (_, i) => ({ name: `s${i}`, color: "#000", points: [[0, 1], [1, 2]] as Array<[number, number]> }));
+    const svg = lineChart(series, { title: "t", xLabel: "x", yLabel: "y", height: 420 });
+    const ys = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)">s\d<\/text>/g)].map((m) => Number(m[1]));
+    expect(ys).toEqual([370, 370, 388, 388, 406]);
   });
 });
