@@ -6,7 +6,7 @@
  * the two cannot drift apart.
  */
 import { z } from "zod";
-import { idSchema, STREAM_KEY_PATTERN } from "./ids.js";
+import { idSchema, STREAM_ID_PATTERN, STREAM_KEY_PATTERN } from "./ids.js";
 
 /** The stream statuses an origin reports (the Worker adds `created` before the first publish). */
 const ORIGIN_STREAM_STATUSES = ["live", "reconnecting", "ended"] as const;
@@ -35,7 +35,22 @@ const RtmpUrl = z
 
 // Request bodies strip unknown keys: a newer origin may send more than the Worker reads.
 
-/** POST /api/internal/origins/heartbeat → { ok: true } */
+/**
+ * One stream an origin holds, in every heartbeat: the control plane compares
+ * it with D1 and answers what the origin must do (HeartbeatResponse).
+ */
+export const OriginStreamReport = z.object({
+  streamId: z.string().regex(STREAM_ID_PATTERN),
+  /** "starting": a publisher is connected, no media yet. */
+  state: z.enum(["starting", "live", "reconnecting"]),
+  /** Wall clock (ms) of the newest segment: the stream's own media progress (0: none yet). */
+  lastMediaAt: z.number().int().min(0),
+  /** SHA-256 (hex) of the key the current publisher used; null without a publisher. */
+  publisherKeyHash: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+});
+export type OriginStreamReport = z.input<typeof OriginStreamReport>;
+
+/** POST /api/internal/origins/heartbeat → HeartbeatResponse */
 export const HeartbeatRequest = z.object({
   originId: OriginId,
   baseUrl: HttpUrl,
@@ -47,8 +62,22 @@ export const HeartbeatRequest = z.object({
   egressBps: z.number().min(0).max(1e13).optional(),
   /** machine CPU use since the previous heartbeat, 0..1 per core */
   cpu: z.number().min(0).max(64).optional(),
+  /** the streams this origin holds (older origins send none) */
+  streams: z.array(OriginStreamReport).max(10_000).optional(),
 });
 export type HeartbeatRequest = z.input<typeof HeartbeatRequest>;
+
+/**
+ * What the origin must do about its streams: end the ones the control plane
+ * ended (admin, watchdog: ENDLIST, recording closed, publisher dropped), and
+ * drop publishers whose stream key was rotated (they must come back with the
+ * new key).
+ */
+export interface HeartbeatResponse {
+  ok: true;
+  end: Array<{ streamId: string; reason: string }>;
+  dropPublisher: string[];
+}
 
 /** POST /api/internal/publish → PublishResponse; 404 unknown_stream_key, 409 stream_ended / unknown_origin */
 export const PublishRequest = z.object({
@@ -60,10 +89,15 @@ export interface PublishResponse {
   streamId: string;
 }
 
-/** POST /api/internal/streams/<id>/status → StatusResponse; 409 origin_mismatch / stream_ended */
+/**
+ * POST /api/internal/streams/<id>/status → StatusResponse; 409 origin_mismatch / stream_ended.
+ * `live` is reported once media flows (the first segment of a run), not when a publish is authorized.
+ */
 export const StatusReport = z.object({
   originId: OriginId,
   status: z.enum(ORIGIN_STREAM_STATUSES),
+  /** with `ended`: `start_failed` when the transcoder failed before any media (bad codec, no video) */
+  reason: z.enum(["start_failed"]).optional(),
 });
 export type StatusReport = z.input<typeof StatusReport>;
 export interface StatusResponse {

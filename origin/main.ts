@@ -95,8 +95,8 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
         },
         buildArgs: ({ sourceHasAudio }) => (sourceHasAudio ? ladderArgs.withAudio : ladderArgs.silentAudio),
         startTranscoder,
-        reportStatus: (state) =>
-          api.reportStatus(streamId, state).catch((error: Error) => {
+        reportStatus: (state, reason) =>
+          api.reportStatus(streamId, state, reason).catch((error: Error) => {
             log(`could not report ${streamId} as ${state}: ${error.message}`);
           }),
         onSegment: () => metrics.segmentsPackaged++,
@@ -151,9 +151,11 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
       capacity: config.capacity,
       activeStreams: gauges().activeStreams + gauges().reconnectingStreams,
       pool: config.pool,
+      streams: registry.reports(),
     }),
     config.heartbeatIntervalMs,
     log,
+    (orders) => registry.applyOrders(orders),
   );
   void heartbeat.beatNow();
   process.once("exit", killAllTranscodersSync);

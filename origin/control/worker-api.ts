@@ -6,6 +6,7 @@
 import type {
   ErrorBody,
   HeartbeatRequest,
+  HeartbeatResponse,
   OriginStreamStatus,
   PublishRequest,
   PublishResponse,
@@ -73,13 +74,15 @@ export class WorkerApi {
     return this.post("/api/internal/publish", request);
   }
 
-  async reportStatus(streamId: string, status: StreamStatus): Promise<void> {
-    const report: StatusReport = { originId: this.originId, status };
+  async reportStatus(streamId: string, status: StreamStatus, reason?: "start_failed"): Promise<void> {
+    const report: StatusReport = { originId: this.originId, status, ...(reason ? { reason } : {}) };
     await this.post<StatusResponse>(`/api/internal/streams/${streamId}/status`, report);
   }
 
-  async heartbeat(load: OriginLoad): Promise<void> {
-    await this.post("/api/internal/origins/heartbeat", load);
+  /** Sends load and streams; the answer says which streams to end and which publishers to drop. */
+  async heartbeat(load: OriginLoad): Promise<HeartbeatResponse> {
+    const answer = await this.post<Partial<HeartbeatResponse>>("/api/internal/origins/heartbeat", load);
+    return { ok: true, end: answer.end ?? [], dropPublisher: answer.dropPublisher ?? [] };
   }
 
   /** Stores a recording object (init, segment, playlist) in R2 through the Worker. */

@@ -3,7 +3,17 @@
  * HTTP. A stream lives through several publish "runs" when its broadcaster
  * drops and comes back within the grace period; each run is one FFmpeg
  * process and shows up in the playlists as a discontinuity, not a new stream.
+ *
+ *   starting ──first segment of a run──▶ live ──run ends──▶ reconnecting ──grace──▶ ended
+ *      ▲  │                               ▲                      │
+ *      │  └─ transcoder failed, no media ever: ended (start_failed)
+ *      └──── publisher left cleanly before any media               └──new publish──▶ (next run)
+ *
+ * "live" is reported to the control plane only once media flows, so a
+ * publish whose transcoder never produces anything is no "live" zombie.
  */
+import { createHash } from "node:crypto";
+import type { OriginStreamReport } from "../../common/origin-contract.js";
 import { FlvIngestClock } from "../ingest/flv-clock.js";
 import { deferredTranscoder } from "../transcode/deferred-transcoder.js";
 import type { IncomingPublish } from "../ingest/rtmp-ingest.js";
@@ -11,7 +21,9 @@ import type { JournalState, StreamJournal } from "./stream-journal.js";
 import { StreamPackager, type RenditionSpec } from "../packager/stream-packager.js";
 import type { Transcoder, TranscoderOptions } from "../transcode/transcoder.js";
 
-export type LiveState = "live" | "reconnecting" | "ended";
+/** "starting": a publisher is (or was) connected and no media has flowed yet. */
+export type LiveState = "starting" | "live" | "reconnecting" | "ended";
+type ReportedState = Exclude<LiveState, "starting">;
 
 /** Something that rides on a stream's packager (recording, thumbnails) and must finish before "ended". */
 export interface StreamExtension {
@@ -27,7 +39,7 @@ export interface LiveStreamDeps {
   buildArgs: (layout: { sourceHasAudio: boolean }) => string[];
   startTranscoder: (options: TranscoderOptions) => Transcoder;
   /** Tells the control plane; failures are logged, never fatal. */
-  reportStatus: (state: LiveState) => Promise<void>;
+  reportStatus: (state: ReportedState, reason?: "start_failed") => Promise<void>;
   onSegment: () => void;
   onTranscoderFailure: () => void;
   log: (message: string) => void;
@@ -45,9 +57,15 @@ export interface LiveStreamOptions {
 
 export class LiveStream {
   readonly packager: StreamPackager;
-  private stateValue: LiveState = "live";
+  private stateValue: LiveState = "starting";
   private transcoder: Transcoder | undefined;
   private detach: (() => void) | undefined;
+  private publisher: IncomingPublish | undefined;
+  private publisherKeyHash: string | null = null;
+  /** Wall clock of the newest segment (0: none yet). */
+  private lastMediaAt = 0;
+  private everHadMedia = false;
+  private runHasMedia = false;
   private graceTimer: NodeJS.Timeout | undefined;
   private runs = 0;
   private ending = false;
@@ -72,6 +90,13 @@ export class LiveStream {
     this.packager.on("segment", () => {
       deps.journal?.savePackager(this.packager.snapshot());
       deps.onSegment();
+      this.lastMediaAt = Date.now();
+      if (!this.runHasMedia) {
+        // media flows: only now is the stream live
+        this.runHasMedia = true;
+        this.everHadMedia = true;
+        if (!this.ending) void this.setState("live");
+      }
     });
     this.packager.on("error", (error: Error) => deps.log(`packager error: ${error.message}`));
     this.extensions = deps.extensions?.(this.packager, resumed) ?? [];
@@ -87,6 +112,24 @@ export class LiveStream {
 
   hasPublisher(): boolean {
     return this.transcoder !== undefined;
+  }
+
+  /** What the heartbeat tells the control plane about this stream; undefined once ended. */
+  report(): OriginStreamReport | undefined {
+    if (this.stateValue === "ended") return undefined;
+    return {
+      streamId: this.streamId,
+      state: this.stateValue,
+      lastMediaAt: this.lastMediaAt,
+      publisherKeyHash: this.transcoder ? this.publisherKeyHash : null,
+    };
+  }
+
+  /** The control plane says this publisher's key is no longer valid (rotated): drop it; it may come back with the new key. */
+  dropPublisher(reason: string): void {
+    if (!this.publisher || !this.detach) return;
+    this.deps.log(`stream ${this.streamId}: dropping its publisher (${reason})`);
+    this.publisher.refuse(reason);
   }
 
   onEnded(listener: () => void): void {
@@ -107,6 +150,9 @@ export class LiveStream {
     this.graceTimer = undefined;
     const resumed = this.runs > 0;
     this.runs++;
+    this.runHasMedia = false;
+    this.publisher = publish;
+    this.publisherKeyHash = createHash("sha256").update(publish.streamKey).digest("hex");
     // PDT is anchored on when the broadcaster's frames reached us, not on when FFmpeg produced output.
     const ingestClock = new FlvIngestClock();
     const run = this.packager.beginRun({ ingestStart: () => ingestClock.startWallClock() });
@@ -125,7 +171,16 @@ export class LiveStream {
         this.detach = undefined;
         publish.refuse("transcoder stopped");
       }
-      if (this.stateValue === "live" && !this.ending) this.enterGrace();
+      if (this.publisher === publish) this.publisher = undefined;
+      if (this.ending) return;
+      // (a new run that failed before its first segment restarts the grace too: the publish cleared it)
+      if (this.everHadMedia) {
+        this.enterGrace();
+        return;
+      }
+      // Nothing ever flowed. A transcoder that failed (no video, a codec it cannot read) is a failed
+      // start: reported and ended. A publisher that left cleanly may come back: still starting.
+      if (!clean) void this.end(`start failed: ${stderrTail.trim().split("\n").at(-1) ?? "transcoder exited"}`, "start_failed");
     };
     // FFmpeg starts once the source's tracks are known: every run has the same layout (video + audio).
     const transcoder = deferredTranscoder({
@@ -153,12 +208,11 @@ export class LiveStream {
       this.detach = undefined;
       transcoder.endInput();
     });
-    this.deps.log(`stream ${this.streamId} ${resumed ? "resumed" : "started"} from ${publish.clientAddress} (run ${this.runs})`);
-    void this.setState("live");
+    this.deps.log(`stream ${this.streamId} publisher ${resumed ? "back" : "connected"} from ${publish.clientAddress} (run ${this.runs})`);
   }
 
   /** Ends the stream now: EXT-X-ENDLIST, no more publishes. */
-  async end(reason: string): Promise<void> {
+  async end(reason: string, reportReason?: "start_failed"): Promise<void> {
     if (this.stateValue === "ended" || this.ending) return;
     this.ending = true;
     clearTimeout(this.graceTimer);
@@ -180,21 +234,22 @@ export class LiveStream {
     await Promise.all(this.extensions.map((extension) => extension.finish().catch(() => {})));
     this.deps.log(`stream ${this.streamId} ended: ${reason}`);
     this.deps.journal?.remove();
-    await this.setState("ended");
+    await this.setState("ended", reportReason);
     this.endListeners.splice(0).forEach((listener) => listener());
   }
 
   private enterGrace(): void {
+    clearTimeout(this.graceTimer);
     void this.setState("reconnecting");
     this.graceTimer = setTimeout(() => {
       void this.end(`broadcaster did not return within ${this.options.reconnectGraceMs} ms`);
     }, this.options.reconnectGraceMs);
   }
 
-  /** The Worker already marked the stream live when it authorized the first publish. */
-  private async setState(state: LiveState): Promise<void> {
+  /** Reported to the control plane on every change; "starting" is the origin's own business. */
+  private async setState(state: ReportedState, reason?: "start_failed"): Promise<void> {
     if (this.stateValue === state) return;
     this.stateValue = state;
-    await this.deps.reportStatus(state);
+    await this.deps.reportStatus(state, reason);
   }
 }

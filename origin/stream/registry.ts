@@ -3,6 +3,7 @@
  * the Worker here, before any transcoder starts; ended streams stay servable
  * (ENDLIST playlists, last segments) for a retention period, then go.
  */
+import type { HeartbeatResponse, OriginStreamReport } from "../../common/origin-contract.js";
 import type { IncomingPublish } from "../ingest/rtmp-ingest.js";
 import { LiveStream, type LiveStreamDeps, type LiveStreamOptions } from "./live-stream.js";
 
@@ -34,10 +35,27 @@ export class StreamRegistry {
     let active = 0;
     let reconnecting = 0;
     for (const stream of this.streams.values()) {
-      if (stream.state === "live") active++;
+      if (stream.state === "live" || stream.state === "starting") active++;
       else if (stream.state === "reconnecting") reconnecting++;
     }
     return { active, reconnecting };
+  }
+
+  /** What the heartbeat reports about every stream not ended. */
+  reports(): OriginStreamReport[] {
+    return [...this.streams.values()].flatMap((stream) => stream.report() ?? []);
+  }
+
+  /** Carries out the control plane's answer to a heartbeat: ended streams end here too, rotated keys lose their publisher. */
+  applyOrders(orders: Pick<HeartbeatResponse, "end" | "dropPublisher">): void {
+    for (const { streamId, reason } of orders.end) {
+      const stream = this.streams.get(streamId);
+      if (stream && stream.state !== "ended") {
+        this.options.log(`stream ${streamId} was ended by the control plane (${reason})`);
+        void stream.end(`ended by the control plane: ${reason}`);
+      }
+    }
+    for (const streamId of orders.dropPublisher) this.streams.get(streamId)?.dropPublisher("stream key rotated");
   }
 
   async handlePublish(publish: IncomingPublish): Promise<void> {

@@ -204,7 +204,7 @@ describe("origin → Worker (HMAC-signed)", () => {
     expect(stats.status).toBe(401);
   });
 
-  it("publish: 404 unknown key, 200 live (first startedAt kept), 409 once ended", async () => {
+  it("publish: 404 unknown key, 200 (not live before media flows), live on the origin's report (first startedAt kept), 409 once ended", async () => {
     const { originId, streamId, streamKey } = await newStream();
 
     const unknown = await signedFetch("POST", "/api/internal/publish", { originId, streamKey: `sk_${randomId(40)}` });
@@ -217,6 +217,10 @@ describe("origin → Worker (HMAC-signed)", () => {
     const ok = await signedFetch("POST", "/api/internal/publish", { originId, streamKey });
     expect(ok.status).toBe(200);
     expect(await json(ok)).toEqual({ streamId });
+    // authorized, not live: no media yet (a publish whose transcoder fails must not leave a "live" zombie)
+    expect((await json<{ status: string }>(await edge(`/api/streams/${streamId}`))).status).toBe("created");
+    const flowing = await signedFetch("POST", `/api/internal/streams/${streamId}/status`, { originId, status: "live" });
+    expect(flowing.status).toBe(200);
     const live = await json<{ status: string; startedAt: number }>(await edge(`/api/streams/${streamId}`));
     expect(live.status).toBe("live");
     expect(live.startedAt).toBeGreaterThan(0);
@@ -227,6 +231,8 @@ describe("origin → Worker (HMAC-signed)", () => {
 
     const again = await signedFetch("POST", "/api/internal/publish", { originId, streamKey });
     expect(again.status).toBe(200);
+    expect((await json<{ status: string }>(await edge(`/api/streams/${streamId}`))).status).toBe("reconnecting");
+    await signedFetch("POST", `/api/internal/streams/${streamId}/status`, { originId, status: "live" });
     const relive = await json<{ status: string; startedAt: number }>(await edge(`/api/streams/${streamId}`));
     expect(relive.status).toBe("live");
     expect(relive.startedAt).toBe(live.startedAt);
@@ -260,7 +266,7 @@ describe("origin → Worker (HMAC-signed)", () => {
 
   it("heartbeat upserts the origin row", async () => {
     const originId = `hb-${randomId(6)}`;
-    expect(await json(await heartbeat(originId, { capacity: 4, activeStreams: 1 }))).toEqual({ ok: true });
+    expect(await json(await heartbeat(originId, { capacity: 4, activeStreams: 1 }))).toEqual({ ok: true, end: [], dropPublisher: [] });
     const first = await env.DB.prepare("SELECT * FROM origins WHERE id = ?1").bind(originId).first<Record<string, unknown>>();
     expect(first).toMatchObject({ capacity: 4, active_streams: 1, pool: "standard" });
 

@@ -43,8 +43,14 @@ async function newStream(apiKey?: string) {
   return { ...body, owner } as { streamId: string; streamKey: string; originId: string; owner: { id: string; apiKey: string } } & Json;
 }
 
+/** What the origin does when a broadcaster publishes and media starts to flow: publish, then report "live". */
 async function publish(originId: string, streamKey: string) {
-  return signedFetch("POST", "/api/internal/publish", { originId, streamKey });
+  const res = await signedFetch("POST", "/api/internal/publish", { originId, streamKey });
+  if (res.status !== 200) return res;
+  const { streamId } = (await res.clone().json()) as { streamId: string };
+  const live = await signedFetch("POST", `/api/internal/streams/${streamId}/status`, { originId, status: "live" });
+  if (live.status !== 200) throw new Error(`status live: ${live.status}`);
+  return res;
 }
 
 async function status(streamId: string, originId: string, s: "live" | "reconnecting" | "ended") {
@@ -145,18 +151,88 @@ describe("watchdog: streams", () => {
     socket.close();
   });
 
-  it("a live stream whose origin keeps heartbeating stays; a reconnecting one does not", async () => {
+  it("a live stream is judged by its own media progress, not by its origin's heartbeat", async () => {
     const o = `wk-${randomId(6)}`;
     await heartbeat(o);
     const s = await newStream();
     expect((await publish(s.originId, s.streamKey)).status).toBe(200);
-    await sleep(20);
-    await heartbeat(s.originId); // proof of life from the origin after the publish
-    const now = Date.now();
-    expect((await watchdog({ now: now + 29_000, streamIds: [s.streamId], origins: false })).streamsEnded).toEqual([]);
+    const liveAt = Date.now();
+    await sleep(40);
+    const mediaAt = Date.now();
+    // the origin's heartbeat reports a new segment: that is activity
+    await heartbeat(s.originId, { streams: [{ streamId: s.streamId, state: "live", lastMediaAt: mediaAt, publisherKeyHash: null }] });
+    expect((await watchdog({ now: liveAt + 30_010, streamIds: [s.streamId], origins: false })).streamsEnded).toEqual([]);
+    // heartbeats go on, the media does not (a frozen transcoder): ended all the same
+    await heartbeat(s.originId, { streams: [{ streamId: s.streamId, state: "live", lastMediaAt: mediaAt, publisherKeyHash: null }] });
+    const r = await watchdog({ now: mediaAt + 30_500, streamIds: [s.streamId], origins: false });
+    expect(r.streamsEnded).toEqual([{ streamId: s.streamId, reason: "watchdog_inactive" }]);
+  });
+
+  it("a reconnecting stream is not kept alive by heartbeats", async () => {
+    const o = `wr-${randomId(6)}`;
+    await heartbeat(o);
+    const s = await newStream();
+    expect((await publish(s.originId, s.streamKey)).status).toBe(200);
     expect((await status(s.streamId, s.originId, "reconnecting")).status).toBe(200);
+    await heartbeat(s.originId);
     const r = await watchdog({ now: Date.now() + 30_500, streamIds: [s.streamId], origins: false });
     expect(r.streamsEnded).toEqual([{ streamId: s.streamId, reason: "watchdog_inactive" }]);
+  });
+
+  it("the heartbeat's answer: end what the control plane ended, drop a publisher whose key was rotated", async () => {
+    const o = `ho-${randomId(6)}`;
+    await heartbeat(o);
+    const [a, b] = [await newStream(), await newStream()];
+    for (const s of [a, b]) expect((await publish(s.originId, s.streamKey)).status).toBe(200);
+    const keyHash = async (key: string) => {
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+      return [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, "0")).join("");
+    };
+    const report = async (s: { streamId: string; streamKey: string }) => ({
+      streamId: s.streamId,
+      state: "live",
+      lastMediaAt: Date.now(),
+      publisherKeyHash: await keyHash(s.streamKey),
+    });
+    // each stream's own origin reports it (selection may have put them on different test origins)
+    const ask = async (s: typeof a, extra: unknown[] = []) =>
+      json<{ end: Array<{ streamId: string; reason: string }>; dropPublisher: string[] }>(
+        await signedFetch("POST", "/api/internal/origins/heartbeat", {
+          originId: s.originId,
+          baseUrl: `http://${s.originId}.origin.test:8080`,
+          rtmpUrl: `rtmp://${s.originId}.origin.test:1935/live`,
+          capacity: 1000,
+          activeStreams: 1,
+          streams: [await report(s), ...extra],
+        }),
+      );
+    const first = await ask(a, [{ streamId: randomId(16), state: "starting", lastMediaAt: 0, publisherKeyHash: null }]);
+    expect(first.dropPublisher).toEqual([]);
+    expect(first.end.map((e) => e.reason)).toEqual(["unknown_stream"]);
+    expect(await ask(b)).toEqual({ ok: true, end: [], dropPublisher: [] });
+
+    const admin = await createUser("admin");
+    const ended = await edge(`/api/admin/streams/${a.streamId}/end`, { method: "POST", headers: { authorization: `Bearer ${admin.apiKey}` } });
+    expect(ended.status).toBe(200);
+    const rotated = await edge(`/api/streams/${b.streamId}/key/rotate`, { method: "POST", headers: { authorization: `Bearer ${b.owner.apiKey}` } });
+    expect(rotated.status).toBe(200);
+    expect((await ask(a)).end).toEqual([{ streamId: a.streamId, reason: "admin" }]);
+    // b's publisher still uses the old key
+    expect((await ask(b)).dropPublisher).toEqual([b.streamId]);
+  });
+
+  it("a start that failed before any media is ended with its reason (no live zombie)", async () => {
+    const o = `sf-${randomId(6)}`;
+    await heartbeat(o);
+    const s = await newStream();
+    const authorized = await signedFetch("POST", "/api/internal/publish", { originId: s.originId, streamKey: s.streamKey });
+    expect(authorized.status).toBe(200);
+    const listed = await json<{ streams: Array<{ streamId: string }> }>(await edge("/api/streams"));
+    expect(listed.streams.map((x) => x.streamId)).not.toContain(s.streamId);
+    const failed = await signedFetch("POST", `/api/internal/streams/${s.streamId}/status`, { originId: s.originId, status: "ended", reason: "start_failed" });
+    expect(failed.status).toBe(200);
+    const info = await json<{ status: string; endReason: string; startedAt: number | null }>(await edge(`/api/streams/${s.streamId}`));
+    expect(info).toMatchObject({ status: "ended", endReason: "start_failed", startedAt: null });
   });
 
   it("401 unsigned, 400 bad body", async () => {

@@ -17,7 +17,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { COUNTRY_PATTERN, STREAM_ID_PATTERN } from "../../common/ids.js";
-import { HeartbeatRequest, PublishRequest, StatusReport } from "../../common/origin-contract.js";
+import { HeartbeatRequest, type HeartbeatResponse, PublishRequest, StatusReport } from "../../common/origin-contract.js";
 import { USER_ROLES } from "../../schema/index.js";
 import { recordHeartbeat } from "../control/origins.js";
 import { runWatchdog } from "../control/watchdog.js";
@@ -32,7 +32,7 @@ import { createUser, findUserByApiKey } from "../lib/users.js";
 import { mediaUploads } from "../media/uploads.js";
 import { POSTABLE_SYSTEM_EVENTS } from "../rooms/protocol.js";
 import { unwrap } from "../rooms/result.js";
-import { publish, reportStatus } from "../streams/lifecycle.js";
+import { publish, reconcileOriginStreams, reportStatus } from "../streams/lifecycle.js";
 import { requireStream } from "../streams/repository.js";
 import { eventRoom, hlsMother, hlsRelay, streamRoom } from "../stubs.js";
 import { requireOriginSignature } from "./auth.js";
@@ -82,8 +82,12 @@ const signedJson = new Hono<AppEnv>();
 signedJson.use("*", requireOriginSignature);
 
 signedJson.post("/origins/heartbeat", async (c) => {
-  await recordHeartbeat(c.env.DB, parseJsonBody(c.get("rawBody"), HeartbeatRequest), Date.now());
-  return c.json({ ok: true }, 200);
+  const heartbeat = parseJsonBody(c.get("rawBody"), HeartbeatRequest);
+  const now = Date.now();
+  await recordHeartbeat(c.env.DB, heartbeat, now);
+  const orders = await reconcileOriginStreams(c.env, heartbeat.originId, heartbeat.streams ?? [], now);
+  const answer: HeartbeatResponse = { ok: true, ...orders };
+  return c.json(answer, 200);
 });
 
 signedJson.post("/publish", async (c) => {

@@ -8,13 +8,13 @@
  * - Streams `created` and never started for STREAM_START_TIMEOUT_MS (10 min)
  *   → ended (`watchdog_never_started`).
  * - Streams `live` or `reconnecting` that are inactive for STREAM_INACTIVE_MS
- *   (30 s) → ended (`watchdog_inactive`). A stream's last activity is the
- *   latest of: its start, any status report / publish / thumbnail upload by
- *   its origin (streams.last_activity_at) and — while live — the last
- *   heartbeat of its origin if that origin is still in the pool (an origin
- *   that heartbeats keeps its live streams alive; it reports their end
- *   itself). A `reconnecting` stream is not kept alive by heartbeats: the
- *   broadcaster must come back (the origin reports `live`) within 30 s.
+ *   (30 s) → ended (`watchdog_inactive`). A stream is judged by its own media
+ *   progress, not by its origin being alive: its last activity is the latest
+ *   of its start, any status report / publish / thumbnail upload by its origin
+ *   and the newest segment its origin reported in a heartbeat (all in
+ *   streams.last_activity_at). A stream whose origin heartbeats but whose
+ *   media stalled ends all the same; the end reaches the origin in the next
+ *   heartbeat's answer.
  */
 import { and, eq, inArray, isNull, lt } from "drizzle-orm";
 import type { Env } from "../env.js";
@@ -70,11 +70,8 @@ export async function runWatchdog(env: Env, options: WatchdogOptions = {}): Prom
       createdAt: schema.streams.createdAt,
       startedAt: schema.streams.startedAt,
       lastActivityAt: schema.streams.lastActivityAt,
-      originHeartbeatAt: schema.origins.lastHeartbeatAt,
-      originRemovedAt: schema.origins.removedAt,
     })
     .from(schema.streams)
-    .leftJoin(schema.origins, eq(schema.streams.originId, schema.origins.id))
     .where(
       scope === undefined
         ? inArray(schema.streams.status, ["created", "live", "reconnecting"])
@@ -86,8 +83,7 @@ export async function runWatchdog(env: Env, options: WatchdogOptions = {}): Prom
     if (row.status === "created") {
       if (row.createdAt < now - config.startTimeoutMs) reason = "watchdog_never_started";
     } else {
-      const originAlive = row.status === "live" && row.originRemovedAt === null && row.originHeartbeatAt !== null;
-      const activity = Math.max(row.lastActivityAt ?? 0, row.startedAt ?? row.createdAt, originAlive ? (row.originHeartbeatAt ?? 0) : 0);
+      const activity = Math.max(row.lastActivityAt ?? 0, row.startedAt ?? row.createdAt);
       if (activity < now - config.inactiveMs) reason = "watchdog_inactive";
     }
     if (reason !== null && (await endStream(env, row.id, reason, now))) {

@@ -1,9 +1,17 @@
 /**
  * The stream lifecycle: the one module that changes `streams.status`.
  *
- *   created ──publish──▶ live ◀──origin "live"──▶ reconnecting
- *      │                  │                           │
- *      └──────────────────┴─────── end ───────────────┴──▶ ended (final)
+ *   created ──origin "live" (first media)──▶ live ◀──origin "live"──▶ reconnecting
+ *      │                                      │                           │
+ *      └──────────────────────────────────────┴─────── end ───────────────┴──▶ ended (final)
+ *
+ * A publish is only authorized (the key, the origin); the stream goes live
+ * when its origin reports media flowing, so a publish whose transcoder
+ * never produces anything leaves no "live" zombie: the origin reports the
+ * end (`start_failed`). Heartbeats carry each stream's media progress and
+ * publisher, and their answer tells the origin which streams to end (ended
+ * here by an admin or the watchdog) and which publishers to drop (key
+ * rotated): `reconcileOriginStreams`.
  *
  * Every transition is a compare-and-set on D1 (`status <> 'ended'`), so two
  * writers racing (the origin reporting the end while the watchdog or an admin
@@ -13,8 +21,16 @@
  * end. Callers: the origin routes (publish, status), the watchdog, the admin
  * API and key rotation. See docs/architecture.md, "Stream lifecycle".
  */
-import { and, eq, ne, sql } from "drizzle-orm";
-import type { OriginStreamStatus, PublishRequest, StatusReport, StatusResponse } from "../../common/origin-contract.js";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import type { z } from "zod";
+import type {
+  HeartbeatResponse,
+  OriginStreamReport,
+  OriginStreamStatus,
+  PublishRequest,
+  StatusReport,
+  StatusResponse,
+} from "../../common/origin-contract.js";
 import type { Stream } from "../../schema/index.js";
 import type { Env } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
@@ -23,9 +39,13 @@ import { hashSecret, newStreamKey } from "../lib/random.js";
 import { streamRoom } from "../stubs.js";
 import { findOrigin, findStream, findStreamByKey } from "./repository.js";
 
-export type EndReason = "origin" | "watchdog_never_started" | "watchdog_inactive" | "admin" | "broadcaster";
+export type EndReason = "origin" | "start_failed" | "watchdog_never_started" | "watchdog_inactive" | "admin" | "broadcaster";
 
-/** The origin asks whether a stream key may publish: the stream goes live (and is announced). */
+/**
+ * The origin asks whether a stream key may publish. It may (the stream is
+ * assigned to that origin), but the stream is not live until media flows:
+ * the origin reports `live` with its first segment.
+ */
 export async function publish(env: Env, request: PublishRequest, now = Date.now()): Promise<{ streamId: string }> {
   const stream = await findStreamByKey(env.DB, await hashSecret(request.streamKey));
   if (stream === undefined) throw new HttpError(404, "unknown_stream_key", "no stream has this key");
@@ -33,11 +53,51 @@ export async function publish(env: Env, request: PublishRequest, now = Date.now(
   if ((await findOrigin(env.DB, request.originId)) === undefined) {
     throw new HttpError(409, "unknown_origin", "origin has not sent a heartbeat yet");
   }
-  const startedAt = await goLive(env, stream.id, request.originId, now);
-  if (startedAt === null) throw endedError("this stream has ended; create a new one");
-  await announce(env, stream.id, "live", startedAt);
-  if (startedAt === now && stream.startedAt === null) await notifyFollowers(env, stream, now);
+  const assigned = await getDb(env.DB)
+    .update(schema.streams)
+    .set({ originId: request.originId, lastActivityAt: now })
+    .where(and(eq(schema.streams.id, stream.id), ne(schema.streams.status, "ended")))
+    .returning({ id: schema.streams.id });
+  if (assigned.length === 0) throw endedError("this stream has ended; create a new one");
   return { streamId: stream.id };
+}
+
+/** What the control plane wants an origin to do about the streams it reported (see the header). */
+export async function reconcileOriginStreams(
+  env: Env,
+  originId: string,
+  reports: ReadonlyArray<z.output<typeof OriginStreamReport>>,
+  now = Date.now(),
+): Promise<Omit<HeartbeatResponse, "ok">> {
+  const orders: Omit<HeartbeatResponse, "ok"> = { end: [], dropPublisher: [] };
+  if (reports.length === 0) return orders;
+  const db = getDb(env.DB);
+  const rows = await db
+    .select({ id: schema.streams.id, status: schema.streams.status, endReason: schema.streams.endReason, keyHash: schema.streams.keyHash, originId: schema.streams.originId, lastActivityAt: schema.streams.lastActivityAt })
+    .from(schema.streams)
+    .where(inArray(schema.streams.id, reports.map((r) => r.streamId)));
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  for (const report of reports) {
+    const row = byId.get(report.streamId);
+    if (row === undefined) {
+      orders.end.push({ streamId: report.streamId, reason: "unknown_stream" });
+      continue;
+    }
+    if (row.status === "ended") {
+      orders.end.push({ streamId: row.id, reason: row.endReason ?? "ended" });
+      continue;
+    }
+    if (row.originId !== null && row.originId !== originId) continue; // another origin's (a moved stream): not ours to judge
+    if (report.publisherKeyHash !== null && report.publisherKeyHash !== row.keyHash) orders.dropPublisher.push(row.id);
+    // the stream's own media progress is its activity (the watchdog judges by it)
+    if (report.lastMediaAt > (row.lastActivityAt ?? 0) && report.lastMediaAt <= now + 5_000) {
+      await db
+        .update(schema.streams)
+        .set({ lastActivityAt: report.lastMediaAt })
+        .where(and(eq(schema.streams.id, row.id), ne(schema.streams.status, "ended")));
+    }
+  }
+  return orders;
 }
 
 /** The origin reports media flowing (`live`), a dropped broadcaster (`reconnecting`) or the end. */
@@ -55,7 +115,7 @@ export async function reportStatus(env: Env, streamId: string, report: StatusRep
   switch (report.status) {
     case "ended":
       // false when the watchdog or an admin ended it first: ended all the same
-      await end(env, streamId, "origin", now, report.originId);
+      await end(env, streamId, report.reason ?? "origin", now, report.originId);
       return done;
     case "live": {
       const startedAt = await goLive(env, streamId, report.originId, now);
