@@ -3,13 +3,22 @@
  * heartbeats, stream end). WebCrypto only, so the same code runs in Node and
  * in workerd.
  *
- * The signed string binds the timestamp, method, path (with query) and a hash
- * of the body, so a captured signature cannot be replayed against another
- * route or body, and goes stale after MAX_SKEW_MS.
+ * The signed string binds the timestamp, a nonce (the request id), method,
+ * path (with query) and a hash of the body, so a captured signature cannot be
+ * replayed against another route or body, and goes stale after MAX_AGE_MS. A
+ * timestamp may lie at most MAX_FUTURE_SKEW_MS ahead of the verifier's clock.
+ * Within the window the verifier remembers the nonce (workers/lib/origin-auth.ts),
+ * so the very same request is accepted once.
  */
 export const SIGNATURE_HEADER = "x-signature";
 export const TIMESTAMP_HEADER = "x-signature-timestamp";
-const MAX_SKEW_MS = 60_000;
+/** A fresh random id per request (the request id); never reused, also not by retries. */
+export const NONCE_HEADER = "x-signature-nonce";
+/** How long after its timestamp a signed request is accepted (and its nonce remembered). */
+export const MAX_AGE_MS = 60_000;
+/** How far ahead of the verifier's clock a timestamp may be (clock skew between machines). */
+const MAX_FUTURE_SKEW_MS = 5_000;
+const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 
 const encoder = new TextEncoder();
 
@@ -41,21 +50,22 @@ export async function hmacHex(secret: string, message: string): Promise<string> 
   return toHex(await hmacSha256(secret, message));
 }
 
-async function canonical(timestamp: string, method: string, pathWithQuery: string, body: SignedBody) {
-  return `${timestamp}\n${method.toUpperCase()}\n${pathWithQuery}\n${await sha256Hex(body)}`;
+async function canonical(timestamp: string, nonce: string, method: string, pathWithQuery: string, body: SignedBody) {
+  return `${timestamp}\n${nonce}\n${method.toUpperCase()}\n${pathWithQuery}\n${await sha256Hex(body)}`;
 }
 
-/** Headers to attach to a signed request. */
+/** Headers to attach to a signed request: timestamp, nonce (a new random request id unless given) and signature. */
 export async function signRequest(
   secret: string,
   method: string,
   pathWithQuery: string,
   body: SignedBody,
   now: number = Date.now(),
+  nonce: string = crypto.randomUUID(),
 ): Promise<Record<string, string>> {
   const timestamp = String(now);
-  const signature = await hmacHex(secret, await canonical(timestamp, method, pathWithQuery, body));
-  return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature };
+  const signature = await hmacHex(secret, await canonical(timestamp, nonce, method, pathWithQuery, body));
+  return { [TIMESTAMP_HEADER]: timestamp, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: signature };
 }
 
 /** Compares two strings without an early exit on the first difference. */
@@ -66,17 +76,30 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** The signature headers of a request as received (any may be missing). */
+export interface SignatureHeaders {
+  timestamp: string | null | undefined;
+  nonce: string | null | undefined;
+  signature: string | null | undefined;
+}
+
+/**
+ * Checks the signature and the time window (at most MAX_AGE_MS old, at most
+ * MAX_FUTURE_SKEW_MS ahead). On success: the request's nonce and timestamp,
+ * which the caller must remember until `expiresAt` to refuse a replay.
+ */
 export async function verifyRequest(
   secret: string,
   method: string,
   pathWithQuery: string,
   body: SignedBody,
-  timestamp: string | null | undefined,
-  signature: string | null | undefined,
+  { timestamp, nonce, signature }: SignatureHeaders,
   now: number = Date.now(),
-): Promise<boolean> {
-  if (!secret || !timestamp || !signature || !/^\d{1,16}$/.test(timestamp)) return false;
-  if (Math.abs(now - Number(timestamp)) > MAX_SKEW_MS) return false;
-  const expected = await hmacHex(secret, await canonical(timestamp, method, pathWithQuery, body));
-  return constantTimeEqual(expected, signature.toLowerCase());
+): Promise<{ nonce: string; timestamp: number; expiresAt: number } | null> {
+  if (!secret || !timestamp || !signature || !nonce || !/^\d{1,16}$/.test(timestamp) || !NONCE_PATTERN.test(nonce)) return null;
+  const at = Number(timestamp);
+  if (at < now - MAX_AGE_MS || at > now + MAX_FUTURE_SKEW_MS) return null;
+  const expected = await hmacHex(secret, await canonical(timestamp, nonce, method, pathWithQuery, body));
+  if (!constantTimeEqual(expected, signature.toLowerCase())) return null;
+  return { nonce, timestamp: at, expiresAt: at + MAX_AGE_MS };
 }

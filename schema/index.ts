@@ -188,6 +188,22 @@ export const anonymousViewers = sqliteTable(
   (t) => [index("anonymous_viewers_fingerprint_idx").on(t.ipFingerprint)],
 );
 
+/**
+ * Nonces (request ids) of the signed origin → Worker calls the Worker has
+ * accepted, kept until their signature is too old to be accepted anyway
+ * (common/signing.ts MAX_AGE_MS): a replay inserts the same nonce, which the
+ * primary key refuses, also when the replays race (workers/lib/origin-auth.ts).
+ */
+export const signedRequestNonces = sqliteTable(
+  "signed_request_nonces",
+  {
+    nonce: text("nonce").primaryKey(),
+    /** ms; the row may be dropped after this (the request's timestamp + MAX_AGE_MS) */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("signed_request_nonces_expires_idx").on(t.expiresAt)],
+);
+
 export type User = typeof users.$inferSelect;
 export type Origin = typeof origins.$inferSelect;
 export type Stream = typeof streams.$inferSelect;

@@ -23,6 +23,8 @@ export type Env = Cloudflare.Env;
 type AppVariables = {
   /** Raw request body, read once (size-limited) by the body/signature middleware. */
   rawBody: string;
+  /** Id of a signed origin call (its nonce, spent by the signature middleware). */
+  requestId: string;
   /** Authenticated API user (bearer middleware). */
   user: User;
 };

@@ -1,6 +1,7 @@
 /**
  * Signed calls from the origin to the API Worker. Every request carries an
- * HMAC over timestamp, method, path and body (common/signing.ts); the secret
+ * HMAC over timestamp, a fresh nonce (the request id: the Worker accepts each
+ * request once), method, path and body (common/signing.ts); the secret
  * itself never leaves this process.
  */
 import type {

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "../../common/signing.js";
+import { NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "../../common/signing.js";
 import { loadOriginConfig } from "../../origin/config.js";
 import { startOrigin, type RunningOrigin } from "../../origin/main.js";
 import { startTestSource } from "../../origin/tools/test-source.js";
@@ -40,8 +40,12 @@ describe("origin lifecycle", () => {
       let body = "";
       req.on("data", (d) => (body += d));
       req.on("end", async () => {
-        const signed = await verifyRequest(SECRET, req.method!, req.url!, body,
-          req.headers[TIMESTAMP_HEADER] as string, req.headers[SIGNATURE_HEADER] as string);
+        const signed =
+          (await verifyRequest(SECRET, req.method!, req.url!, body, {
+            timestamp: req.headers[TIMESTAMP_HEADER] as string,
+            nonce: req.headers[NONCE_HEADER] as string,
+            signature: req.headers[SIGNATURE_HEADER] as string,
+          })) !== null;
         calls.push({ path: req.url!, signed, body });
         res.setHeader("content-type", "application/json");
         if (!signed) {

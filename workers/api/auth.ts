@@ -34,10 +34,13 @@ export const readBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** Origin → Worker JSON calls: the signed body is read once into `rawBody`. */
+/**
+ * Origin → Worker JSON calls: the signed body is read once into `rawBody`;
+ * the signature's nonce (spent now: a replay is refused) is the `requestId`.
+ */
 export const requireOriginSignature: MiddlewareHandler<AppEnv> = async (c, next) => {
   const raw = await readBodyText(c.req.raw);
-  await assertOriginSignature(c.req.raw, parseConfig(c.env).originSharedSecret, raw);
+  c.set("requestId", await assertOriginSignature(c.req.raw, parseConfig(c.env).originSharedSecret, raw, c.env.DB));
   c.set("rawBody", raw);
   await next();
 };

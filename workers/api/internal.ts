@@ -21,6 +21,7 @@ import { HeartbeatRequest, type HeartbeatResponse, PublishRequest, StatusReport 
 import { USER_ROLES } from "../../schema/index.js";
 import { recordHeartbeat } from "../control/origins.js";
 import { runWatchdog } from "../control/watchdog.js";
+import { parseConfig } from "../config.js";
 import type { AppEnv } from "../env.js";
 import { CRON_TASKS, runCron } from "../events/cron.js";
 import { parseJsonBody } from "../lib/body.js";
@@ -28,7 +29,8 @@ import { DEVICE_TYPES } from "../lib/client-info.js";
 import { HttpError } from "../lib/errors.js";
 import { eventIdParam, streamIdParam } from "../lib/params.js";
 import { TOKEN_ROLES } from "../lib/session-token.js";
-import { createUser, findUserByApiKey } from "../lib/users.js";
+import { derivedApiKey } from "../lib/random.js";
+import { seedUser } from "../lib/users.js";
 import { mediaUploads } from "../media/uploads.js";
 import { POSTABLE_SYSTEM_EVENTS } from "../rooms/protocol.js";
 import { unwrap } from "../rooms/result.js";
@@ -106,7 +108,8 @@ signedJson.post("/streams/:id/system", async (c) => {
   const id = streamIdParam(c.req.param("id"));
   const body = parseJsonBody(c.get("rawBody"), SystemBody);
   await requireStream(c.env.DB, id);
-  const result = unwrap(await streamRoom(c.env, id).postSystem(body.event, body.data ?? {}, body.group));
+  // keyed by the request id: the same signed request can only ever post once
+  const result = unwrap(await streamRoom(c.env, id).postSystem(body.event, body.data ?? {}, body.group, c.get("requestId")));
   return c.json({ ok: true, ...result }, 200);
 });
 
@@ -146,14 +149,11 @@ signedJson.get("/relay/:streamId/:region/stats", async (c) => {
 signedJson.post("/dev/broadcasters", async (c) => {
   const body = parseJsonBody(c.get("rawBody"), DevBroadcasterBody);
   const role = body.role ?? "broadcaster";
-  if (body.apiKey !== undefined) {
-    const existing = await findUserByApiKey(c.env.DB, body.apiKey);
-    if (existing !== undefined) {
-      if (existing.role !== role) throw new HttpError(409, "role_conflict", `this API key belongs to a user who is not a ${role}`);
-      return c.json({ userId: existing.id, apiKey: body.apiKey }, 200);
-    }
-  }
-  return c.json(await createUser(c.env.DB, body.name, role, body.apiKey), 201);
+  // idempotent: without a given key, the key is derived from the request id (one request, one user)
+  const apiKey = body.apiKey ?? (await derivedApiKey(parseConfig(c.env).originSharedSecret ?? "", `dev-seed:${c.get("requestId")}`));
+  const seeded = await seedUser(c.env.DB, body.name, role, apiKey);
+  if (seeded.role !== role) throw new HttpError(409, "role_conflict", `this API key belongs to a user who is not a ${role}`);
+  return c.json({ userId: seeded.userId, apiKey }, seeded.created ? 201 : 200);
 });
 
 export const internalApi = new Hono<AppEnv>();

@@ -28,6 +28,7 @@ const API_ERROR_CODES = [
   "unauthorized",
   "token_expired",
   "bad_signature",
+  "replayed_request",
   "forbidden",
   "rate_limited",
   "sessions_unavailable",

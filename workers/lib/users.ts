@@ -32,6 +32,28 @@ export async function createUser(
   return { userId, apiKey };
 }
 
+/**
+ * Dev seeding, idempotent: the user of `apiKey`, created on the first call
+ * (`created`). The key's digest is unique, so calls that race create one user.
+ */
+export async function seedUser(
+  db: D1Database,
+  name: string,
+  role: UserRole,
+  apiKey: string,
+): Promise<{ userId: string; role: UserRole; created: boolean }> {
+  const apiKeyHash = await hashSecret(apiKey);
+  const [inserted] = await getDb(db)
+    .insert(schema.users)
+    .values({ id: crypto.randomUUID(), name, role, apiKeyHash, createdAt: Date.now() })
+    .onConflictDoNothing({ target: schema.users.apiKeyHash })
+    .returning({ id: schema.users.id });
+  if (inserted !== undefined) return { userId: inserted.id, role, created: true };
+  const existing = await findUserByApiKey(db, apiKey);
+  if (existing === undefined) throw new Error("seedUser: the API key's user vanished");
+  return { userId: existing.id, role: existing.role, created: false };
+}
+
 /** Compare-and-set on the current digest: null when another request rotated the key first. */
 export async function rotateApiKey(db: D1Database, user: Pick<User, "id" | "apiKeyHash">): Promise<string | null> {
   const apiKey = newApiKey();

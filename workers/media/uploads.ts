@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { parseConfig } from "../config.js";
-import type { AppEnv } from "../env.js";
+import type { AppEnv, Env } from "../env.js";
 import { readBodyBytes } from "../lib/body.js";
 import { HttpError } from "../lib/errors.js";
 import { assertOriginSignature } from "../lib/origin-auth.js";
@@ -18,16 +18,16 @@ const MAX_VOD_OBJECT_BYTES = 32 * 1024 * 1024;
 const MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024;
 
 /** The raw bytes, once their signature checks out (they are signed as they are, not as text). */
-async function signedBytes(request: Request, secret: string | null, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+async function signedBytes(request: Request, env: Env, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const bytes = await readBodyBytes(request, limit);
-  await assertOriginSignature(request, secret, bytes);
+  await assertOriginSignature(request, parseConfig(env).originSharedSecret, bytes, env.DB);
   return bytes;
 }
 
 export const mediaUploads = new Hono<AppEnv>();
 
 mediaUploads.put("/:id/vod/:name", async (c) => {
-  const bytes = await signedBytes(c.req.raw, parseConfig(c.env).originSharedSecret, MAX_VOD_OBJECT_BYTES);
+  const bytes = await signedBytes(c.req.raw, c.env, MAX_VOD_OBJECT_BYTES);
   const name = c.req.param("name");
   if (!isVodName(name)) throw new HttpError(400, "bad_name", "not a recording object name");
   const stream = await requireStream(c.env.DB, streamIdParam(c.req.param("id")));
@@ -38,7 +38,7 @@ mediaUploads.put("/:id/vod/:name", async (c) => {
 });
 
 mediaUploads.put("/:id/thumbnails/:index", async (c) => {
-  const bytes = await signedBytes(c.req.raw, parseConfig(c.env).originSharedSecret, MAX_THUMBNAIL_BYTES);
+  const bytes = await signedBytes(c.req.raw, c.env, MAX_THUMBNAIL_BYTES);
   const index = c.req.param("index");
   if (!isThumbnailIndex(index)) throw new HttpError(400, "bad_index", "thumbnail index must be a number");
   // JPEG magic: a thumbnail that is not an image is refused, not stored.

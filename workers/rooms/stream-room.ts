@@ -37,6 +37,7 @@ import { LIKES_TIMER, likeCountOf } from "./stream/likes.js";
 import { RESULTS_TIMER } from "./stream/polls.js";
 import { fail, ok, type RoomResult } from "./result.js";
 import type { StreamRoomServices } from "./stream/services.js";
+import type { PostResult } from "./stream/system-posts.js";
 import type { StreamConnection, StreamSocketState } from "./stream/telemetry-reports.js";
 
 /** largest log window answered at once */
@@ -213,12 +214,37 @@ export class StreamRoom extends Room<StreamSocketState> {
     };
   }
 
-  /** A system event from the origin or the API; `group` makes it a direct frame to that group only. */
+  /**
+   * A system event from the origin or the API; `group` makes it a direct frame
+   * to that group only. With a `requestId` (signed posts) it is applied once:
+   * the same id again answers what the first one did.
+   */
   async postSystem(
     event: PostableSystemEvent,
     data: Record<string, unknown> = {},
     group?: GroupFilter,
-  ): Promise<RoomResult<{ seq?: number; recipients?: number }>> {
+    requestId?: string,
+  ): Promise<RoomResult<PostResult>> {
+    if (requestId === undefined) return this.applySystemPost(event, data, group);
+    const earlier = this.parts.systemPosts.claim(requestId);
+    if (earlier !== null) return ok(earlier);
+    let result: RoomResult<PostResult>;
+    try {
+      result = await this.applySystemPost(event, data, group);
+    } catch (error) {
+      this.parts.systemPosts.failed(requestId);
+      throw error;
+    }
+    if (result.ok) this.parts.systemPosts.applied(requestId, result.value);
+    else this.parts.systemPosts.failed(requestId);
+    return result;
+  }
+
+  private async applySystemPost(
+    event: PostableSystemEvent,
+    data: Record<string, unknown>,
+    group?: GroupFilter,
+  ): Promise<RoomResult<PostResult>> {
     await this.parts.announcer.load();
     if (group !== undefined && Object.keys(group).length > 0) {
       return ok({

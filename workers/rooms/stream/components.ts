@@ -9,6 +9,7 @@ import { StreamMetadata } from "./metadata.js";
 import { Mutes } from "./mutes.js";
 import { Polls } from "./polls.js";
 import type { StreamRoomServices } from "./services.js";
+import { SystemPosts } from "./system-posts.js";
 import { type StreamConnection, TelemetryReports } from "./telemetry-reports.js";
 
 export interface StreamRoomParts {
@@ -48,5 +49,6 @@ export function createStreamComponents(room: StreamRoomParts) {
     telemetry: new TelemetryReports(services.clock, room.sockets),
     limits: new RateLimits(),
     announcer,
+    systemPosts: new SystemPosts(services, room.sql),
   };
 }
