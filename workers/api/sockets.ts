@@ -7,14 +7,15 @@
  * The Worker checks the upgrade, the token (401 JSON before any upgrade:
  * `unauthorized` or `token_expired`), `since` (400) and that the stream or
  * event exists (404), then hands the upgrade to the room with a description
- * of the connection (user, role, token expiry, country, device) - never the
- * token itself, which is not logged anywhere.
+ * of the connection (user, role, token expiry, country, device, a keyed
+ * fingerprint of the address) - never the token itself, which is not logged
+ * anywhere, nor the IP.
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { parseConfig } from "../config.js";
 import type { AppEnv } from "../env.js";
-import { clientCountry, deviceType } from "../lib/client-info.js";
+import { clientCountry, clientIp, deviceType, ipFingerprint } from "../lib/client-info.js";
 import { HttpError } from "../lib/errors.js";
 import { eventIdParam, streamIdParam } from "../lib/params.js";
 import { verifySessionToken } from "../lib/session-token.js";
@@ -35,7 +36,8 @@ async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Re
     throw new HttpError(426, "upgrade_required", "this URL takes a WebSocket upgrade", { Upgrade: "websocket" });
   }
   const url = new URL(c.req.url);
-  const verified = await verifySessionToken(parseConfig(c.env).tokenSecret ?? undefined, url.searchParams.get("token"));
+  const tokenSecret = parseConfig(c.env).tokenSecret;
+  const verified = await verifySessionToken(tokenSecret ?? undefined, url.searchParams.get("token"));
   if (!verified.ok) {
     throw new HttpError(401, verified.reason === "expired" ? "token_expired" : "unauthorized", TOKEN_MESSAGES[verified.reason], {
       "WWW-Authenticate": 'Bearer realm="sockets"',
@@ -51,6 +53,9 @@ async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Re
   if (!exists) throw new HttpError(404, kind === "stream" ? "unknown_stream" : "unknown_event", `no such ${kind}`);
 
   const { claims } = verified;
+  // the address as the rooms know it: the same keyed fingerprint as D1's anonymous accounts
+  const ip = clientIp(c.req.raw);
+  const address = ip === "unknown" || tokenSecret === null ? null : await ipFingerprint(tokenSecret, ip);
   const connect: ConnectRequest = {
     since,
     info: {
@@ -60,6 +65,7 @@ async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Re
       exp: claims.exp * 1000,
       country: clientCountry(c.req.raw),
       device: deviceType(c.req.header("User-Agent")),
+      address,
     },
   };
   const stub = kind === "stream" ? streamRoom(c.env, id) : eventRoom(c.env, id);

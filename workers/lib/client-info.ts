@@ -39,9 +39,35 @@ export function clientIp(request: Request): string {
 }
 
 /**
- * Keyed hash of the IP: a plain SHA-256 of an IPv4 address is reversible by
- * enumeration, an HMAC under a server secret is not.
+ * What identifies one client's address: an IPv4 address as it is, an IPv6
+ * address by its /64 (one subscriber's network: a host picks new addresses
+ * inside it at will), an IPv4-mapped IPv6 address as its IPv4.
+ */
+export function clientNetwork(ip: string): string {
+  const value = ip.trim().toLowerCase().replace(/%.*$/, "");
+  if (!value.includes(":")) return value;
+  const mapped = /^(?:0{0,4}:){0,5}(?::|ffff:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(value);
+  if (mapped?.[1] !== undefined && value.includes("ffff:")) return mapped[1];
+  const halves = value.split("::");
+  if (halves.length > 2) return value;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const missing = 8 - head.length - tail.length;
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return value;
+  const hextets = [...head, ...new Array<string>(missing).fill("0"), ...tail];
+  if (!hextets.every((h) => /^[0-9a-f]{1,4}$/.test(h))) return value;
+  return `${hextets
+    .slice(0, 4)
+    .map((h) => Number.parseInt(h, 16).toString(16))
+    .join(":")}::/64`;
+}
+
+/**
+ * Keyed hash of the client's address (clientNetwork): a plain SHA-256 of an
+ * IPv4 address is reversible by enumeration, an HMAC under a server secret is
+ * not. Anonymous accounts (D1) and socket rooms (per-address limits and
+ * mutes) use the same fingerprint.
  */
 export function ipFingerprint(secret: string, ip: string): Promise<string> {
-  return hmacHex(secret, `ip-fingerprint:v1:${ip}`);
+  return hmacHex(secret, `ip-fingerprint:v1:${clientNetwork(ip)}`);
 }

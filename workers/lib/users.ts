@@ -74,6 +74,16 @@ export async function anonymousSessionsSince(db: D1Database, ipFingerprint: stri
   return recent?.n ?? 0;
 }
 
+/** The address fingerprint an anonymous account was minted from (undefined: no such account). */
+export async function anonymousFingerprint(db: D1Database, userId: string): Promise<string | undefined> {
+  const [row] = await getDb(db)
+    .select({ fingerprint: schema.anonymousViewers.ipFingerprint })
+    .from(schema.anonymousViewers)
+    .where(eq(schema.anonymousViewers.id, userId))
+    .limit(1);
+  return row?.fingerprint;
+}
+
 /** A new anonymous viewer account: only a keyed fingerprint of the client's address is kept. */
 export async function insertAnonymousViewer(db: D1Database, id: string, ipFingerprint: string, now: number): Promise<void> {
   await getDb(db).insert(schema.anonymousViewers).values({ id, ipFingerprint, createdAt: now });

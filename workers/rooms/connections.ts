@@ -23,6 +23,12 @@ export interface ConnectionInfo {
   exp: number;
   country: string | null;
   device: DeviceType;
+  /**
+   * Keyed fingerprint of the client's address (lib/client-info.ts
+   * ipFingerprint, never the IP), null when unknown; sockets accepted by an
+   * older build have none.
+   */
+  address?: string | null;
 }
 
 /** What the room framework keeps about a socket. */

@@ -1,6 +1,7 @@
 /**
- * Per-connection limits (pure, clock passed in):
- * - TokenBucket: chat 5/s with a burst of 10, and the like / telemetry limits.
+ * Limits (pure, clock passed in):
+ * - TokenBucket: chat 5/s with a burst of 10, and the like / telemetry limits;
+ *   KeyedBuckets: one bucket per key (user, address), forgotten once full.
  * - FloodGuard: more than `limit` frames of any kind within `windowMs` is a
  *   flood; the room closes the socket with 1008 (policy violation).
  */
@@ -30,12 +31,59 @@ export class TokenBucket {
     return this.tokens;
   }
 
+  /** Full again: forgetting it now changes nothing. */
+  isFull(now: number): boolean {
+    return this.available(now) >= this.burst;
+  }
+
   private refill(now: number): void {
     if (now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
       this.last = now;
     }
   }
+}
+
+/**
+ * One bucket per key (a user, an address), made on first use. Buckets that
+ * have refilled completely are dropped every `sweepMs`, so the map holds only
+ * the keys that sent something recently, however many come and go.
+ */
+export class KeyedBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
+  private sweptAt = -Infinity;
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    readonly sweepMs = 10_000,
+  ) {}
+
+  get(key: string, now: number): TokenBucket {
+    if (now - this.sweptAt >= this.sweepMs) this.sweep(now);
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(this.ratePerSecond, this.burst, now);
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private sweep(now: number): void {
+    this.sweptAt = now;
+    for (const [key, bucket] of this.buckets) if (bucket.isFull(now)) this.buckets.delete(key);
+  }
+}
+
+/** Takes one token from every bucket, or from none when any of them is empty. */
+export function takeAll(buckets: readonly TokenBucket[], now: number): boolean {
+  if (buckets.some((b) => b.available(now) + 1e-9 < 1)) return false;
+  for (const b of buckets) b.take(now);
+  return true;
 }
 
 /** Sliding window: true once more than `limit` hits fall within `windowMs`. */

@@ -57,6 +57,11 @@ const ConnectRequestSchema = z.object({
       .regex(/^[A-Z]{2}$/)
       .nullable(),
     device: z.enum(DEVICE_TYPES),
+    address: z
+      .string()
+      .regex(/^[0-9a-f]{16,64}$/)
+      .nullable()
+      .optional(),
   }),
 });
 export type ConnectRequest = z.infer<typeof ConnectRequestSchema>;

@@ -13,6 +13,7 @@
  */
 import type { StreamStatus } from "../../schema/index.js";
 import type { Env } from "../env.js";
+import { anonymousFingerprint } from "../lib/users.js";
 import type { EventChanges } from "../events/diff.js";
 import type { Clock } from "./clock.js";
 import type { ConnectionInfo, FrameworkState } from "./connections.js";
@@ -31,7 +32,7 @@ import {
 } from "./protocol.js";
 import { Room, type ConnectRequest } from "./room.js";
 import { createStreamComponents } from "./stream/components.js";
-import { LIKE_BURST, LIKE_RATE_PER_S, type SocketLimits } from "./stream/limits.js";
+import { LIKE_BURST, LIKE_RATE_PER_S, type SenderLimits } from "./stream/limits.js";
 import { groupTag, inGroup } from "./stream/groups.js";
 import { LIKES_TIMER, likeCountOf } from "./stream/likes.js";
 import { RESULTS_TIMER } from "./stream/polls.js";
@@ -46,7 +47,7 @@ const MAX_LOG_FRAMES = 5_000;
 /** What a frame handler gets besides its frame. */
 interface FrameTurn {
   connection: StreamConnection;
-  limits: SocketLimits;
+  limits: SenderLimits;
   error(code: ErrorCode, message: string): void;
   ack(fields?: Record<string, unknown>): void;
 }
@@ -83,7 +84,7 @@ export class StreamRoom extends Room<StreamSocketState> {
   private readonly handlers: FrameHandlers = {
     chat: (turn, frame) => {
       if (this.parts.metadata.ended) return turn.error("stream_ended", "the stream has ended");
-      if (this.parts.mutes.isMuted(turn.connection.who.userId)) return turn.error("muted", "you are muted in this room");
+      if (this.parts.mutes.isMuted(turn.connection.who)) return turn.error("muted", "you are muted in this room");
       const text = checkChatText(frame.text);
       if (!text.ok) return turn.error("bad_frame", text.message);
       if (!turn.limits.chat.take(this.clock.now()))
@@ -123,8 +124,9 @@ export class StreamRoom extends Room<StreamSocketState> {
       if (!result.ok) return turn.error(result.code as ErrorCode, result.message);
       turn.ack({ pollId: frame.pollId });
     }),
-    mute: this.ownerOnly("mute", (turn, frame) => {
-      this.parts.mutes.mute(frame.userId, frame.durationMs ?? null, turn.connection.who.userId);
+    mute: this.ownerOnly("mute", async (turn, frame) => {
+      const address = await this.addressOf(frame.userId);
+      this.parts.mutes.mute(frame.userId, frame.durationMs ?? null, turn.connection.who.userId, address);
       turn.ack();
     }),
     unmute: this.ownerOnly("unmute", (turn, frame) => {
@@ -185,7 +187,7 @@ export class StreamRoom extends Room<StreamSocketState> {
     const frame = parsed.frame;
     const turn: FrameTurn = {
       connection,
-      limits: this.parts.limits.of(connection.id, this.clock.now()),
+      limits: this.parts.limits.of(connection.id, connection.who),
       error: (code, message) => this.sendError(connection, code, message, frame.ref),
       ack: (fields = {}) => {
         if (frame.ref !== undefined) this.send(connection, { type: "ack", ref: frame.ref, of: frame.type, ...fields });
@@ -259,7 +261,7 @@ export class StreamRoom extends Room<StreamSocketState> {
         return this.applyStatus("ended", typeof data.endedAt === "number" ? data.endedAt : now);
       case "muted":
       case "unmuted":
-        return this.parts.mutes.fromPost(event, data);
+        return this.parts.mutes.fromPost(event, data, event === "muted" ? await this.addressOf(data.userId) : null);
       case "like":
         await this.parts.likes.add(likeCountOf(data));
         return ok({});
@@ -322,6 +324,22 @@ export class StreamRoom extends Room<StreamSocketState> {
   private airTime() {
     const meta = this.parts.metadata.current;
     return { startedAt: meta?.startedAt ?? null, endedAt: meta?.endedAt ?? null };
+  }
+
+  /**
+   * The address fingerprint a mute of `userId` also covers: from one of the
+   * user's open sockets, else the one their anonymous account was minted
+   * from (D1); null when neither is known.
+   */
+  private async addressOf(userId: unknown): Promise<string | null> {
+    if (typeof userId !== "string") return null;
+    for (const connection of this.connections.all(`user:${userId}`)) if (connection.who.address) return connection.who.address;
+    try {
+      return (await anonymousFingerprint(this.env.DB, userId)) ?? null;
+    } catch (error) {
+      console.error(`stream room ${this.name}: the muted user's address could not be looked up`, error);
+      return null;
+    }
   }
 
   private isOwner(who: ConnectionInfo): boolean {
