@@ -64,8 +64,11 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
   ladder.forEach((r, i) => {
     args.push(
       "-map", `[${labels[i]}]`,
-      // the endless silent source ends with the video (-shortest)
-      ...(opts.silentAudio ? ["-map", "1:a:0", "-shortest"] : ["-map", "0:a:0?"]),
+      // A run's last segment must hold as much audio as video: when the source ends, its audio is
+      // padded with silence (apad) and -shortest ends the output with the video. The endless
+      // silent source of a source without audio ends with the video the same way.
+      ...(opts.silentAudio ? ["-map", "1:a:0"] : ["-map", "0:a:0?", "-af", "apad"]),
+      "-shortest",
       "-c:v", "libx264",
       "-preset", preset,
       "-tune", "zerolatency",

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { resolveFfprobe } from "../../origin/ffmpeg.js";
-import { parseInit } from "../../origin/packager/boxes.js";
+import { BoxSplitter, parseInit, parseMoof } from "../../origin/packager/boxes.js";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { createStream, eventually, fetchText, parsePlaylist } from "./helpers.js";
 
@@ -67,5 +67,34 @@ describe("stable track layout across reconnects", () => {
     }
     // the master was published once and did not need to change
     expect((await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`)).text).toBe(master);
+
+    // the broadcaster drops again: the run's last segment closes with as much audio as video
+    // (before: 0.200 s of video against 0.064 s of audio, and players jumped a hole)
+    const beforeDrop = parsePlaylist((await fetchText(mediaUrl)).text) as MediaPlaylist;
+    await sources[1]!.stop();
+    sources.push(startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 60 }));
+    const third = await eventually(
+      async () => {
+        const p = parsePlaylist((await fetchText(mediaUrl)).text) as MediaPlaylist;
+        const breaks = p.segments.filter((s) => s.discontinuity && s.mediaSequenceNumber > beforeDrop.segments.at(-1)!.mediaSequenceNumber - 1);
+        return breaks.length > 0 ? p : undefined;
+      },
+      30_000,
+      "the third run",
+    );
+    const at = third.segments.findIndex((s) => s.discontinuity && s.mediaSequenceNumber > secondRun.mediaSequenceNumber);
+    const lastOfRun2 = third.segments[at - 1]!;
+    const init = parseInit(Buffer.from(await (await fetch(base + lastOfRun2.map!.uri)).arrayBuffer()));
+    const bytes = Buffer.from(await (await fetch(base + lastOfRun2.uri)).arrayBuffer());
+    const seconds: Record<string, number> = {};
+    for (const box of new BoxSplitter().push(bytes)) {
+      if (box.type !== "moof") continue;
+      for (const frag of parseMoof(box.data, init.tracks)) {
+        const track = init.tracks.find((t) => t.trackId === frag.trackId)!;
+        seconds[track.kind] = (seconds[track.kind] ?? 0) + frag.duration / track.timescale;
+      }
+    }
+    console.log(`last segment of a run: video ${seconds.video?.toFixed(3)} s, audio ${seconds.audio?.toFixed(3)} s`);
+    expect(Math.abs(seconds.video! - seconds.audio!)).toBeLessThan(0.05);
   });
 });

@@ -76,6 +76,7 @@ describe("stable track layout", () => {
     expect(normal).not.toContain("anullsrc");
     expect(silent).toContain("-f lavfi -i anullsrc=channel_layout=stereo:sample_rate=48000");
     expect(silent.match(/-map 1:a:0 -shortest/g)).toHaveLength(ladder.length);
+    expect(normal.match(/-map 0:a:0\? -af apad -shortest/g)).toHaveLength(ladder.length); // runs end with as much audio as video
     expect(silent).not.toContain("0:a:0");
   });
 });
