@@ -181,9 +181,10 @@ async function main(): Promise<number> {
   ];
   const markdown = renderReport(header, rows, allNotes);
   mkdirSync(options.outDir, { recursive: true });
-  // Only a full run replaces the published table; a subset (`npm run bench -- offload`) goes beside it.
+  // Only a full run that did not fail replaces the published table; a subset (`npm run bench -- offload`)
+  // goes beside it, a failed full run to failed.*.
   const complete = PHASES.every((phase) => options.phases.includes(phase));
-  const base = options.smoke ? "smoke" : complete ? "latest" : "subset";
+  const base = options.smoke ? "smoke" : complete ? (failures.length ? "failed" : "latest") : "subset";
   writeFileSync(join(options.outDir, `${base}.md`), markdown);
   writeFileSync(join(options.outDir, `${base}.json`), JSON.stringify({ ...header, rows, notes: allNotes, failures, raw }, null, 2) + "\n");
   const latency = raw.latency as LatencyRaw | undefined | null;
