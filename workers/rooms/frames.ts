@@ -36,7 +36,12 @@ export interface PollView {
 // ---------------------------------------------------------------- log frames (persisted, replayed)
 
 type SystemFrame =
+  /**
+   * Presence, coalesced (stream/presence.ts): one change carries `user`;
+   * several within one window carry how many `joined` and `left` instead.
+   */
   | { type: "system"; event: "member_added" | "member_removed"; viewerCount: number; user: PublicUser }
+  | { type: "system"; event: "member_added" | "member_removed"; viewerCount: number; joined: number; left: number }
   | { type: "system"; event: "stream_started"; startedAt: number }
   | {
       type: "system";

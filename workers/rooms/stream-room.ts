@@ -36,6 +36,7 @@ import { LIKE_BURST, LIKE_RATE_PER_S, type SenderLimits } from "./stream/limits.
 import { groupTag, inGroup } from "./stream/groups.js";
 import { LIKES_TIMER, likeCountOf } from "./stream/likes.js";
 import { RESULTS_TIMER } from "./stream/polls.js";
+import { PRESENCE_TIMER } from "./stream/presence.js";
 import { fail, ok, type RoomResult } from "./result.js";
 import type { StreamRoomServices } from "./stream/services.js";
 import type { PostResult } from "./stream/system-posts.js";
@@ -166,19 +167,15 @@ export class StreamRoom extends Room<StreamSocketState> {
   }
 
   protected override onConnect(connection: StreamConnection): void {
-    const count = this.connections.count();
-    this.parts.audience.joined(count, this.airTime());
-    if (!this.parts.metadata.ended)
-      this.record({ type: "system", event: "member_added", viewerCount: count, user: publicUser(connection.who) });
+    this.parts.audience.joined(this.connections.count(), this.airTime());
+    this.parts.presence.join(publicUser(connection.who)).catch((error: unknown) => this.presenceFailed(error));
   }
 
   protected override onClose(connection: StreamConnection): void {
     this.parts.limits.forget(connection.id);
     this.parts.telemetry.remove(connection.id);
-    const count = this.connections.count();
-    this.parts.audience.left(count, this.airTime());
-    if (!this.parts.metadata.ended)
-      this.record({ type: "system", event: "member_removed", viewerCount: count, user: publicUser(connection.who) });
+    this.parts.audience.left(this.connections.count(), this.airTime());
+    this.parts.presence.leave(publicUser(connection.who)).catch((error: unknown) => this.presenceFailed(error));
   }
 
   protected override async onMessage(connection: StreamConnection, envelope: Envelope): Promise<void> {
@@ -200,6 +197,7 @@ export class StreamRoom extends Room<StreamSocketState> {
   protected override async onTimer(name: string): Promise<void> {
     if (name === LIKES_TIMER) this.parts.likes.onTimer();
     else if (name === RESULTS_TIMER) this.parts.polls.onTimer();
+    else if (name === PRESENCE_TIMER) this.parts.presence.onTimer();
   }
 
   // ================================================================ RPC (Worker, EventRoom, lifecycle)
@@ -319,6 +317,10 @@ export class StreamRoom extends Room<StreamSocketState> {
   /** Log frame of this stream: persisted with its offset from stream start, then broadcast. */
   private record(frame: StreamLogFrame): LoggedFrame {
     return this.publish(frame, this.parts.metadata.offsetAt(this.clock.now()));
+  }
+
+  private presenceFailed(error: unknown): void {
+    console.error(`stream room ${this.name}: presence timer could not be set`, error);
   }
 
   private airTime() {

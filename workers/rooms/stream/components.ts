@@ -8,6 +8,7 @@ import { Likes } from "./likes.js";
 import { StreamMetadata } from "./metadata.js";
 import { Mutes } from "./mutes.js";
 import { Polls } from "./polls.js";
+import { Presence } from "./presence.js";
 import type { StreamRoomServices } from "./services.js";
 import { SystemPosts } from "./system-posts.js";
 import { type StreamConnection, TelemetryReports } from "./telemetry-reports.js";
@@ -50,5 +51,10 @@ export function createStreamComponents(room: StreamRoomParts) {
     limits: new RateLimits(),
     announcer,
     systemPosts: new SystemPosts(services, room.sql),
+    presence: new Presence(
+      services,
+      () => room.sockets().length,
+      () => metadata.ended,
+    ),
   };
 }
