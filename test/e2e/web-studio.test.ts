@@ -117,16 +117,18 @@ describe("studio and directory in Chromium", () => {
     expect(applied.renditionCap).toBe(0);
     // the desktop viewer is not in the group
     expect((await watchState(desktop)).actions).toEqual([]);
-    const capped = await eventually(async () => {
-      const s = await watchState(mobile);
-      const last = s.telemetrySent.at(-1);
-      return s.level === 0 && last && last.at > applied.actions[0]!.at ? last : undefined;
-    }, 20_000, "a telemetry report at the capped level");
-    await eventually(async () => {
-      const stats = (await studioState())!.qoe?.groups["device:mobile"];
-      return stats && stats.avgBitrateKbps === capped.bitrateKbps ? true : undefined;
-    }, 15_000, "the capped bitrate in the studio's table");
+    // the capped level's bitrate, reported by the player once hls.js has switched, then in the studio's table
+    const lowest = await mobile.evaluate(() => Math.round(window.__edgePlayer!.hls!.levels[0]!.bitrate / 1000));
+    await eventually(async () => ((await watchState(mobile)).telemetrySent.some((t) => t.at > applied.actions[0]!.at && t.bitrateKbps === lowest) ? true : undefined), 20_000, "a report at the capped bitrate");
+    await eventually(async () => ((await studioState())!.qoe?.groups["device:mobile"]?.avgBitrateKbps === lowest ? true : undefined), 15_000, "the capped bitrate in the studio's table");
+    await expect.poll(() => row.locator("td.bitrate").innerText(), { timeout: 10_000 }).toBe(`${lowest} kb/s`);
+    // the desktop group kept its quality
+    expect((await studioState())!.qoe?.groups["device:desktop"]?.avgBitrateKbps).toBeGreaterThan(lowest);
     expect(await row.innerText()).toContain("capped");
+    // a notice to every viewer
+    await studio.fill("input[name=notice]", "Halftime show in 5 minutes");
+    await studio.click("text=Send notice");
+    for (const page of [mobile, desktop]) await expect.poll(() => page.locator("#notice-text").innerText(), { timeout: 10_000 }).toBe("Halftime show in 5 minutes");
     await screenshot(studio, "studio-action-desktop");
     await studio.setViewportSize(PHONE);
     await screenshot(studio, "studio-live-phone");

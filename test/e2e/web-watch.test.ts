@@ -11,7 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { createStream, eventually, fetchText, sleep, type CreatedStream } from "./helpers.js";
-import { asBroadcaster, launchChromium, MOBILE_UA, newGame, openPage, PHONE, providerControl, screenshot, watchState, type WatchSnapshot } from "./web-helpers.js";
+import { asBroadcaster, internal, launchChromium, MOBILE_UA, newGame, openPage, PHONE, providerControl, screenshot, watchState, type WatchSnapshot } from "./web-helpers.js";
 
 const home = (s: WatchSnapshot) => (s.score?.shown.event as { home?: { score?: number } } | null)?.home?.score;
 
@@ -45,7 +45,10 @@ describe("watch page (web app) in Chromium", () => {
 
   it("plays, with controls, the LIVE badge and the scorebug", async () => {
     for (const page of [a, b]) {
-      await eventually(async () => ((await page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "playback");
+      await eventually(async () => ((await page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "playback").catch(async (error) => {
+        const s = await watchState(page);
+        throw new Error(`${error}: ${JSON.stringify({ status: s.status, overlay: s.overlay, socket: s.socket, player: await page.evaluate(() => window.__player ?? null) })}`);
+      });
       await eventually(async () => (home(await watchState(page)) === 40 ? true : undefined), 15_000, "the scorebug");
     }
     expect(await a.locator("#scorebug").innerText()).toMatch(/HCH\s*40\s*–\s*SUM\s*37/);
@@ -76,6 +79,8 @@ describe("watch page (web app) in Chromium", () => {
     await item("Auto").click();
     await expect.poll(selected, { timeout: 5_000 }).toBe(-1);
     expect((await watchState(a)).status).toBe("live");
+    expect((await watchState(a)).viewerCount).toBeGreaterThanOrEqual(2);
+    expect(await a.locator("#viewers").innerText()).toMatch(/^\d+ watching$/);
     expect((await a.locator("#state-pill").innerText()).toLowerCase()).toBe("live");
     await screenshot(a, "watch-desktop");
   });
@@ -185,10 +190,14 @@ describe("watch page (web app) in Chromium", () => {
     await expect.poll(async () => (await watchState(a)).chatErrors.join(" | "), { timeout: 5_000 }).toContain("too fast");
   });
 
-  it("likes: a tap on one page counts on the other", async () => {
+  it("likes and gifts: a tap on one page counts on the other, a gift shows", async () => {
     const before = (await watchState(b)).likes;
     await a.click("#like");
     await eventually(async () => ((await watchState(b)).likes > before ? true : undefined), 5_000, "the like on B");
+    expect(await b.locator("#likes").innerText()).toBe(String(before + 1));
+    await internal("POST", `/api/internal/streams/${stream.streamId}/system`, { event: "gift", data: { from: "Ana", name: "a golden ball" } });
+    await expect.poll(() => b.locator(".toast.gift").first().innerText(), { timeout: 5_000 }).toContain("Ana sent a golden ball");
+    await screenshot(b, "watch-gift-desktop");
   });
 
   it("phone layout", async () => {
@@ -199,6 +208,32 @@ describe("watch page (web app) in Chromium", () => {
     // nothing wider than the screen
     expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     await phone.context.close();
+  });
+
+  it("another stream of the same game, switched to in place: the scorebug keeps its state and socket", async () => {
+    const second = await createStream("Second camera", { eventId: gameId });
+    const source2 = startTestSource({ rtmpUrl: second.ingestUrl, width: 320, height: 180, durationSec: 40 });
+    try {
+      await eventually(async () => ((await fetchText(second.playbackUrl)).status === 200 ? true : undefined), 40_000, "the second stream");
+      const c = await openPage(browser, stream.watchUrl);
+      await eventually(async () => (home(await watchState(c.page)) === 52 ? true : undefined), 15_000, "the scorebug on C");
+      const chip = c.page.locator("#also button", { hasText: "Second camera" });
+      await chip.waitFor({ timeout: 10_000 });
+      await chip.click();
+      await eventually(async () => ((await c.page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "the second stream to play");
+      const s = await eventually(async () => {
+        const state = await watchState(c.page);
+        return home(state) === 52 ? state : undefined;
+      }, 5_000, "the scorebug after the switch");
+      expect(s.streamId).toBe(second.streamId);
+      expect(c.page.url()).toContain(`/watch/${second.streamId}`);
+      expect(home(s)).toBe(52);
+      expect(s.eventSocket!.connects).toBe(1);
+      expect(await c.page.locator("#title").innerText()).toBe("Second camera");
+      await c.context.close();
+    } finally {
+      await source2.stop();
+    }
   });
 
   it("the broadcaster drops: reconnecting overlay, then playback resumes by itself", async () => {

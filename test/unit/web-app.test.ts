@@ -23,6 +23,7 @@ describe("ScoreTimeline", () => {
     t.update(2_000, 6, { home: { score: 42 } });
     t.update(3_000, 7, { away: { score: 40 }, clock: "05:20" });
     expect(t.stateAt(500)).toBeNull();
+    expect(t.earliest()!.home.score).toBe(40); // what the bug shows for a playhead before every stamp
     expect(t.stateAt(1_999)!.home.score).toBe(40);
     expect(t.stateAt(2_000)!.home.score).toBe(42);
     expect(t.stateAt(2_999)!.away.score).toBe(37);

@@ -67,6 +67,13 @@ export class ScoreTimeline {
     return state;
   }
 
+  /** The first state known (for a playhead before every stamp: a join, a switch of stream). */
+  earliest(): SportEvent | null {
+    if (this.base !== null) return this.base;
+    const first = this.entries[0];
+    return first ? apply(null, first) : null;
+  }
+
   latest(): SportEvent | null {
     return this.stateAt(Number.POSITIVE_INFINITY);
   }

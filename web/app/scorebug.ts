@@ -108,7 +108,9 @@ export class Scorebug {
     const pt = this.host?.programTime() ?? null;
     // without a playhead (waiting, ended, not started) there is nothing to spoil: show the latest
     const at = this.mode === "realtime" || pt === null ? Number.POSITIVE_INFINITY : Math.max(pt, revealedTs ?? -Infinity);
-    const event = this.timeline.stateAt(at);
+    // a playhead before everything known (just joined, switched, still placing its start): the first state
+    // known rather than an empty bug; at most the join's own head start, which the sync target keeps short
+    const event = this.timeline.stateAt(at) ?? this.timeline.earliest();
     if (pt !== null) this.timeline.compact(pt - 60_000);
     const key = JSON.stringify(event);
     if (key === this.shownKey) return;

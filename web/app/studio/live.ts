@@ -47,6 +47,7 @@ export class StudioStream {
     this.poll = new PollCard(this.pollHolder, null);
     this.qoe = new QoeTable(parts.qoe, () => this.lowestHeight(), (key, action) => this.groupAction(key, action));
     this.renderPollForm();
+    parts.qoe.append(this.noticeForm());
     parts.chart.append(this.chart.element);
     this.socket = new RoomSocket({
       path: `/ws/streams/${stream.streamId}`,
@@ -195,6 +196,27 @@ export class StudioStream {
     this.actionsSent.push({ group: key, action, recipients: result.recipients });
     if (action === "cap_rendition") this.qoe.capped.set(key, height);
     else this.qoe.capped.delete(key);
+  }
+
+  /** A notice over every viewer's video (the same group channel, without a group). */
+  private noticeForm(): HTMLElement {
+    const input = el("input", { type: "text", name: "notice", maxlength: 280, placeholder: "Notice to all viewers", "aria-label": "Notice to all viewers" });
+    const status = el("p", { class: "muted", role: "status" });
+    const form = el("form", { class: "row notice-form" }, input, el("button", { type: "submit", class: "button" }, "Send notice"), status);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      try {
+        const r = await api<{ seq?: number }>(`/api/studio/streams/${this.stream.streamId}/actions`, { method: "POST", apiKey: this.apiKey, json: { action: "notice", text } });
+        this.actionsSent.push({ group: "all", action: "notice" });
+        status.textContent = r.seq !== undefined ? "Sent to every viewer." : "Sent.";
+        input.value = "";
+      } catch (error) {
+        status.textContent = `Not sent: ${(error as Error).message}`;
+      }
+    });
+    return form;
   }
 
   private muteButton(item: HTMLLIElement, message: ChatMessage): void {

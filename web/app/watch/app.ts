@@ -168,7 +168,8 @@ export class WatchApp {
       case "group_action": {
         const applied = applyGroupAction(data, { renditions: this.video.renditions, notice: (text) => this.notice(text) });
         if (applied) this.actions.push(applied);
-        this.sendTelemetry(); // the effect is visible in the aggregate without waiting for the next period
+        // the effect shows in the aggregate as soon as hls.js has switched, not at the next period
+        if (applied?.action.endsWith("cap_rendition")) this.video.onceLevelSwitched(() => this.sendTelemetry());
         return;
       }
     }
@@ -195,7 +196,9 @@ export class WatchApp {
   }
 
   private setStatus(status: StreamStatus, stats: EndedStats | null): void {
+    // only forward: created → live ⇄ reconnecting → ended (a late or stale answer never takes a stream back)
     if (this.status === "ended" && status !== "ended") return;
+    if (status === "created" && this.status !== "created") return;
     const changed = status !== this.status;
     this.status = status;
     if (stats) this.stats = stats;
@@ -297,6 +300,7 @@ export class WatchApp {
       actions: this.actions,
       telemetrySent: this.telemetrySent,
       socket: this.socket ? { status: this.socket.status, seq: this.socket.seq, ...this.socket.stats } : null,
+      eventSocket: this.eventSocket ? { status: this.eventSocket.status, ...this.eventSocket.stats } : null,
       renditionCap: this.video.renditions.capIndex,
       level: this.video.player?.state.level ?? -1,
     };

@@ -4,6 +4,7 @@
  * the playhead is behind the common sync target and jumps back to it, the
  * quality list (web/player/renditions.ts) and the player's telemetry.
  */
+import type Hls from "hls.js";
 import { createPlayer, type Player, type PlayerState } from "../../player/player.js";
 import { renditionsOf } from "../../player/renditions.js";
 
@@ -62,6 +63,22 @@ export class WatchVideo {
     this.player = null;
     this.video.removeAttribute("src");
     this.video.load();
+  }
+
+  /** Calls `callback` once, when hls.js next switches level (a cap's effect), or after `timeoutMs`. */
+  onceLevelSwitched(callback: () => void, timeoutMs = 8_000): void {
+    const hls = this.player?.hls;
+    const HlsCtor = (globalThis as { Hls?: typeof Hls }).Hls;
+    if (!hls || !HlsCtor) return;
+    let done = false;
+    const fire = () => {
+      if (done) return;
+      done = true;
+      hls.off(HlsCtor.Events.LEVEL_SWITCHED, fire);
+      callback();
+    };
+    hls.on(HlsCtor.Events.LEVEL_SWITCHED, fire);
+    setTimeout(fire, timeoutMs);
   }
 
   private endStall(): void {
