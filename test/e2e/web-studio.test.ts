@@ -68,17 +68,22 @@ describe("studio and directory in Chromium", () => {
     }, { timeout: 10_000 }).not.toBe(key);
   });
 
-  it("goes live with an FFmpeg publish to the shown settings", async () => {
+  it("goes live with an FFmpeg publish to the shown settings; a waiting viewer starts playing by itself", async () => {
+    // a viewer who came early: the waiting state
+    mobile = (await openPage(browser, `${edge()}/watch/${streamId}`, { viewport: PHONE, userAgent: MOBILE_UA })).page;
+    await eventually(async () => ((await watchState(mobile)).overlay === "created" ? true : undefined), 10_000, "the waiting state");
+    await screenshot(mobile, "watch-waiting-phone");
     if (await studio.locator("text=Show").count()) await studio.click("text=Show");
     const key = await studio.locator("[data-role=stream-key]").innerText();
     const server = await studio.locator("[data-role=server]").innerText();
     source = startTestSource({ rtmpUrl: `${server}/${key}`, width: 320, height: 180 });
     await eventually(async () => ((await studioState())?.status === "live" ? true : undefined), 40_000, "the studio to see the stream live");
     await eventually(async () => ((await studio.evaluate(() => document.querySelector<HTMLVideoElement>(".preview-wrap video")?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "the preview to play");
+    await eventually(async () => ((await mobile.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "the waiting viewer to play");
+    expect((await watchState(mobile)).overlay).toBeNull();
   });
 
   it("viewers join; a poll opened in the studio is answered on a watch page", async () => {
-    mobile = (await openPage(browser, `${edge()}/watch/${streamId}`, { viewport: PHONE, userAgent: MOBILE_UA })).page;
     desktop = (await openPage(browser, `${edge()}/watch/${streamId}`)).page;
     await eventually(async () => ((await studioState())!.viewers >= 2 ? true : undefined), 15_000, "two viewers in the studio");
     await studio.fill("input[name=question]", "Next basket?");

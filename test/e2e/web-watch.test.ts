@@ -217,6 +217,8 @@ describe("watch page (web app) in Chromium", () => {
       await eventually(async () => ((await fetchText(second.playbackUrl)).status === 200 ? true : undefined), 40_000, "the second stream");
       const c = await openPage(browser, stream.watchUrl);
       await eventually(async () => (home(await watchState(c.page)) === 52 ? true : undefined), 15_000, "the scorebug on C");
+      // a late joiner gets the last messages (the log API up to its hello, the socket after)
+      await eventually(async () => ((await watchState(c.page)).chat.some((m) => m.text.startsWith("hello from A")) ? true : undefined), 10_000, "the chat history on C");
       const chip = c.page.locator("#also button", { hasText: "Second camera" });
       await chip.waitFor({ timeout: 10_000 });
       await chip.click();
