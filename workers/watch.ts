@@ -58,7 +58,7 @@ export function watchPage(data: WatchPageData, nonce: string): string {
 <a class="brand" href="/"><span class="brand-dot" aria-hidden="true"></span>edge live</a>
 <h1 id="title" class="stream-title">${escapeHtml(title)}</h1>
 <span id="state-pill" class="pill" role="status">…</span>
-<span id="viewers" class="viewers">– watching</span>
+<span id="viewers" class="viewers"></span>
 </header>
 <main id="player" class="watch-main" data-edge-player="watch" data-stream-id="${id}" data-src="${src}" data-status="${escapeHtml(data.status)}" data-event-id="${escapeHtml(data.eventId ?? "")}">
 <section class="stage" aria-label="Video">

@@ -222,7 +222,11 @@ describe("watch page (web app) in Chromium", () => {
       const chip = c.page.locator("#also button", { hasText: "Second camera" });
       await chip.waitFor({ timeout: 10_000 });
       await chip.click();
-      await eventually(async () => ((await c.page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "the second stream to play");
+      await eventually(async () => ((await watchState(c.page)).streamId === second.streamId ? true : undefined), 10_000, "the switch");
+      await eventually(async () => {
+        const p = await c.page.evaluate(() => window.__player ?? null);
+        return p?.streamId === second.streamId && p.currentTime > 1 ? true : undefined;
+      }, 30_000, "the second stream to play");
       const s = await eventually(async () => {
         const state = await watchState(c.page);
         return home(state) === 52 ? state : undefined;

@@ -55,6 +55,7 @@ export class Scorebug {
     this.toggle.addEventListener("click", () => this.setMode(this.mode === "realtime" ? "playhead" : "realtime"));
     replace(root, this.board, this.toggle);
     this.syncToggle();
+    this.render(); // the placeholder until the event room's snapshot
   }
 
   /** The player the reveal follows (null while no video plays). */

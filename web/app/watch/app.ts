@@ -21,7 +21,8 @@ import { EventStreams } from "./switcher.js";
 import { WatchVideo, type TelemetrySample } from "./video.js";
 
 const TELEMETRY_MS = 5_000;
-const STATUS_POLL_MS = 4_000;
+const STATUS_POLL_MS = 2_000;
+const IDLE_POLL_MS = 30_000;
 const LOG_WINDOW_MS = 10 * 60_000;
 
 export class WatchApp {
@@ -80,19 +81,26 @@ export class WatchApp {
     this.switcher = eventId ? new EventStreams($("#also", root), eventId, (id) => void this.switchTo(id)) : null;
     this.openStream();
     setInterval(() => this.sendTelemetry(), TELEMETRY_MS);
-    this.scheduleRefresh(STATUS_POLL_MS);
+    this.scheduleRefresh(IDLE_POLL_MS);
     // a stall may be the broadcaster dropping: ask at once rather than at the next period
     this.video.video.addEventListener("waiting", () => this.scheduleRefresh(500));
   }
 
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
-  /** The stream's row is polled: every 4 s, every second while reconnecting, soon after a stall. */
+  /**
+   * The stream's row is the only source of `reconnecting` (the room is not told), so it is asked
+   * when there is a reason: soon after a stall, every second while reconnecting, every 2 s while
+   * the video is not playing, and otherwise only every 30 s as a safety net (thousands of
+   * healthy viewers should not poll D1).
+   */
   private scheduleRefresh(delay: number): void {
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(async () => {
       await this.refreshInfo();
-      if (this.status !== "ended") this.scheduleRefresh(this.status === "reconnecting" ? 1_000 : STATUS_POLL_MS);
+      if (this.status === "ended") return;
+      const stalled = this.status === "live" && this.video.player !== null && !this.video.player.state.playing;
+      this.scheduleRefresh(this.status === "reconnecting" ? 1_000 : stalled ? STATUS_POLL_MS : IDLE_POLL_MS);
     }, delay);
   }
 
