@@ -46,7 +46,10 @@ export const OriginStreamReport = z.object({
   /** Wall clock (ms) of the newest segment: the stream's own media progress (0: none yet). */
   lastMediaAt: z.number().int().min(0),
   /** SHA-256 (hex) of the key the current publisher used; null without a publisher. */
-  publisherKeyHash: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  publisherKeyHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
 });
 export type OriginStreamReport = z.input<typeof OriginStreamReport>;
 

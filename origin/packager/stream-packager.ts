@@ -8,7 +8,7 @@
  * counting so no segment name is ever reused.
  */
 import { EventEmitter } from "node:events";
-import { classifyObjectPath, type HlsObjectType } from "../../common/hls-paths.js";
+import { classifyObjectPath } from "../../common/hls-paths.js";
 import { decidePart, decidePlaylist, holdLimitMs, type BlockingQuery, type Decision } from "./blocking.js";
 import { BoxSplitter } from "./boxes.js";
 import { PdtClock } from "./pdt-clock.js";

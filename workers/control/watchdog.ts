@@ -16,7 +16,7 @@
  *   media stalled ends all the same; the end reaches the origin in the next
  *   heartbeat's answer.
  */
-import { and, eq, inArray, isNull, lt } from "drizzle-orm";
+import { and, inArray, isNull, lt } from "drizzle-orm";
 import type { Env } from "../env.js";
 import { getDb, schema } from "../lib/db.js";
 import { raiseAlert } from "./alerts.js";

@@ -73,9 +73,21 @@ export async function reconcileOriginStreams(
   if (reports.length === 0) return orders;
   const db = getDb(env.DB);
   const rows = await db
-    .select({ id: schema.streams.id, status: schema.streams.status, endReason: schema.streams.endReason, keyHash: schema.streams.keyHash, originId: schema.streams.originId, lastActivityAt: schema.streams.lastActivityAt })
+    .select({
+      id: schema.streams.id,
+      status: schema.streams.status,
+      endReason: schema.streams.endReason,
+      keyHash: schema.streams.keyHash,
+      originId: schema.streams.originId,
+      lastActivityAt: schema.streams.lastActivityAt,
+    })
     .from(schema.streams)
-    .where(inArray(schema.streams.id, reports.map((r) => r.streamId)));
+    .where(
+      inArray(
+        schema.streams.id,
+        reports.map((r) => r.streamId),
+      ),
+    );
   const byId = new Map(rows.map((row) => [row.id, row]));
   for (const report of reports) {
     const row = byId.get(report.streamId);
