@@ -29,15 +29,34 @@ describe("studio and directory in Chromium", () => {
       return s ? { status: s.status, viewers: s.viewerCount, poll: s.poll.poll, qoe: s.qoe.summary, actions: s.actionsSent, chat: [...s.chat.messages.values()].map((m) => m.text) } : null;
     });
 
+  let studioErrors: string[] = [];
+
   beforeAll(async () => {
     gameId = await newGame(61, 58);
     browser = await launchChromium();
-    studio = (await openPage(browser, `${edge()}/studio`)).page;
+    const opened = await openPage(browser, `${edge()}/studio`);
+    studio = opened.page;
+    studioErrors = opened.errors;
     studio.on("dialog", (d) => void d.accept());
   });
   afterAll(async () => {
     await browser?.close();
     await source?.stop();
+  });
+
+  it("every page: strict CSP with a fresh style nonce, no inline script", async () => {
+    const created = await fetch(`${edge()}/api/streams`, { method: "POST", headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" }, body: "{}" });
+    const { streamId: id } = (await created.json()) as { streamId: string };
+    for (const path of ["/", "/studio", `/watch/${id}`]) {
+      const [one, two] = await Promise.all([fetch(`${edge()}${path}`), fetch(`${edge()}${path}`)]);
+      const csp = one.headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).toMatch(/style-src 'self' 'nonce-[A-Za-z0-9]{16,}'/);
+      expect(csp, path).not.toContain("unsafe");
+      expect(two.headers.get("content-security-policy"), path).not.toBe(csp);
+      const html = await one.text();
+      expect(html.match(/<script(?![^>]*\bsrc=)/g), path).toBeNull();
+    }
   });
 
   it("signs in with the API key and creates a stream for an event", async () => {
@@ -165,5 +184,7 @@ describe("studio and directory in Chromium", () => {
     expect(await studio.locator("#workspace .chat input").isDisabled()).toBe(true);
     await studio.locator(".thumbs img").first().waitFor({ timeout: 10_000 });
     await screenshot(studio, "studio-ended-desktop");
+    // the one expected failure: the wrong key tried at sign-in (401)
+    expect(studioErrors.filter((e) => !/WebSocket|status of 401/.test(e))).toEqual([]);
   });
 });
