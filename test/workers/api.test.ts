@@ -111,7 +111,7 @@ describe("POST /api/streams", () => {
       `INSERT OR IGNORE INTO events (id, provider, sport, status, start_time, home_name, away_name, data, updated_at)
        VALUES ('evt-42', 'test', 'soccer', 'scheduled', 0, 'Home', 'Away', '{}', 0)`,
     ).run();
-    const res = await createStream(apiKey, JSON.stringify({ title: "Derby <live>", tags: ["soccer", "derby"], eventId: "evt-42" }));
+    const res = await createStream(apiKey, JSON.stringify({ title: "Derby <3 live", tags: ["soccer", "derby"], eventId: "evt-42" }));
     expect(res.status).toBe(201);
     const body = await json<{ streamId: string; streamKey: string; ingestUrl: string; playbackUrl: string; watchUrl: string }>(res);
     expect(body.streamId).toMatch(/^[a-z0-9]{16}$/);
@@ -139,7 +139,7 @@ describe("POST /api/streams", () => {
     expect(await json(read)).toMatchObject({
       streamId: body.streamId,
       status: "created",
-      title: "Derby <live>",
+      title: "Derby <3 live",
       tags: ["soccer", "derby"],
       startedAt: null,
       endedAt: null,

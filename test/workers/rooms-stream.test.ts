@@ -400,7 +400,7 @@ describe("StreamRoom: polls", () => {
     await viewer.next((f) => f.type === "poll_open" && f.pollId === poll.pollId);
     const again = await edge(`/api/streams/${streamId}/polls`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${owner.apiKey}` },
+      headers: { Authorization: `Bearer ${owner.apiKey}`, "Content-Type": "application/json" },
       body: JSON.stringify({ question: "Another?", choices: ["x", "y"] }),
     });
     expect(again.status).toBe(409);
@@ -412,7 +412,7 @@ describe("StreamRoom: polls", () => {
     expect(forbidden.status).toBe(403);
     const bad = await edge(`/api/streams/${streamId}/polls`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${owner.apiKey}` },
+      headers: { Authorization: `Bearer ${owner.apiKey}`, "Content-Type": "application/json" },
       body: JSON.stringify({ question: "Q", choices: ["1", "2", "3", "4", "5", "6", "7"] }),
     });
     expect(bad.status).toBe(400);

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { UserRole } from "../../schema/index.js";
 import { parseConfig } from "../config.js";
 import type { AppEnv } from "../env.js";
-import { readBodyText } from "../lib/body.js";
+import { assertJsonBody, readBodyText } from "../lib/body.js";
 import { HttpError } from "../lib/errors.js";
 import { assertOriginSignature } from "../lib/origin-auth.js";
 import { findUserByApiKey } from "../lib/users.js";
@@ -28,9 +28,11 @@ export function requireApiKey(roles: readonly UserRole[]): MiddlewareHandler<App
   };
 }
 
-/** Reads the body once (≤ 16 KiB, 413 otherwise) into `rawBody`. */
+/** Reads the JSON body once (≤ 16 KiB, 413 otherwise; 415 unless declared JSON) into `rawBody`. */
 export const readBody: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("rawBody", await readBodyText(c.req.raw));
+  const raw = await readBodyText(c.req.raw);
+  assertJsonBody(c.req.raw, raw);
+  c.set("rawBody", raw);
   await next();
 };
 
@@ -41,6 +43,7 @@ export const readBody: MiddlewareHandler<AppEnv> = async (c, next) => {
 export const requireOriginSignature: MiddlewareHandler<AppEnv> = async (c, next) => {
   const raw = await readBodyText(c.req.raw);
   c.set("requestId", await assertOriginSignature(c.req.raw, parseConfig(c.env).originSharedSecret, raw, c.env.DB));
+  assertJsonBody(c.req.raw, raw);
   c.set("rawBody", raw);
   await next();
 };

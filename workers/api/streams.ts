@@ -27,7 +27,7 @@ import { HttpError } from "../lib/errors.js";
 import { pollIdParam, streamIdParam } from "../lib/params.js";
 import { hashSecret, newStreamId, newStreamKey } from "../lib/random.js";
 import { forgetStream, streamExists } from "../lib/stream-directory.js";
-import { validQuery } from "../lib/validation.js";
+import { displayText, validQuery } from "../lib/validation.js";
 import { vodKey } from "../media/keys.js";
 import { POLL_MAX_CHOICES, POLL_MIN_CHOICES } from "../rooms/poll.js";
 import { unwrap } from "../rooms/result.js";
@@ -51,8 +51,11 @@ import { readLogWindow } from "./log-window.js";
 
 const CreateStreamBody = z
   .object({
-    title: z.string().max(200).optional(),
-    tags: z.array(z.string().min(1).max(32)).max(10).optional(),
+    title: displayText({ max: 200 }).optional(),
+    tags: z
+      .array(displayText({ min: 1, max: 32 }))
+      .max(10)
+      .optional(),
     eventId: idSchema("eventId").optional(),
     /** the broadcaster's location: coordinates and/or an ISO country code */
     location: z

@@ -9,6 +9,7 @@ const API_ERROR_CODES = [
   "invalid_json",
   "invalid_body",
   "payload_too_large",
+  "unsupported_media_type",
   "bad_query",
   "bad_path",
   "bad_stream_id",

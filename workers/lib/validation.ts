@@ -4,6 +4,7 @@
  */
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
+import { checkDisplayText } from "./display-text.js";
 import { HttpError } from "./errors.js";
 import { formatIssues } from "./zod-issues.js";
 
@@ -17,3 +18,13 @@ export function validQuery<S extends z.ZodTypeAny>(schema: S, message?: string) 
 /** `?limit=1..100` (default 50) of the admin and notification lists. */
 export const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 export const LIMIT_MESSAGE = "limit must be 1-100";
+
+/** A body field of text for people (display-text.ts): refused with its reason, else NFC and trimmed. */
+export function displayText({ min = 0, max }: { min?: number; max: number }) {
+  return z.string().transform((value, ctx) => {
+    const checked = checkDisplayText(value, { min, max });
+    if (checked.ok) return checked.text;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: checked.message });
+    return z.NEVER;
+  });
+}

@@ -3,6 +3,8 @@
  * to everyone; docs/architecture.md "Socket protocol"). Pure: validation and the tally; the StreamRoom
  * persists votes and throttles the `poll_results` frames.
  */
+import { checkDisplayText } from "../lib/display-text.js";
+
 export const POLL_MIN_CHOICES = 2;
 export const POLL_MAX_CHOICES = 6;
 const POLL_QUESTION_MAX = 200;
@@ -18,10 +20,11 @@ export interface PollSpec {
 
 export type PollValidation = { ok: true; question: string; choices: string[] } | { ok: false; message: string };
 
+/** Question and choices are text for people (lib/display-text.ts): NFC, trimmed, no control characters or markup. */
 export function validatePoll(question: unknown, choices: unknown): PollValidation {
-  if (typeof question !== "string" || question.trim().length === 0) return { ok: false, message: "question must be a non-empty string" };
-  const q = question.trim();
-  if ([...q].length > POLL_QUESTION_MAX) return { ok: false, message: `question longer than ${POLL_QUESTION_MAX} characters` };
+  if (typeof question !== "string") return { ok: false, message: "question must be a non-empty string" };
+  const q = checkDisplayText(question, { min: 1, max: POLL_QUESTION_MAX });
+  if (!q.ok) return { ok: false, message: `question ${q.message}` };
   if (!Array.isArray(choices)) return { ok: false, message: "choices must be an array" };
   if (choices.length < POLL_MIN_CHOICES || choices.length > POLL_MAX_CHOICES) {
     return { ok: false, message: `a poll has ${POLL_MIN_CHOICES} to ${POLL_MAX_CHOICES} choices` };
@@ -29,15 +32,15 @@ export function validatePoll(question: unknown, choices: unknown): PollValidatio
   const out: string[] = [];
   const seen = new Set<string>();
   for (const choice of choices) {
-    if (typeof choice !== "string" || choice.trim().length === 0) return { ok: false, message: "every choice must be a non-empty string" };
-    const c = choice.trim();
-    if ([...c].length > POLL_CHOICE_MAX) return { ok: false, message: `choice longer than ${POLL_CHOICE_MAX} characters` };
-    const key = c.toLowerCase();
+    if (typeof choice !== "string") return { ok: false, message: "every choice must be a non-empty string" };
+    const c = checkDisplayText(choice, { min: 1, max: POLL_CHOICE_MAX });
+    if (!c.ok) return { ok: false, message: `choice ${c.message}` };
+    const key = c.text.toLowerCase();
     if (seen.has(key)) return { ok: false, message: "choices must be distinct" };
     seen.add(key);
-    out.push(c);
+    out.push(c.text);
   }
-  return { ok: true, question: q, choices: out };
+  return { ok: true, question: q.text, choices: out };
 }
 
 export type VoteOutcome = "ok" | "duplicate" | "bad_choice" | "closed";
