@@ -7,7 +7,7 @@
  *
  * `window.__watch.snapshot()` gives tests a serializable view of the page.
  */
-import { api, whenPlayable, type StreamInfo } from "../api.js";
+import { api, whenPlayable, type SportEvent, type StreamInfo } from "../api.js";
 import { $, formatCount, show } from "../dom.js";
 import { PollCard, type PollState } from "../poll-card.js";
 import { RoomSocket, type ServerFrame } from "../room-socket.js";
@@ -65,8 +65,14 @@ export class WatchApp {
     });
     $("#notice-close", root).addEventListener("click", () => this.notice(null));
     this.scorebug = eventId ? new Scorebug($("#scorebug", root)) : null;
-    if (eventId) {
-      show($("#scorebug", root), true);
+    if (eventId) show($("#scorebug", root), true);
+    if (eventId && this.status === "ended") {
+      // an ended stream's page keeps no event socket open (it would keep the event room polling): the state once
+      api<SportEvent>(`/api/events/${encodeURIComponent(eventId)}`).then(
+        (event) => this.scorebug?.onFrame({ type: "event_snapshot", seq: 0, ts: Date.now(), event }),
+        () => {},
+      );
+    } else if (eventId) {
       this.eventSocket = new RoomSocket({
         path: `/ws/events/${eventId}`,
         directTypes: ["event_snapshot"],
@@ -219,6 +225,8 @@ export class WatchApp {
       this.scorebug?.bind(null);
       this.chat.setEnabled(false, "Chat is closed");
       $("#viewers", document).textContent = "";
+      // the scorebug keeps its last state; the event room need not keep polling for this page
+      this.eventSocket?.close();
       if (!this.stats) void this.refreshInfo();
     }
     if (changed || status === "ended" || status === "created") this.overlay.render(status, this.streamId, this.stats);
