@@ -79,6 +79,7 @@ export class ChatPanel {
   }
 
   setEnabled(enabled: boolean, placeholder?: string): void {
+    if (!enabled && this.input.disabled === false) this.showError(null);
     this.input.disabled = !enabled;
     this.button.disabled = !enabled;
     if (placeholder) this.input.placeholder = placeholder;
