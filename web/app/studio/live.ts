@@ -54,7 +54,7 @@ export class StudioStream {
       since: 0,
       token: async () => (await keySession(apiKey)).token,
       onFrame: (frame) => this.onFrame(frame),
-      onStatus: (s) => this.chat.setEnabled(s === "open" && this.status !== "ended"),
+      onStatus: (s) => this.chat.setEnabled(s === "open" && this.status !== "ended", this.status === "ended" ? "Chat is closed" : undefined),
     });
     this.timers.push(setInterval(() => this.chart.tick(), 2_000));
     this.timers.push(setInterval(() => void this.refreshQoe(), QOE_POLL_MS));
