@@ -47,7 +47,10 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Ui
   }
   const reader = request.body.getReader();
   if (declaredTooLarge) {
-    await drain(reader, 0);
+    // more than could be drained anyway: no point reading any of it
+    if (Number(declared) > MAX_DRAIN_BYTES)
+      await reader.cancel().catch((error: unknown) => console.warn("request body: cancel after 413 failed", error));
+    else await drain(reader, 0);
     throw tooLarge(limit);
   }
   const chunks: Uint8Array[] = [];
