@@ -196,7 +196,7 @@ describe("watchdog: streams", () => {
     });
     // each stream's own origin reports it (selection may have put them on different test origins)
     const ask = async (s: typeof a, extra: unknown[] = []) =>
-      json<{ end: Array<{ streamId: string; reason: string }>; dropPublisher: string[] }>(
+      (await json(
         await signedFetch("POST", "/api/internal/origins/heartbeat", {
           originId: s.originId,
           baseUrl: `http://${s.originId}.origin.test:8080`,
@@ -205,7 +205,7 @@ describe("watchdog: streams", () => {
           activeStreams: 1,
           streams: [await report(s), ...extra],
         }),
-      );
+      )) as unknown as { end: Array<{ streamId: string; reason: string }>; dropPublisher: string[] };
     const first = await ask(a, [{ streamId: randomId(16), state: "starting", lastMediaAt: 0, publisherKeyHash: null }]);
     expect(first.dropPublisher).toEqual([]);
     expect(first.end.map((e) => e.reason)).toEqual(["unknown_stream"]);
@@ -227,11 +227,11 @@ describe("watchdog: streams", () => {
     const s = await newStream();
     const authorized = await signedFetch("POST", "/api/internal/publish", { originId: s.originId, streamKey: s.streamKey });
     expect(authorized.status).toBe(200);
-    const listed = await json<{ streams: Array<{ streamId: string }> }>(await edge("/api/streams"));
+    const listed = (await json(await edge("/api/streams"))) as unknown as { streams: Array<{ streamId: string }> };
     expect(listed.streams.map((x) => x.streamId)).not.toContain(s.streamId);
     const failed = await signedFetch("POST", `/api/internal/streams/${s.streamId}/status`, { originId: s.originId, status: "ended", reason: "start_failed" });
     expect(failed.status).toBe(200);
-    const info = await json<{ status: string; endReason: string; startedAt: number | null }>(await edge(`/api/streams/${s.streamId}`));
+    const info = (await json(await edge(`/api/streams/${s.streamId}`))) as unknown as { status: string; endReason: string; startedAt: number | null };
     expect(info).toMatchObject({ status: "ended", endReason: "start_failed", startedAt: null });
   });
 
