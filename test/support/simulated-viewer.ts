@@ -140,6 +140,8 @@ export interface ViewerOptions {
   mode?: ViewerMode | "auto";
   /** Model the playhead (needs EXT-X-PROGRAM-DATE-TIME); with `sync`, steer it with the sync controller. */
   playhead?: PlayheadOptions;
+  /** Longest wait for a response's headers, ms (hls.js: maxTimeToFirstByteMs); default 10 000. A held blocking request answers within 3 target durations. */
+  requestTimeoutMs?: number;
 }
 
 /** A piece of media the LL loader can fetch: one part, or a whole segment. */
@@ -311,27 +313,35 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
   const stopTimer = setTimeout(() => stop.abort(), Math.max(0, options.durationMs));
   const stopped = () => stop.signal.aborted || Date.now() >= deadline;
 
-  const get = async (url: string): Promise<Response | undefined> => {
-    if (stopped()) return undefined;
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  /** One request; `status` 0 when it failed without an answer (network, time-out, deadline). */
+  const request = async (url: string): Promise<{ response?: Response; status: number }> => {
+    if (stopped()) return { status: 0 };
     stats.requests++;
     const started = Date.now();
+    // Time to the response headers is bounded, as hls.js bounds it (maxTimeToFirstByteMs, 10 s by default).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
     try {
-      const response = await fetch(url, { signal: stop.signal });
+      const response = await fetch(url, { signal: AbortSignal.any([stop.signal, timeout.signal]) });
+      clearTimeout(timer);
       const tier = response.headers.get("x-cache-tier") ?? "none";
       stats.tiers[tier] = (stats.tiers[tier] ?? 0) + 1;
       options.onRequest?.({ url, status: response.status, tier: response.headers.get("x-cache-tier"), ms: Date.now() - started });
       if (!response.ok) {
         stats.errors.push(`${response.status} ${url}`);
         await response.body?.cancel();
-        return undefined;
+        return { status: response.status };
       }
-      return response;
+      return { response, status: response.status };
     } catch (error) {
+      clearTimeout(timer);
       options.onRequest?.({ url, status: 0, tier: null, ms: Date.now() - started });
-      if (!stop.signal.aborted) stats.errors.push(`${(error as Error).message} ${url}`);
-      return undefined;
+      if (!stop.signal.aborted) stats.errors.push(`${timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : (error as Error).message} ${url}`);
+      return { status: 0 };
     }
   };
+  const get = async (url: string): Promise<Response | undefined> => (await request(url)).response;
   /** The body, or undefined when the read was cut by the deadline. */
   const body = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -366,7 +376,7 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
     if (!first) return stats;
     const wantLl = options.mode === "ll" || ((options.mode ?? "auto") === "auto" && offersLowLatency(first.playlist));
     stats.mode = wantLl && offersLowLatency(first.playlist) ? "ll" : "standard";
-    const context: Context = { options, stats, mediaUrl, deadline, stop, get, body, stopped };
+    const context: Context = { options, stats, mediaUrl, deadline, stop, request, get, body, stopped };
     if (stats.mode === "ll") await runLowLatency(context, first);
     else await runStandard(context, first);
     return stats;
@@ -383,6 +393,7 @@ interface Context {
   mediaUrl: string;
   deadline: number;
   stop: AbortController;
+  request(url: string): Promise<{ response?: Response; status: number }>;
   get(url: string): Promise<Response | undefined>;
   body<T>(read: () => Promise<T>): Promise<T | undefined>;
   stopped(): boolean;
@@ -580,8 +591,14 @@ async function runLowLatency(ctx: Context, first: { text: string; playlist: Medi
           initsFetched.add(unit.mapUri);
         }
       }
-      const media = await get(unit.uri);
-      const bytes = media ? await body(() => media.arrayBuffer()) : undefined;
+      // A failed part is retried twice (hls.js retries fragments too), a 404 is gone: skip it.
+      let bytes: ArrayBuffer | undefined;
+      for (let attempt = 0; attempt < 3 && !bytes && !stopped(); attempt++) {
+        if (attempt > 0) await sleep(partTarget * 1000, ctx.stop.signal);
+        const media = await ctx.request(unit.uri);
+        bytes = media.response ? await body(() => media.response!.arrayBuffer()) : undefined;
+        if (media.status === 404) break;
+      }
       if (!bytes) continue;
       stats.bytes += bytes.byteLength;
       if (unit.part < 0) stats.segments++;

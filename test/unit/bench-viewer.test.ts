@@ -230,6 +230,7 @@ describe("playhead over LL-HLS parts (bench/lib/playhead.ts)", () => {
 function fakeOrigin() {
   const state = new Map<string, { total: number; plainLoads: number }>();
   const requestsBy: Array<{ stream: string; path: string }> = [];
+  const partTries = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const stream = url.pathname.split("/")[2] ?? "";
@@ -257,6 +258,16 @@ function fakeOrigin() {
         res.end(text);
       }, 5);
       return;
+    }
+    // "flaky…" streams: part 31 fails once with a 500; "hang…" streams: part 31 never answers
+    if (url.pathname.endsWith("-p31.m4s")) {
+      const tries = (partTries.get(stream) ?? 0) + 1;
+      partTries.set(stream, tries);
+      if (stream.startsWith("hang")) return; // left open: the viewer's time-out ends it
+      if (stream.startsWith("flaky") && tries === 1) {
+        res.writeHead(500).end();
+        return;
+      }
     }
     res.writeHead(200, { "content-type": "video/iso.segment" });
     res.end(Buffer.alloc(100));
@@ -327,6 +338,19 @@ describe("simulated viewer against a fake LL-HLS origin", () => {
       expect(segments.length).toBeGreaterThanOrEqual(stats.segments);
     }
   });
+
+  it("retries a failed part, and gives up on one that does not answer in time and moves on", async () => {
+    const flaky = await runSimulatedViewer({ masterUrl: `${base}/live/flaky/master.m3u8`, durationMs: 3_000, variantIndex: 0 });
+    expect(flaky.errors).toEqual([expect.stringMatching(/^500 .*-p31\.m4s$/)]);
+    const flakyParts = origin.of("flaky").filter((r) => /-p\d+\.m4s$/.test(r));
+    expect(flakyParts.filter((r) => r.endsWith("-p31.m4s"))).toHaveLength(2);
+    expect(flakyParts.some((r) => r.endsWith("-p32.m4s"))).toBe(true);
+
+    const hang = await runSimulatedViewer({ masterUrl: `${base}/live/hang/master.m3u8`, durationMs: 4_000, variantIndex: 0, requestTimeoutMs: 100 });
+    expect(hang.errors).toHaveLength(3);
+    for (const e of hang.errors) expect(e).toMatch(/^no answer within 100 ms .*-p31\.m4s$/);
+    expect(origin.of("hang").some((r) => r.endsWith("-p32.m4s"))).toBe(true);
+  }, 20_000);
 
   it("models its playhead from the join point, with the sync controller when asked", async () => {
     const stats = await runSimulatedViewer({
