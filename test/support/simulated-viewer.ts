@@ -329,8 +329,10 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
       stats.tiers[tier] = (stats.tiers[tier] ?? 0) + 1;
       options.onRequest?.({ url, status: response.status, tier: response.headers.get("x-cache-tier"), ms: Date.now() - started });
       if (!response.ok) {
-        stats.errors.push(`${response.status} ${url}`);
-        await response.body?.cancel();
+        // 5xx: keep the start of the body (our Worker answers JSON { error: { code, message } }) for diagnosis
+        const detail = response.status >= 500 ? await response.text().then((t) => (t.trim() ? ` ${t.slice(0, 160).replace(/\s+/g, " ")}` : ""), () => "") : "";
+        if (response.status < 500) await response.body?.cancel();
+        stats.errors.push(`${response.status} ${url}${detail}`);
         return { status: response.status };
       }
       return { response, status: response.status };
