@@ -47,6 +47,8 @@ const VarsSchema = z.object({
   EVENT_POLL_MAX_BACKOFF_MS: setting(nonNegativeInt, 10_000),
   EVENT_PROVIDER_TIMEOUT_MS: setting(nonNegativeInt, 2000),
   EVENT_POLL_LEASE_MS: setting(nonNegativeInt, 180_000),
+  EVENT_FINAL_GRACE_MS: setting(nonNegativeInt, 60_000),
+  EVENT_SHARD_SOCKETS: setting(nonNegativeInt, 1000),
   STALE_IF_ERROR_MS: setting(nonNegativeInt, 6000),
   ORIGIN_TIMEOUT_MS: setting(nonNegativeInt, 3000),
   HEARTBEAT_INTERVAL_MS: setting(nonNegativeInt, DEFAULT_HEARTBEAT_INTERVAL_MS),
@@ -76,6 +78,14 @@ export interface WorkerConfig {
     providerTimeoutMs: number;
     /** how long a cron ensurePolling() keeps an event polled without sockets */
     pollLeaseMs: number;
+    /**
+     * A `final` from the provider is final only once it has held this long
+     * (polling goes on meanwhile); a confirmed final is asked again at most
+     * this often, when a socket joins or the cron's monitor calls.
+     */
+    finalGraceMs: number;
+    /** sockets per fan-out shard (workers/rooms/fanout/); 0: every socket on the EventRoom itself */
+    shardSockets: number;
   };
   mother: { staleIfErrorMs: number; originTimeoutMs: number };
   tiers: {
@@ -118,6 +128,8 @@ export function parseConfig(env: object): WorkerConfig {
       maxBackoffMs: v.EVENT_POLL_MAX_BACKOFF_MS,
       providerTimeoutMs: v.EVENT_PROVIDER_TIMEOUT_MS,
       pollLeaseMs: v.EVENT_POLL_LEASE_MS,
+      finalGraceMs: v.EVENT_FINAL_GRACE_MS,
+      shardSockets: v.EVENT_SHARD_SOCKETS,
     },
     mother: { staleIfErrorMs: v.STALE_IF_ERROR_MS, originTimeoutMs: v.ORIGIN_TIMEOUT_MS || 3000 },
     tiers: { devColoHeader: v.DEV_COLO_HEADER === "1", hotCacheBytes: v.EDGE_HOT_CACHE_BYTES },

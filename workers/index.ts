@@ -30,6 +30,7 @@ import { handleWatch } from "./watch.js";
 export { HlsMother } from "./mother/hls-mother.js";
 export { HlsRelay } from "./relay/hls-relay.js";
 export { EventRoom } from "./rooms/event-room.js";
+export { EventShard } from "./rooms/fanout/event-shard.js";
 export { StreamRoom } from "./rooms/stream-room.js";
 
 export const app = new Hono<AppEnv>();

@@ -13,6 +13,16 @@ export function eventRoom(env: Pick<Env, "EVENT_ROOM">, eventId: string) {
   return env.EVENT_ROOM.get(env.EVENT_ROOM.idFromName(eventId));
 }
 
+/** Fan-out shard `index` of an event (`<eventId>#<index>`, workers/rooms/fanout/). */
+export function eventShard(env: Pick<Env, "EVENT_SHARD">, eventId: string, index: number) {
+  return env.EVENT_SHARD.get(env.EVENT_SHARD.idFromName(shardName(eventId, index)));
+}
+
+/** `<eventId>#<index>`: event ids never contain `#` (common/ids.ts). */
+function shardName(eventId: string, index: number): string {
+  return `${eventId}#${index}`;
+}
+
 export function hlsMother(env: Pick<Env, "HLS_MOTHER">, streamId: string) {
   return env.HLS_MOTHER.get(env.HLS_MOTHER.idFromName(streamId));
 }

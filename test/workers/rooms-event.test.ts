@@ -1,7 +1,9 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../workers/index.js";
+import type { EventRoom } from "../../workers/rooms/event-room.js";
+import { eventRoom } from "../../workers/stubs.js";
 import { edge, errorCode, randomId, sleep } from "./helpers.js";
 import {
   createStreamRow,
@@ -137,9 +139,14 @@ describe("EventRoom", () => {
     await until(async () => ((await eventStats(id)).feed.failures === 0 ? true : undefined));
   });
 
-  it("final: the last update is broadcast, then polling stops", async () => {
+  it("final: the last update is broadcast, then polling stops once the final has held (EVENT_FINAL_GRACE_MS)", async () => {
     const id = await newGame();
     const socket = await join(id);
+    // this room's grace only (60 s by default; event-final-grace.test.ts has the rest of it)
+    await runInDurableObject(eventRoom(env, id), (instance: EventRoom) => {
+      const room = instance as unknown as { env: Env };
+      room.env = { ...room.env, EVENT_FINAL_GRACE_MS: "500" } as Env;
+    });
     await simulator({ set: { id, status: "final", clock: "00:00", home: { score: 99 } } });
     const last = await socket.next((f) => f.type === "event_update");
     expect(last.changes).toMatchObject({ status: "final", home: { score: 99 } });

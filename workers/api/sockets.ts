@@ -9,7 +9,9 @@
  * event exists (404), then hands the upgrade to the room with a description
  * of the connection (user, role, token expiry, country, device, a keyed
  * fingerprint of the address) - never the token itself, which is not logged
- * anywhere, nor the IP.
+ * anywhere, nor the IP. An event socket goes to one of
+ * the event's fan-out shards (rooms/fanout/placement.ts picks one with room
+ * left, EVENT_SHARD_SOCKETS each), or to the EventRoom itself when that is 0.
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -20,6 +22,7 @@ import { HttpError } from "../lib/errors.js";
 import { eventIdParam, streamIdParam } from "../lib/params.js";
 import { verifySessionToken } from "../lib/session-token.js";
 import { eventExists, streamExists } from "../lib/stream-directory.js";
+import { upgradeOnShard } from "../rooms/fanout/placement.js";
 import { CONNECT_HEADER, type ConnectRequest } from "../rooms/room.js";
 import { eventRoom, streamRoom } from "../stubs.js";
 
@@ -68,6 +71,8 @@ async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Re
       address,
     },
   };
+  const shardSockets = parseConfig(c.env).events.shardSockets;
+  if (kind === "event" && shardSockets > 0) return upgradeOnShard(c.env, id, connect, shardSockets);
   const stub = kind === "stream" ? streamRoom(c.env, id) : eventRoom(c.env, id);
   return stub.fetch(`https://rooms.internal/${kind}/${id}`, {
     headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify(connect) },

@@ -6,11 +6,21 @@
  * `event_update` with only what changed; every socket gets the same frames in
  * the same order. A joining socket gets `event_snapshot`.
  *
+ * Sockets normally live on the event's fan-out shards (EventShard,
+ * fanout/): the room pushes every log frame to each of them (fanout/fanout.ts)
+ * and answers their syncs, replays and the Worker's placement (RPC below).
+ * With EVENT_SHARD_SOCKETS=0 the sockets connect to the room itself.
+ *
  * Provider failures (network, timeout, HTTP error, malformed answer) are
  * logged and counted; the last good state stays, polling backs off
  * exponentially (capped, EVENT_POLL_MAX_BACKOFF_MS) and resumes its cadence
- * once the feed answers again. Polling stops after the final update, or when
- * no socket, no live stream and no recent `ensurePolling()` (cron) needs it.
+ * once the feed answers again. Polling stops once a final has held for
+ * EVENT_FINAL_GRACE_MS (a provider may say `final` for a moment and take it
+ * back), or when no socket, no live stream and no recent `ensurePolling()`
+ * (cron) needs it. A confirmed final is asked again, at most once per grace
+ * period, when a socket joins and when the cron's monitor calls (it does so
+ * when the provider's list says the event is in progress again), so a final
+ * the provider takes back later revives the room.
  *
  * Each update is also recorded into the replay log of the streams about this
  * event (StreamRoom.recordEvent), and written back to D1's `events` row.
@@ -22,13 +32,23 @@ import { eventOfRow, getDb, getEventRow, liveStreamsForEvent, upsertEvent } from
 import { ProviderError } from "../events/provider.js";
 import { providerFrom } from "../events/provider-factory.js";
 import type { StandardEvent } from "../events/standard-event.js";
-import { streamRoom } from "../stubs.js";
+import type { Env } from "../env.js";
+import { eventShard, streamRoom } from "../stubs.js";
 import type { Connection } from "./connections.js";
+import { ShardFanout } from "./fanout/fanout.js";
+import type { RoomFrames, ShardDelivery, ShardPlan, ShardReport, ShardState, ShardSyncRequest } from "./fanout/shard-protocol.js";
 import type { EventSnapshotFrame } from "./frames.js";
 import type { Envelope } from "./protocol.js";
 import { Room, type ConnectRequest } from "./room.js";
 
 const POLL_TIMER = "poll";
+/** retries pushes to shards that missed one */
+const SHARDS_TIMER = "shards";
+const SHARD_RETRY_MS = 1_000;
+const SHARD_RETRY_MAX_MS = 30_000;
+/** frames per sync answer / replay answer to a shard */
+const SHARD_SYNC_LIMIT = 5_000;
+const FINAL_SINCE_KEY = "finalSince";
 /** How long the list of live streams about this event is trusted. */
 const LINKED_STREAMS_TTL_MS = 5_000;
 
@@ -65,6 +85,20 @@ export class EventRoom extends Room {
   /** a poll (alarm) is running: its end schedules the next one */
   private pollRunning = false;
   private linked: { ids: string[]; at: number } | null = null;
+  private readonly fanout: ShardFanout;
+  private shardRetryMs = SHARD_RETRY_MS;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.fanout = new ShardFanout(
+      this.sql,
+      (index) => eventShard(this.env, this.name, index),
+      () => {
+        this.armShardRetry().catch((error: unknown) => console.error(`event ${this.name}: shard retry not armed`, error));
+      },
+      (message, error) => console.warn(`event ${this.name}: ${message}`, error),
+    );
+  }
 
   // ================================================================ state
 
@@ -87,6 +121,23 @@ export class EventRoom extends Room {
     return { pollMs, maxBackoffMs };
   }
 
+  /** Final, and held for the grace period (or older than this build's grace bookkeeping). */
+  private finalConfirmed(now: number): boolean {
+    if (this.state?.status !== "final") return false;
+    const since = this.meta.get<number>(FINAL_SINCE_KEY);
+    return since === undefined || now - since >= parseConfig(this.env).events.finalGraceMs;
+  }
+
+  /** A confirmed final whose last provider answer is older than the grace period: worth asking again. */
+  private finalWorthRechecking(now: number): boolean {
+    const last = this.feed.lastPollAt ?? 0;
+    return this.finalConfirmed(now) && now - last >= parseConfig(this.env).events.finalGraceMs;
+  }
+
+  private shardState(): ShardState {
+    return { snapshot: this.snapshotFrame(), seq: this.log.lastSeq, at: this.clock.now() };
+  }
+
   private snapshotFrame(): EventSnapshotFrame {
     return {
       type: "event_snapshot",
@@ -99,10 +150,18 @@ export class EventRoom extends Room {
   // ================================================================ lifecycle hooks
 
   protected override async prepareConnect(_request: ConnectRequest): Promise<void> {
-    // Nothing yet, or polling had stopped (the state may be old): ask the
-    // provider before the snapshot. Concurrent joins share the one request.
-    const idle = this.timers.get(POLL_TIMER) === null && this.state?.status !== "final";
-    if (this.state === null || idle) await this.refresh();
+    await this.prepareJoin();
+  }
+
+  /** A socket joins (here, or on a shard): a fresh enough state, polling on. */
+  private async prepareJoin(): Promise<void> {
+    // Nothing yet, or polling had stopped (the state may be old), or a final
+    // not asked for a while: ask the provider before the snapshot.
+    // Concurrent joins share the one request.
+    const now = this.clock.now();
+    const polling = this.pollRunning || this.timers.get(POLL_TIMER) !== null;
+    const idle = !polling && !this.finalConfirmed(now);
+    if (this.state === null || idle || (!polling && this.finalWorthRechecking(now))) await this.refresh();
     if (this.state === null) {
       // the feed is down: start from what the cron stored
       const row = await getEventRow(getDb(this.env.DB), this.name);
@@ -133,17 +192,51 @@ export class EventRoom extends Room {
 
   protected override async onTimer(name: string): Promise<void> {
     if (name === POLL_TIMER) await this.pollOnce();
+    else if (name === SHARDS_TIMER) await this.retryShards();
+  }
+
+  // ================================================================ fan-out shards
+
+  private async armShardRetry(): Promise<void> {
+    await this.timers.setEarliest(SHARDS_TIMER, this.clock.now() + this.shardRetryMs);
+  }
+
+  /** Pushes lagging shards what they lack; again later while one stays behind. */
+  private async retryShards(): Promise<void> {
+    this.fanout.resync(this.log.lastSeq, (seq, limit) => this.log.after(seq, limit), this.shardState());
+    if (this.fanout.lagging(this.log.lastSeq)) {
+      this.shardRetryMs = Math.min(SHARD_RETRY_MAX_MS, this.shardRetryMs * 2);
+      await this.armShardRetry();
+    } else {
+      this.shardRetryMs = SHARD_RETRY_MS;
+    }
+  }
+
+  private pushToShards(frames: { seq: number; text: string }[]): void {
+    const lastSeq = this.log.lastSeq;
+    const delivery: ShardDelivery = {
+      first: frames[0]?.seq ?? lastSeq + 1,
+      frames: frames.map((f) => f.text),
+      lastSeq,
+      state: this.shardState(),
+      truncated: false,
+    };
+    this.fanout.push(delivery);
+  }
+
+  private sockets(): number {
+    return this.connections.count() + this.fanout.totalSockets();
   }
 
   // ================================================================ polling
 
   private async ensureScheduled(): Promise<void> {
-    if (this.state?.status === "final") return;
+    if (this.finalConfirmed(this.clock.now())) return;
     if (this.timers.get(POLL_TIMER) === null) await this.timers.set(POLL_TIMER, this.clock.now());
   }
 
   private async needed(now: number): Promise<boolean> {
-    if (this.connections.count() > 0) return true;
+    if (this.sockets() > 0) return true;
     if ((this.meta.get<number>("keepUntil") ?? 0) > now) return true;
     return (await this.linkedStreams(now)).length > 0;
   }
@@ -153,9 +246,12 @@ export class EventRoom extends Room {
     this.pollRunning = true;
     try {
       await this.refresh();
+      // a shard that missed a push gets it now (without waiting for the retry timer)
+      if (this.fanout.lagging(this.log.lastSeq))
+        this.fanout.resync(this.log.lastSeq, (seq, limit) => this.log.after(seq, limit), this.shardState());
     } finally {
       try {
-        if (this.state?.status !== "final" && (await this.needed(this.clock.now()))) {
+        if (!this.finalConfirmed(this.clock.now()) && (await this.needed(this.clock.now()))) {
           const delay = pollDelayMs(this.cadence(), this.feed.failures, this.state?.status ?? null);
           await this.timers.set(POLL_TIMER, nextPollAt(started, delay, this.clock.now()));
         }
@@ -190,18 +286,23 @@ export class EventRoom extends Room {
     } catch (error) {
       const kind = error instanceof ProviderError ? error.kind : "network";
       const message = error instanceof Error ? error.message : String(error);
+      const wasOk = feed.failures === 0;
       feed.failures++;
       feed.errors++;
       if (kind === "malformed") feed.malformed++;
       feed.lastErrorAt = this.clock.now();
       feed.lastError = `${kind}: ${message}`;
       this.saveFeed();
+      // shards show feed.ok in their snapshots: tell them when it turns false
+      if (wasOk) this.pushToShards([]);
       console.warn(`event ${eventId}: provider ${kind} (${feed.failures} in a row): ${message}`);
       return;
     }
+    const recovered = feed.failures > 0;
     feed.failures = 0;
     feed.lastSuccessAt = this.clock.now();
     this.saveFeed();
+    if (recovered) this.pushToShards([]);
     await this.apply(next);
   }
 
@@ -209,11 +310,14 @@ export class EventRoom extends Room {
   private async apply(next: StandardEvent): Promise<void> {
     const changes = diffEvents(this.state, next);
     if (changes === null) return;
+    if (next.status !== "final") this.meta.delete(FINAL_SINCE_KEY);
+    else if (this.state?.status !== "final") this.meta.set(FINAL_SINCE_KEY, this.clock.now());
     this.event = next;
     this.meta.set("event", next);
     this.feed.updates++;
     this.saveFeed();
-    this.publish({ type: "event_update", eventId: next.eventId, changes });
+    const logged = this.publish({ type: "event_update", eventId: next.eventId, changes });
+    this.pushToShards([logged]);
     const [streams, stored] = await Promise.allSettled([this.notifyStreams(next.eventId, changes), upsertEvent(getDb(this.env.DB), next)]);
     if (streams.status === "rejected") console.warn(`event ${next.eventId}: streams not told`, streams.reason);
     if (stored.status === "rejected") console.warn(`event ${next.eventId}: D1 not updated`, stored.reason);
@@ -243,13 +347,55 @@ export class EventRoom extends Room {
 
   // ================================================================ RPC
 
-  /** Live monitor (cron): keep polling this event for a while, start now if idle. */
+  /**
+   * Live monitor (cron): keep polling this event for a while, start now if
+   * idle. The monitor calls it for events D1 says are in progress, so a room
+   * that holds a confirmed final asks the provider again (at most once per
+   * grace period): if the final was taken back, polling resumes.
+   */
   async ensurePolling(leaseMs?: number) {
     const lease = leaseMs ?? parseConfig(this.env).events.pollLeaseMs;
     this.meta.set("keepUntil", this.clock.now() + lease);
     this.linked = null;
+    if (this.finalWorthRechecking(this.clock.now())) await this.refresh();
     await this.ensureScheduled();
     return this.stats();
+  }
+
+  /** Sockets on this room and on every shard (as they last reported). */
+  override async viewerCount(): Promise<number> {
+    return this.sockets();
+  }
+
+  /** The Worker's view of the shards, to place a new socket (fanout/placement.ts). */
+  async shardPlan(): Promise<ShardPlan> {
+    return this.fanout.plan();
+  }
+
+  /**
+   * A shard catches up (and registers): every frame after `after` (at most
+   * SHARD_SYNC_LIMIT; `truncated` says more follow) and the state. With
+   * `joining`, what a joining socket needs first (fresh state, polling on).
+   */
+  async shardSync(request: ShardSyncRequest): Promise<ShardDelivery> {
+    if (request.joining) await this.prepareJoin();
+    // registration and the answer in one turn: no frame can be published between them
+    this.fanout.record(request);
+    const lastSeq = this.log.lastSeq;
+    const after = request.after === null ? lastSeq : Math.min(request.after, lastSeq);
+    const frames = after < lastSeq ? this.log.after(after, SHARD_SYNC_LIMIT) : [];
+    return { first: after + 1, frames, lastSeq, state: this.shardState(), truncated: after + frames.length < lastSeq };
+  }
+
+  /** Log frames after `since` for a socket reconnecting on a shard whose own copy does not reach back that far. */
+  async replayFrames(since: number, limit: number): Promise<RoomFrames> {
+    const frames = this.log.after(since, Math.max(0, Math.min(limit, SHARD_SYNC_LIMIT)));
+    return { first: since + 1, frames, lastSeq: this.log.lastSeq };
+  }
+
+  /** A shard's socket count changed (its last socket left). */
+  async shardReport(report: ShardReport): Promise<void> {
+    this.fanout.record(report);
   }
 
   /**
@@ -276,11 +422,14 @@ export class EventRoom extends Room {
       eventId: this.name,
       status: this.state?.status ?? null,
       event: this.state,
-      sockets: this.connections.count(),
+      sockets: this.sockets(),
       lastSeq: this.log.lastSeq,
       polling: this.pollRunning || this.timers.get(POLL_TIMER) !== null,
       nextPollAt: this.timers.get(POLL_TIMER),
+      finalSince: this.meta.get<number>(FINAL_SINCE_KEY) ?? null,
       feed: { ...this.feed },
+      /** fan-out shards: sockets each last reported, last seq each acknowledged */
+      shards: this.fanout.view(),
     };
   }
 }

@@ -1,0 +1,125 @@
+/**
+ * Which fan-out shard takes a new event socket (the Worker's upgrade route,
+ * api/sockets.ts). docs/architecture.md, "Event fan-out shards".
+ *
+ * Each isolate keeps, per event, the room's shard plan (the shards it knows
+ * and the sockets each last reported, asked again after PLAN_TTL_MS) and the
+ * sockets it placed itself in the last RECENT_MS (a shard reports its count
+ * with a delay). A shard's estimated load is the larger of the two. A new
+ * socket goes to a shard with room left, chosen at random weighted by the
+ * room left (many isolates with the same stale plan do not all pile onto the
+ * same shard); when every known shard is full, to the next index: N grows
+ * with the audience. The shard itself refuses a socket beyond the capacity
+ * (503 + x-shard-full, checked in the turn that accepts), so the cap holds
+ * whatever the estimates; the route then marks it full and picks again.
+ */
+import type { Env } from "../../env.js";
+import { eventRoom, eventShard } from "../../stubs.js";
+import { CONNECT_HEADER, type ConnectRequest } from "../room.js";
+import { chooseShard } from "./choose-shard.js";
+import { SHARD_CAPACITY_HEADER, SHARD_FULL_HEADER, type ShardPlan } from "./shard-protocol.js";
+
+const PLAN_TTL_MS = 1_000;
+const RECENT_MS = 10_000;
+/** a shard that refused a socket counts as full this long */
+const FULL_MS = 5_000;
+const ATTEMPTS = 4;
+const EVENTS_KEPT = 1_000;
+
+interface EventPlacement {
+  plan: Map<number, number>;
+  fetchedAt: number;
+  /** this isolate's placements per shard, times in ms */
+  placed: Map<number, number[]>;
+  fullUntil: Map<number, number>;
+  /** upgrades on their way to each shard */
+  pending: Map<number, number>;
+  refreshing: Promise<void> | null;
+}
+
+/** Per isolate: what it knows about each event's shards. */
+const events = new Map<string, EventPlacement>();
+
+function placementOf(eventId: string): EventPlacement {
+  let entry = events.get(eventId);
+  if (entry === undefined) {
+    if (events.size >= EVENTS_KEPT) {
+      const oldest = events.keys().next().value;
+      if (oldest !== undefined) events.delete(oldest);
+    }
+    entry = { plan: new Map(), fetchedAt: 0, placed: new Map(), fullUntil: new Map(), pending: new Map(), refreshing: null };
+    events.set(eventId, entry);
+  }
+  return entry;
+}
+
+async function refreshPlan(env: Pick<Env, "EVENT_ROOM">, eventId: string, entry: EventPlacement, now: number): Promise<void> {
+  if (now - entry.fetchedAt < PLAN_TTL_MS) return;
+  entry.refreshing ??= (async () => {
+    try {
+      const plan: ShardPlan = await eventRoom(env, eventId).shardPlan();
+      entry.plan = new Map(plan.shards.map((s) => [s.index, s.sockets]));
+    } catch (error) {
+      // place on what this isolate knows; the shards still enforce their capacity
+      console.warn(`event ${eventId}: no shard plan from the room`, error);
+    } finally {
+      entry.fetchedAt = Date.now();
+      entry.refreshing = null;
+    }
+  })();
+  await entry.refreshing;
+}
+
+/** index → estimated sockets: max(reported, placed here lately) + on their way, capacity while marked full. */
+function estimates(entry: EventPlacement, capacity: number, now: number): Map<number, number> {
+  const out = new Map(entry.plan);
+  for (const [index, times] of entry.placed) {
+    while (times.length > 0 && now - times[0]! > RECENT_MS) times.shift();
+    if (times.length === 0) entry.placed.delete(index);
+    out.set(index, Math.max(out.get(index) ?? 0, times.length));
+  }
+  for (const [index, pending] of entry.pending) out.set(index, (out.get(index) ?? 0) + pending);
+  for (const [index, until] of entry.fullUntil) {
+    if (until <= now) entry.fullUntil.delete(index);
+    else out.set(index, Math.max(out.get(index) ?? 0, capacity));
+  }
+  return out;
+}
+
+/**
+ * Hands a WebSocket upgrade to a fan-out shard of `eventId` with room left
+ * (at most `capacity` sockets each): the shard's 101, or its error.
+ */
+export async function upgradeOnShard(
+  env: Pick<Env, "EVENT_ROOM" | "EVENT_SHARD">,
+  eventId: string,
+  connect: ConnectRequest,
+  capacity: number,
+) {
+  const entry = placementOf(eventId);
+  let response: Response | null = null;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const now = Date.now();
+    await refreshPlan(env, eventId, entry, now);
+    const index = chooseShard(estimates(entry, capacity, now), capacity);
+    entry.pending.set(index, (entry.pending.get(index) ?? 0) + 1);
+    try {
+      response = await eventShard(env, eventId, index).fetch(`https://rooms.internal/event/${eventId}/${index}`, {
+        headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify(connect), [SHARD_CAPACITY_HEADER]: String(capacity) },
+      });
+    } finally {
+      const left = (entry.pending.get(index) ?? 1) - 1;
+      if (left > 0) entry.pending.set(index, left);
+      else entry.pending.delete(index);
+    }
+    if (response.status === 101) {
+      const times = entry.placed.get(index) ?? [];
+      times.push(Date.now());
+      entry.placed.set(index, times);
+      return response;
+    }
+    if (response.headers.get(SHARD_FULL_HEADER) === null) return response;
+    entry.fullUntil.set(index, Date.now() + FULL_MS);
+  }
+  return response!;
+}
