@@ -7,10 +7,9 @@ import { ManualClock } from "../../workers/rooms/clock.js";
 import type { StreamLogFrame } from "../../workers/rooms/frames.js";
 import { Audience } from "../../workers/rooms/stream/audience.js";
 import { Likes, LIKES_INTERVAL_MS, LIKES_TIMER } from "../../workers/rooms/stream/likes.js";
-import { ADDRESS_BURST, RateLimits } from "../../workers/rooms/stream/limits.js";
+import { ADDRESS_BURST, RateLimits, type Sender } from "../../workers/rooms/stream/limits.js";
 import { Presence, PRESENCE_INTERVAL_MS, PRESENCE_TIMER } from "../../workers/rooms/stream/presence.js";
 import { KeyedBuckets } from "../../workers/rooms/rate-limit.js";
-import type { ConnectionInfo } from "../../workers/rooms/connections.js";
 import type { StreamRoomServices } from "../../workers/rooms/stream/services.js";
 
 function fakeRoom(clock = new ManualClock(1_000_000)) {
@@ -84,15 +83,7 @@ describe("Audience", () => {
 });
 
 describe("RateLimits", () => {
-  const who = (userId: string, anon: boolean, address: string | null = null): ConnectionInfo => ({
-    userId,
-    role: anon ? "anonymous" : "viewer",
-    anon,
-    exp: Number.MAX_SAFE_INTEGER,
-    country: null,
-    device: "desktop",
-    address,
-  });
+  const who = (userId: string, anon: boolean, address: string | null = null): Sender => ({ userId, anon, address });
   const takes = (limit: { take(now: number): boolean }, n: number, now: number) =>
     Array.from({ length: n }, () => limit.take(now)).filter(Boolean).length;
 

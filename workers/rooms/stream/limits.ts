@@ -10,7 +10,6 @@
  * refill (2 s for chat), so a user's state survives everything but a restart
  * of the object, and a restart only errs on the lenient side.
  */
-import type { ConnectionInfo } from "../connections.js";
 import { CHAT_BURST, CHAT_RATE_PER_S } from "../protocol.js";
 import { KeyedBuckets, takeAll, TokenBucket } from "../rate-limit.js";
 
@@ -21,6 +20,14 @@ const ADDRESS_RATE_PER_S = 2 * CHAT_RATE_PER_S;
 export const ADDRESS_BURST = 2 * CHAT_BURST;
 const TELEMETRY_RATE_PER_S = 1;
 const TELEMETRY_BURST = 3;
+
+/** Who sends (connections.ts ConnectionInfo; no import, so unit tests stay free of Workers types). */
+export interface Sender {
+  userId: string;
+  anon: boolean;
+  /** keyed fingerprint of the client's address, null or absent when unknown */
+  address?: string | null;
+}
 
 /** One action's limit for one sender: takes a token from each bucket that applies, or from none. */
 interface Limit {
@@ -41,7 +48,7 @@ export class RateLimits {
   private readonly telemetryBySocket = new Map<string, TokenBucket>();
 
   /** The limits of what `who` sends on socket `connectionId`. */
-  of(connectionId: string, who: ConnectionInfo): SenderLimits {
+  of(connectionId: string, who: Sender): SenderLimits {
     const address = who.anon ? (who.address ?? null) : null;
     const shared = (byUser: KeyedBuckets, byAddress: KeyedBuckets): Limit => ({
       take: (now) => {

@@ -6,9 +6,9 @@
  * Registered users are muted by account only.
  */
 import { isValidId } from "../../../common/ids.js";
-import type { ConnectionInfo } from "../connections.js";
 import type { LoggedFrame } from "../frames.js";
 import { fail, ok, type RoomResult } from "../result.js";
+import type { Sender } from "./limits.js";
 import type { StreamRoomServices } from "./services.js";
 
 interface MuteRow {
@@ -44,7 +44,7 @@ export class Mutes {
   }
 
   /** Whether `who` may not chat: muted as a user, or an anonymous session from a muted address. */
-  isMuted(who: Pick<ConnectionInfo, "userId" | "anon" | "address">): boolean {
+  isMuted(who: Sender): boolean {
     const now = this.room.clock.now();
     const users = this.users();
     const own = users.get(who.userId);
