@@ -2,8 +2,11 @@
  * Event fan-out benchmark (design §6): time from a provider change to its
  * receipt on every socket, for
  *
- *   ours      N `ws` sockets on one EventRoom through the local stack
- *             (wrangler dev: Worker + EventRoom Durable Object, D1), and
+ *   ours      N `ws` sockets on `/ws/events/<id>` through the local stack
+ *             (wrangler dev: Worker, D1, the EventRoom Durable Object that
+ *             polls and logs, and its fan-out shards (EventShard DOs) that
+ *             hold the sockets, EVENT_SHARD_SOCKETS each: the Worker places
+ *             every socket on one), and
  *   baseline  N `ws` sockets on a plain Node `ws` broadcast server that polls
  *             the same provider simulator at the same period, diffs with the
  *             same module and sends one serialized frame to every socket
@@ -22,8 +25,11 @@
  * wrangler dev's proxy Worker), when /proc lets us find it.
  * Loopback only; every wait is bounded.
  *
- *   npx tsx bench/fanout.ts [--sockets 1000] [--updates 20] [--smoke]
+ *   npx tsx bench/fanout.ts [--sockets 1000] [--updates 20] [--shard-sockets 1000] [--no-direct] [--smoke]
  *
+ * --shard-sockets sets EVENT_SHARD_SOCKETS for the run (default: the
+ * product's, 1000; 0 puts every socket on the EventRoom itself, as before
+ * the shards); --no-direct skips the diagnostic rounds without the proxy.
  * Writes bench/results/fanout.json and bench/results/fanout.md
  * (--smoke: bench/results/smoke-fanout.*).
  */
@@ -51,6 +57,10 @@ export interface FanoutOptions {
   rtmpPort?: number;
   providerPort?: number;
   baselinePort?: number;
+  /** EVENT_SHARD_SOCKETS for the run (default: the product's) */
+  shardSockets?: number;
+  /** run the diagnostic rounds without wrangler dev's proxy (default true) */
+  direct?: boolean;
   /** write bench/results/fanout.{json,md} (default true) */
   write?: boolean;
   log?: (message: string) => void;
@@ -78,7 +88,11 @@ export interface SystemResult {
   lastSocketPerUpdate: LatencyStats;
   /** every socket saw the updates in the same order */
   sameOrder: boolean;
+  /** every socket got byte-identical update frames (same seq, ts, changes) */
+  sameFrames: boolean;
   connectMs: number;
+  /** sockets per fan-out shard, from each socket's hello (ours only) */
+  shards?: Record<string, number>;
 }
 
 export interface FanoutRow {
@@ -100,6 +114,10 @@ export interface FanoutResult {
   baseline: SystemResult;
   /** diagnostic: the same EventRoom reached on the user Worker's workerd socket, without wrangler dev's proxy */
   oursDirect?: SystemResult;
+  /** EVENT_SHARD_SOCKETS of the run */
+  shardSockets: number;
+  /** the room's view of its shards after the rounds (sockets each reported, seq each acknowledged) */
+  roomShards?: { index: number; sockets: number; acked: number }[];
   /** ours p99 / baseline p99 (change → receipt) */
   p99Ratio: number;
   /** rows for bench/run.ts's table: ours = EventRoom, peer = plain Node ws */
@@ -159,16 +177,23 @@ class Probe {
   /** round → [receivedAt, server ts] */
   readonly got = new Map<string, [number, number]>();
   readonly order: string[] = [];
+  /** round → the frame's text as received */
+  readonly texts = new Map<string, string>();
+  /** the fan-out shard its hello names (undefined: the room itself, or the baseline) */
+  shard: number | undefined;
   private waiters = new Map<string, () => void>();
 
   constructor(readonly ws: WebSocket) {
     ws.on("message", (data) => {
       const at = now();
-      const frame = JSON.parse(String(data)) as { type: string; ts: number; changes?: { details?: { benchRound?: string } } };
+      const text = String(data);
+      const frame = JSON.parse(text) as { type: string; ts: number; shard?: number; changes?: { details?: { benchRound?: string } } };
+      if (frame.type === "hello") this.shard = frame.shard;
       if (frame.type !== "event_update") return;
       const round = frame.changes?.details?.benchRound;
       if (typeof round !== "string" || this.got.has(round)) return;
       this.got.set(round, [at, frame.ts]);
+      this.texts.set(round, text);
       this.order.push(round);
       this.waiters.get(round)?.();
     });
@@ -276,33 +301,47 @@ async function startBaseline(
   };
 }
 
+function shardSummary(shards: Record<string, number> | undefined): string {
+  if (shards === undefined) return "no shard named in hello";
+  const entries = Object.entries(shards).sort((a, b) => Number(a[0]) - Number(b[0]));
+  if (entries.length === 1 && entries[0]![0] === "room") return "every socket on the EventRoom itself";
+  return `${entries.length} shard${entries.length === 1 ? "" : "s"} (${entries.map(([k, v]) => `#${k}: ${v}`).join(", ")})`;
+}
+
 function renderMarkdown(result: Omit<FanoutResult, "markdown" | "rows">): string {
   const line = (label: string, s: LatencyStats, missed: number | string) =>
     `| ${label} | ${s.n} | ${s.p50} | ${s.p95} | ${s.p99} | ${s.max} | ${s.mean} | ${missed} |`;
   const o = result.ours;
   const b = result.baseline;
+  const d = result.oursDirect;
+  const ours = result.shardSockets > 0 ? `EventRoom → shards (wrangler dev)` : "EventRoom, no shards (wrangler dev)";
+  const oursDirect = result.shardSockets > 0 ? "EventRoom → shards, no dev proxy (diagnostic)" : "EventRoom, no shards, no dev proxy (diagnostic)";
+  const ratio = (x: number) => Math.round((x / b.changeToReceipt.p99) * 100) / 100;
+  const verdict = (s: SystemResult) =>
+    `p99 ${s.changeToReceipt.p99} ms (${s.changeToReceipt.p99 <= 100 ? "≤" : "**>**"} 100 ms), ${ratio(s.changeToReceipt.p99)}× plain ws (${ratio(s.changeToReceipt.p99) <= 1.5 ? "≤" : "**>**"} 1.5×), missed ${s.missed}, order ${s.sameOrder ? "kept" : "**NOT kept**"}, identical frames on every socket ${s.sameFrames ? "yes" : "**NO**"}`;
   return [
-    `### Event fan-out: ${result.sockets} sockets × ${result.updates} updates (poll ${result.pollMs} ms)`,
+    `### Event fan-out: ${result.sockets} sockets × ${result.updates} updates (poll ${result.pollMs} ms, EVENT_SHARD_SOCKETS ${result.shardSockets})`,
     "",
     "| system · interval | samples | p50 ms | p95 ms | p99 ms | max ms | mean ms | missed |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
-    line("EventRoom (wrangler dev) · provider change → receipt", o.changeToReceipt, o.missed),
+    line(`${ours} · provider change → receipt`, o.changeToReceipt, o.missed),
     line("plain Node `ws` · provider change → receipt", b.changeToReceipt, b.missed),
-    ...(result.oursDirect ? [line("EventRoom, no dev proxy (diagnostic) · provider change → receipt", result.oursDirect.changeToReceipt, result.oursDirect.missed)] : []),
-    line("EventRoom · frame ts → receipt", o.publishToReceipt, "-"),
+    ...(d ? [line(`${oursDirect} · provider change → receipt`, d.changeToReceipt, d.missed)] : []),
+    line(`${ours} · frame ts → receipt`, o.publishToReceipt, "-"),
     line("plain Node `ws` · frame ts → receipt", b.publishToReceipt, "-"),
-    ...(result.oursDirect ? [line("EventRoom, no dev proxy (diagnostic) · frame ts → receipt", result.oursDirect.publishToReceipt, "-")] : []),
-    line("EventRoom · change → last socket, per update", o.lastSocketPerUpdate, "-"),
+    ...(d ? [line(`${oursDirect} · frame ts → receipt`, d.publishToReceipt, "-")] : []),
+    line(`${ours} · change → last socket, per update`, o.lastSocketPerUpdate, "-"),
     line("plain Node `ws` · change → last socket, per update", b.lastSocketPerUpdate, "-"),
-    ...(result.oursDirect ? [line("EventRoom, no dev proxy · change → last socket, per update", result.oursDirect.lastSocketPerUpdate, "-")] : []),
+    ...(d ? [line(`${oursDirect} · change → last socket, per update`, d.lastSocketPerUpdate, "-")] : []),
     "",
-    `- p99 ratio EventRoom / plain ws (change → receipt): **${result.p99Ratio}×** (goal: p99 ≤ 100 ms at 1,000 sockets and ≤ 1.5× the plain baseline).${
-      result.oursDirect
-        ? ` Without wrangler dev's proxy Worker (sockets on the user Worker's workerd socket, measured after the main rounds): ${Math.round((result.oursDirect.changeToReceipt.p99 / b.changeToReceipt.p99) * 100) / 100}×.`
-        : ""
+    `- Goal: p99 ≤ 100 ms and ≤ 1.5× the plain baseline, 0 missed, order kept. Through wrangler dev: ${verdict(o)}.${
+      d ? ` Without wrangler dev's proxy Worker (sockets on the user Worker's workerd socket, measured after the main rounds): ${verdict(d)}.` : ""
+    } Plain ws: missed ${b.missed}, order ${b.sameOrder ? "kept" : "NOT kept"}.`,
+    `- Sockets per shard (from each socket's hello): through wrangler dev ${shardSummary(o.shards)}${d ? `; without the proxy ${shardSummary(d.shards)}` : ""}.${
+      result.roomShards ? ` The room's registry after the rounds: ${result.roomShards.map((r) => `#${r.index} ${r.sockets} sockets, acked seq ${r.acked}`).join("; ")}.` : ""
     }`,
-    `- Same order on every socket: EventRoom ${o.sameOrder ? "yes" : "NO"}, plain ws ${b.sameOrder ? "yes" : "NO"}; connect ${result.sockets} sockets: EventRoom ${o.connectMs} ms, plain ws ${b.connectMs} ms.`,
-    `- "Provider change" = arrival at the simulator of the system's first poll that saw the change (no share of the ${result.pollMs} ms polling period counts for either system); receipt = the client's 'message' event. One Node process runs all ${2 * result.sockets} clients; the baseline polls half a period after the EventRoom so the two fan-outs do not overlap.`,
+    `- Connect ${result.sockets} sockets: ours ${o.connectMs} ms${d ? ` (without the proxy ${d.connectMs} ms)` : ""}, plain ws ${b.connectMs} ms.`,
+    `- "Provider change" = arrival at the simulator of the system's first poll that saw the change (no share of the ${result.pollMs} ms polling period counts for either system); receipt = the client's 'message' event. One Node process runs all ${2 * result.sockets} clients and the plain ws server; the baseline polls half a period after the EventRoom so the two fan-outs do not overlap. workerd (the room, every shard, the Worker) and wrangler dev's proxy share the same ${result.machine.cpus} cores with it.`,
     `- Machine: ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}, load ${result.machine.loadStart.map((l) => l.toFixed(2)).join(" ")} → ${result.machine.loadEnd.map((l) => l.toFixed(2)).join(" ")}; ${result.startedAt}, ${Math.round(result.durationMs / 1000)} s.`,
     "",
   ].join("\n");
@@ -332,7 +371,11 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       originEnv: { X264_PRESET: "ultrafast", ORIGIN_CAPACITY: "4" },
       providerSimulator: { port: opts.providerPort ?? 23090 },
       // thousands of sockets mint anonymous sessions from 127.0.0.1: lift the per-address limit
-      workerVars: { EVENT_POLL_MS: String(pollMs), ANON_SESSIONS_PER_MINUTE: "0" },
+      workerVars: {
+        EVENT_POLL_MS: String(pollMs),
+        ANON_SESSIONS_PER_MINUTE: "0",
+        ...(opts.shardSockets !== undefined ? { EVENT_SHARD_SOCKETS: String(opts.shardSockets) } : {}),
+      },
       quiet: true,
       log: () => {},
     });
@@ -430,15 +473,36 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
 
     const sameOrder = (group: Probe[], rounds: string[]) =>
       group.every((p) => p.order.filter((r) => rounds.includes(r)).join(",") === rounds.filter((r) => p.got.has(r)).join(","));
-    const system = (name: string, b: Bucket, group: Probe[], connectMs: number): SystemResult => ({
+    /** every socket that got a round got the same text for it (same seq, ts and changes) */
+    const sameFrames = (group: Probe[], rounds: string[]) =>
+      rounds.every((r) => {
+        const texts = new Set(group.map((p) => p.texts.get(r)).filter((t) => t !== undefined));
+        return texts.size <= 1;
+      });
+    const shardsOf = (group: Probe[]) => {
+      const counts: Record<string, number> = {};
+      for (const p of group) {
+        const key = p.shard === undefined ? "room" : String(p.shard);
+        counts[key] = (counts[key] ?? 0) + 1;
+      }
+      return counts;
+    };
+    const system = (name: string, b: Bucket, group: Probe[], connectMs: number, withShards = false): SystemResult => ({
       name,
       changeToReceipt: latencyStats(b.change),
       publishToReceipt: latencyStats(b.publish),
       missed: b.missed,
       lastSocketPerUpdate: latencyStats(b.lastSocket),
       sameOrder: sameOrder(group, b.rounds),
+      sameFrames: sameFrames(group, b.rounds),
       connectMs,
+      ...(withShards ? { shards: shardsOf(group) } : {}),
     });
+    const roomStats = async () => {
+      const path = `/api/internal/events/${eventId}/stats`;
+      const res = await fetch(`${edgeUrl}${path}`, { headers: await signRequest(stack!.secret, "GET", path, ""), signal: AbortSignal.timeout(10_000) });
+      return (await res.json()) as { shards?: { index: number; sockets: number; acked: number }[] };
+    };
 
     const oursBucket = bucket();
     const baselineBucket = bucket();
@@ -450,13 +514,19 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       updates,
       "EventRoom + plain ws",
     );
-    const oursResult = system("EventRoom (wrangler dev)", oursBucket, ours, oursConnectMs);
+    const oursResult = system("EventRoom → shards (wrangler dev)", oursBucket, ours, oursConnectMs, true);
+    let roomShards: FanoutResult["roomShards"];
+    try {
+      roomShards = (await roomStats()).shards?.map((r) => ({ index: r.index, sockets: r.sockets, acked: r.acked }));
+    } catch (error) {
+      log(`room stats: ${String(error)}`);
+    }
     const baselineResult = system("plain Node ws", baselineBucket, theirs, baselineConnectMs);
 
     // Diagnostic: the same room without wrangler dev's proxy Worker in front
     // (the user Worker's own workerd socket, found through /proc; skipped if not found).
     let oursDirect: SystemResult | undefined;
-    const directPort = await findUserWorkerPort(opts.edgePort ?? 23787);
+    const directPort = (opts.direct ?? true) ? await findUserWorkerPort(opts.edgePort ?? 23787) : undefined;
     if (directPort !== undefined) {
       for (const probe of ours) probe.ws.terminate();
       await sleep(500);
@@ -469,8 +539,8 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       await sleep(1_000);
       const directBucket = bucket();
       await runRounds([{ probes: direct, poller: "edge", bucket: directBucket }], updates, "EventRoom without the dev proxy");
-      oursDirect = system("EventRoom (user workerd socket, no wrangler proxy)", directBucket, direct, directConnectMs);
-    } else {
+      oursDirect = system("EventRoom → shards (user workerd socket, no wrangler proxy)", directBucket, direct, directConnectMs, true);
+    } else if (opts.direct ?? true) {
       log("user workerd socket not found: no measurement without the dev proxy");
     }
 
@@ -483,13 +553,16 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       ours: oursResult,
       baseline: baselineResult,
       ...(oursDirect ? { oursDirect } : {}),
+      shardSockets: opts.shardSockets ?? 1000,
+      ...(roomShards ? { roomShards } : {}),
       p99Ratio: Math.round((oursResult.changeToReceipt.p99 / baselineResult.changeToReceipt.p99) * 100) / 100,
       machine: { cpus: cpu.length, model: cpu[0]?.model ?? "?", node: process.version, loadStart, loadEnd: loadavg() },
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
     };
     const markdown = renderMarkdown(partial);
-    const group = `event fan-out (${sockets} sockets)`;
+    const shardCount = Object.keys(oursResult.shards ?? {}).filter((k) => k !== "room").length;
+    const group = `event fan-out (${sockets} sockets${shardCount > 0 ? `, ${shardCount} shards` : ""})`;
     const rows: FanoutRow[] = [
       ...(["p50", "p95", "p99", "max"] as const).map((p) => ({
         group,
@@ -498,13 +571,23 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
         ours: oursResult.changeToReceipt[p],
         peer: baselineResult.changeToReceipt[p],
         better: "lower" as const,
-        ...(p === "p99" ? { note: "peer = plain Node ws broadcast server, same simulator and poll period" } : {}),
+        ...(p === "p99"
+          ? { note: "ours = EventRoom pushing to its fan-out shards through wrangler dev; peer = plain Node ws broadcast server, same simulator and poll period" }
+          : {}),
       })),
       { group, measure: "missed deliveries", unit: "", ours: oursResult.missed, peer: baselineResult.missed, better: "lower" },
+      {
+        group,
+        measure: "order kept, identical frames on every socket",
+        unit: "",
+        ours: oursResult.sameOrder && oursResult.sameFrames ? "yes" : "no",
+        peer: baselineResult.sameOrder ? "yes" : "no",
+        better: "",
+      },
       ...(oursDirect
         ? (["p50", "p99"] as const).map((p) => ({
             group,
-            measure: `provider change → every socket ${p}, EventRoom without wrangler's dev proxy`,
+            measure: `provider change → every socket ${p}, without wrangler's dev proxy`,
             unit: "ms",
             ours: oursDirect!.changeToReceipt[p],
             peer: baselineResult.changeToReceipt[p],
@@ -542,6 +625,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     updates: Number(argValue("--updates") ?? 20),
     smoke: process.argv.includes("--smoke"),
     ...(argValue("--poll-ms") ? { pollMs: Number(argValue("--poll-ms")) } : {}),
+    ...(argValue("--shard-sockets") !== undefined ? { shardSockets: Number(argValue("--shard-sockets")) } : {}),
+    ...(process.argv.includes("--no-direct") ? { direct: false } : {}),
   });
   console.log(result.markdown);
   process.exit(result.ours.missed + result.baseline.missed > 0 ? 1 : 0);
