@@ -202,6 +202,39 @@ describe("event fan-out shards", () => {
     for (const s of onShard1) expect(updates(s)).toEqual(reference);
   });
 
+  it("a socket whose since is ahead of the shard it lands on (it came from a shard further along) gets nothing twice", async () => {
+    const id = await newGame();
+    const sockets = await Promise.all(Array.from({ length: 3 }, () => connect(id, { capacity: 2 })));
+    await score(id, 35, sockets);
+    // every push to shard 1 is lost until further notice: it stays behind
+    const setTarget = (drop: boolean) =>
+      runInDurableObject(eventRoom(env, id), (instance: EventRoom) => {
+        const entry = (instance as unknown as { fanout: { shards: Map<number, { target: unknown }> } }).fanout.shards.get(1)!;
+        entry.target = drop
+          ? {
+              async deliver(delivery: ShardDelivery): Promise<ShardReport> {
+                return { index: 1, lastSeq: delivery.first - 1, sockets: 1, report: 0 };
+              },
+            }
+          : null;
+      });
+    await setTarget(true);
+    const ahead = sockets.find((s) => helloOf(s).shard === 0)!;
+    const behind = sockets.find((s) => helloOf(s).shard === 1)!;
+    await simulator({ set: { id, home: { score: 36 } } });
+    const seen = await ahead.next(scoreIs(36));
+    await sleep(300);
+    expect(updates(behind).at(-1)!.seq).toBe(seen.seq - 1);
+    // a socket that saw seq k on shard 0 moves to shard 1, which is at k - 1: the shard catches up first
+    const moved = await connectToShard(id, 1, seen.seq);
+    expect(helloOf(moved)).toMatchObject({ replayed: 0, seq: seen.seq });
+    expect(updates(behind).at(-1)!.seq).toBe(seen.seq); // its own socket got k on the way
+    await setTarget(false);
+    await score(id, 37, [moved, ...sockets]);
+    expect(updates(moved).map((f) => f.seq)).toEqual([seen.seq + 1]);
+    for (const s of sockets) expect(updates(s)).toEqual(updates(ahead));
+  });
+
   it("a shard restarted: its sockets reconnect with since and miss nothing; the shard picks up the room's seq", async () => {
     const id = await newGame();
     const sockets = await Promise.all(Array.from({ length: 3 }, () => connect(id, { capacity: 2 })));
