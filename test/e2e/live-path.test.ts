@@ -269,7 +269,10 @@ describe("broadcaster reconnect", () => {
       const text = await eventually(
         async () => {
           const r = await fetchText(mediaUrl);
-          return r.status === 200 && r.text.includes("#EXT-X-DISCONTINUITY\n") ? r.text : undefined;
+          // a complete segment after the discontinuity (with LL-HLS the tag shows first on the open segment's parts)
+          if (r.status !== 200) return undefined;
+          const complete = (parsePlaylist(r.text) as MediaPlaylist).segments;
+          return complete.some((s) => s.discontinuity) ? r.text : undefined;
         },
         30_000,
         "a discontinuity in the media playlist",
