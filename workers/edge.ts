@@ -140,23 +140,33 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
     return deliver(c.req.raw, withTier(answer, "edge-hit", ageSeconds), type);
   }
 
+  /** The relay call for this object, storing the answer in this colo's tiers before it settles. */
+  async function callRelay(signal: AbortSignal): Promise<Buffered> {
+    const answer = await askRelay(c.env, placement, streamId, objectPath, search, signal);
+    // stored before the call settles, so a request arriving meanwhile finds it rather than calling again
+    if (answer.status === 200) {
+      hot?.set(cacheKey, answer, Date.now());
+      const cacheControl = new Headers(answer.headers).get("cache-control");
+      if (isEdgeCacheable(cacheControl)) {
+        const stored = toResponse(answer);
+        stored.headers.set(STORED_AT_HEADER, String(Date.now()));
+        c.executionCtx.waitUntil(
+          cache.put(cacheKey, stored).catch((error: unknown) => console.error("edge: cache put failed", error)),
+        );
+      }
+    }
+    return answer;
+  }
+
   const joined = await flights.join(
     cacheKey,
-    async (signal) => {
-      const answer = await askRelay(c.env, placement, streamId, objectPath, search, signal);
-      // stored before the call settles, so a request arriving meanwhile finds it rather than calling again
-      if (answer.status === 200) {
-        hot?.set(cacheKey, answer, Date.now());
-        const cacheControl = new Headers(answer.headers).get("cache-control");
-        if (isEdgeCacheable(cacheControl)) {
-          const stored = toResponse(answer);
-          stored.headers.set(STORED_AT_HEADER, String(Date.now()));
-          c.executionCtx.waitUntil(
-            cache.put(cacheKey, stored).catch((error: unknown) => console.error("edge: cache put failed", error)),
-          );
-        }
-      }
-      return answer;
+    (signal) => {
+      const call = callRelay(signal);
+      // The call belongs to this (the first) viewer's request, but others wait on it: keep it
+      // running if this viewer goes away first (otherwise the runtime cancels it with this request
+      // and the others hang). Only every viewer leaving cancels it (the signal).
+      c.executionCtx.waitUntil(call.catch(() => undefined));
+      return call;
     },
     c.req.raw.signal,
   );
