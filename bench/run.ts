@@ -38,6 +38,7 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2), join(ROOT, "bench", "results"));
   installSignalHandlers(log);
   const started = new Date();
+  const machineAtStart = describeMachine(); // its load averages are the ones at the start
   const startedMs = Date.now();
   const needsMedia = options.phases.some((p) => p !== "fanout");
 
@@ -158,7 +159,7 @@ async function main(): Promise<number> {
     title: options.smoke ? "edge-hls-sync bench (smoke)" : "edge-hls-sync bench: ours vs nginx-rtmp + nginx proxy_cache",
     startedAt: started.toISOString(),
     mode: `${options.smoke ? "smoke" : "full"} (${options.phases.join(", ")}), ${((Date.now() - startedMs) / 1000).toFixed(0)} s`,
-    machine: { ...describeMachine(), "load average at end (1 min)": (await import("node:os")).loadavg()[0]!.toFixed(2) },
+    machine: { ...machineAtStart, "load average at end (1/5/15 min)": (await import("node:os")).loadavg().map((l) => l.toFixed(2)).join(" ") },
     versions: describeVersions(ROOT, resolveFfmpeg(), CHROMIUM, withPeer),
     settings: {
       ladder: `${options.ladder} (same command for both: origin/transcode/ladder-args.ts), x264 ${options.preset}, 1 s GOP, ${options.frameRate} fps`,
