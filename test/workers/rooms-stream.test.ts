@@ -442,9 +442,10 @@ describe("StreamRoom: telemetry", () => {
     expect(body.groups["device:mobile"]).toMatchObject({ connections: 1, avgBitrateKbps: 800 });
     expect(body.groups["device:desktop"]).toMatchObject({ connections: 1, avgBitrateKbps: 2400 });
     expect(mobile.frames.some((f) => f.type === "telemetry_summary")).toBe(false);
-    desktop.send({ type: "telemetry", bitrateKbps: 1, ref: "t2" });
-    desktop.send({ type: "telemetry", bitrateKbps: 1, ref: "t3" });
-    desktop.send({ type: "telemetry", bitrateKbps: 1, ref: "t4" });
-    expect((await desktop.next((f) => f.ref === "t4")).code).toBe("rate_limited");
+    // a burst faster than 1/s is refused (how much of it depends on timing on a loaded machine)
+    for (let i = 2; i <= 7; i++) desktop.send({ type: "telemetry", bitrateKbps: 1, ref: `t${i}` });
+    await desktop.next((f) => f.ref === "t7");
+    const refused = desktop.frames.filter((f) => typeof f.ref === "string" && /^t[2-7]$/.test(f.ref) && f.code === "rate_limited");
+    expect(refused.length).toBeGreaterThanOrEqual(1);
   });
 });
