@@ -144,6 +144,11 @@ export class EventShard extends Room {
         this.recent.reset(delivery.first - 1);
         last = delivery.first - 1;
       }
+      // Sent before the shard's own copy is written: a storage write holds every message sent
+      // after it until it is durable (output gate), and this copy is a cache of the room's log,
+      // which was durable before the push left the room. An evicted shard has written it (it is
+      // only evicted when idle); a restarted one has lost its sockets, which reconnect with since.
+      const fresh: [number, string][] = [];
       for (let i = 0; i < delivery.frames.length; i++) {
         const seq = delivery.first + i;
         if (seq <= last) continue;
@@ -152,10 +157,11 @@ export class EventShard extends Room {
           break;
         }
         const text = delivery.frames[i]!;
-        this.recent.append(seq, text);
         for (const connection of sockets) connection.send(text);
+        fresh.push([seq, text]);
         last = seq;
       }
+      for (const [seq, text] of fresh) this.recent.append(seq, text);
     } else if (last === null || (last < delivery.lastSeq && sockets.length === 0)) {
       this.recent.reset(delivery.lastSeq);
       last = delivery.lastSeq;
