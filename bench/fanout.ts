@@ -25,15 +25,20 @@
  * wrangler dev's proxy Worker), when /proc lets us find it.
  * Loopback only; every wait is bounded.
  *
- *   npx tsx bench/fanout.ts [--sockets 1000] [--updates 20] [--shard-sockets 1000] [--no-direct] [--smoke]
+ *   npx tsx bench/fanout.ts [--sockets 1000] [--updates 20] [--shard-sockets 1000] [--via auto|proxy|direct] [--no-direct] [--smoke]
  *
  * --shard-sockets sets EVENT_SHARD_SOCKETS for the run (default: the
  * product's, 1000; 0 puts every socket on the EventRoom itself, as before
  * the shards); --no-direct skips the diagnostic rounds without the proxy.
+ * --via: our sockets through wrangler dev's proxy or straight to the user
+ * Worker's workerd socket; auto (default) takes the proxy unless it would run
+ * out of file descriptors (about 6 per WebSocket: 5,000 sockets exceed a
+ * 20,000 limit), and says so in the results.
  * Writes bench/results/fanout.json and bench/results/fanout.md
  * (--smoke: bench/results/smoke-fanout.*).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { fork } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -61,6 +66,13 @@ export interface FanoutOptions {
   shardSockets?: number;
   /** run the diagnostic rounds without wrangler dev's proxy (default true) */
   direct?: boolean;
+  /**
+   * How our sockets reach the Worker: through wrangler dev's proxy, or
+   * straight to the user Worker's workerd socket. "auto" (default): the
+   * proxy unless it would run out of file descriptors (it holds about
+   * PROXY_FDS_PER_SOCKET per WebSocket, and shares this process's limit).
+   */
+  via?: "proxy" | "direct" | "auto";
   /** write bench/results/fanout.{json,md} (default true) */
   write?: boolean;
   log?: (message: string) => void;
@@ -93,6 +105,8 @@ export interface SystemResult {
   connectMs: number;
   /** sockets per fan-out shard, from each socket's hello (ours only) */
   shards?: Record<string, number>;
+  /** sockets that closed or failed during the rounds, by reason */
+  lost: Record<string, number>;
 }
 
 export interface FanoutRow {
@@ -116,6 +130,10 @@ export interface FanoutResult {
   oursDirect?: SystemResult;
   /** EVENT_SHARD_SOCKETS of the run */
   shardSockets: number;
+  /** how our sockets reached the Worker in the main rounds */
+  via: "proxy" | "direct";
+  /** why, when it was not the proxy */
+  viaNote?: string;
   /** the room's view of its shards after the rounds (sockets each reported, seq each acknowledged) */
   roomShards?: { index: number; sockets: number; acked: number }[];
   /** ours p99 / baseline p99 (change → receipt) */
@@ -153,6 +171,22 @@ export function latencyStats(values: number[]): LatencyStats {
  * The user Worker's own workerd socket behind `wrangler dev` (bench/lib/workerd-direct.ts
  * lists candidates through /proc): the one whose /healthz answers like ours.
  */
+/** File descriptors wrangler dev's proxy workerd held per proxied WebSocket (measured: 15,148 at 2,500 sockets). */
+const PROXY_FDS_PER_SOCKET = 6.1;
+
+/** This process's soft limit on open files (the stack's processes inherit it); undefined if unknown. */
+function openFilesLimit(): number | undefined {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft === undefined || soft === "unlimited" ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
 async function findUserWorkerPort(edgePort: number): Promise<number | undefined> {
   let candidates: number[] = [];
   try {
@@ -181,9 +215,18 @@ class Probe {
   readonly texts = new Map<string, string>();
   /** the fan-out shard its hello names (undefined: the room itself, or the baseline) */
   shard: number | undefined;
+  /** the socket closed or failed after it opened (code, or the error's message) */
+  lost: string | undefined;
   private waiters = new Map<string, () => void>();
 
   constructor(readonly ws: WebSocket) {
+    // after the open: a reset or a close is recorded (and counted as missed rounds), never thrown
+    ws.on("error", (error) => {
+      this.lost ??= `error ${error.message}`;
+    });
+    ws.on("close", (code, reason) => {
+      this.lost ??= `close ${code}${reason.length > 0 ? ` ${String(reason)}` : ""}`;
+    });
     ws.on("message", (data) => {
       const at = now();
       const text = String(data);
@@ -256,7 +299,7 @@ async function startBaseline(
   providerUrl: string,
   eventId: string,
   pollMs: number,
-  nextPollAt: (now: number, started: number) => number,
+  nextPollAt: (now: number, started: number) => number | Promise<number>,
 ) {
   const server = new WebSocketServer({ host: "127.0.0.1", port, perMessageDeflate: false });
   await new Promise<void>((r, reject) => {
@@ -287,7 +330,9 @@ async function startBaseline(
     } catch {
       // keep the last state, like the room
     }
-    if (!stopped) timer = setTimeout(poll, Math.max(0, nextPollAt(Date.now(), started) - Date.now()));
+    if (stopped) return;
+    const at = await nextPollAt(Date.now(), started);
+    if (!stopped) timer = setTimeout(poll, Math.max(0, at - Date.now()));
   };
   await poll();
   return {
@@ -301,11 +346,85 @@ async function startBaseline(
   };
 }
 
+interface BaselineConfig {
+  port: number;
+  providerUrl: string;
+  eventId: string;
+  pollMs: number;
+}
+
+/**
+ * The plain baseline in a Node process of its own, as workerd is its own
+ * process: its 5,000 sends do not share an event loop with the measuring
+ * clients. It asks this process when to poll next (IPC), so its polls stay
+ * half a period after the EventRoom's.
+ */
+async function startBaselineProcess(config: BaselineConfig, nextPollAt: (now: number, started: number) => number) {
+  const child = fork(fileURLToPath(import.meta.url), ["--baseline-server", JSON.stringify(config)], {
+    execArgv: process.execArgv,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.on("message", (message: { type: string; id?: number; now?: number; started?: number }) => {
+    if (message.type === "next") child.send({ type: "next", id: message.id, at: nextPollAt(message.now!, message.started!) });
+  });
+  await new Promise<void>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error("the plain ws baseline process did not start")), 30_000);
+    child.on("message", (message: { type: string }) => {
+      if (message.type === "ready") {
+        clearTimeout(timer);
+        resolveReady();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`the plain ws baseline process exited (${code})`)));
+  });
+  return {
+    url: `ws://127.0.0.1:${config.port}/`,
+    close: async () => {
+      if (child.connected) child.send({ type: "stop" });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Child side of startBaselineProcess. */
+async function baselineServerMain(config: BaselineConfig) {
+  const waiting = new Map<number, (at: number) => void>();
+  let ids = 0;
+  let server: Awaited<ReturnType<typeof startBaseline>> | undefined;
+  // listening before the first poll: it already asks when to poll next
+  process.on("message", async (message: { type: string; id?: number; at?: number }) => {
+    if (message.type === "next") {
+      waiting.get(message.id!)?.(message.at!);
+      waiting.delete(message.id!);
+    } else if (message.type === "stop") {
+      await server?.close();
+      process.exit(0);
+    }
+  });
+  process.on("disconnect", () => process.exit(0));
+  server = await startBaseline(config.port, config.providerUrl, config.eventId, config.pollMs, (now, started) => {
+    const id = ++ids;
+    return new Promise<number>((resolveAt) => {
+      waiting.set(id, resolveAt);
+      process.send!({ type: "next", id, now, started });
+    });
+  });
+  process.send!({ type: "ready" });
+}
+
 function shardSummary(shards: Record<string, number> | undefined): string {
   if (shards === undefined) return "no shard named in hello";
   const entries = Object.entries(shards).sort((a, b) => Number(a[0]) - Number(b[0]));
   if (entries.length === 1 && entries[0]![0] === "room") return "every socket on the EventRoom itself";
   return `${entries.length} shard${entries.length === 1 ? "" : "s"} (${entries.map(([k, v]) => `#${k}: ${v}`).join(", ")})`;
+}
+
+function lostSummary(lost: Record<string, number>): string {
+  const entries = Object.entries(lost);
+  return entries.length === 0 ? "none" : entries.map(([why, n]) => `${n} (${why})`).join(", ");
 }
 
 function renderMarkdown(result: Omit<FanoutResult, "markdown" | "rows">): string {
@@ -314,7 +433,8 @@ function renderMarkdown(result: Omit<FanoutResult, "markdown" | "rows">): string
   const o = result.ours;
   const b = result.baseline;
   const d = result.oursDirect;
-  const ours = result.shardSockets > 0 ? `EventRoom → shards (wrangler dev)` : "EventRoom, no shards (wrangler dev)";
+  const where = result.via === "proxy" ? "wrangler dev" : "user workerd socket, no dev proxy";
+  const ours = result.shardSockets > 0 ? `EventRoom → shards (${where})` : `EventRoom, no shards (${where})`;
   const oursDirect = result.shardSockets > 0 ? "EventRoom → shards, no dev proxy (diagnostic)" : "EventRoom, no shards, no dev proxy (diagnostic)";
   const ratio = (x: number) => Math.round((x / b.changeToReceipt.p99) * 100) / 100;
   const verdict = (s: SystemResult) =>
@@ -334,14 +454,16 @@ function renderMarkdown(result: Omit<FanoutResult, "markdown" | "rows">): string
     line("plain Node `ws` · change → last socket, per update", b.lastSocketPerUpdate, "-"),
     ...(d ? [line(`${oursDirect} · change → last socket, per update`, d.lastSocketPerUpdate, "-")] : []),
     "",
-    `- Goal: p99 ≤ 100 ms and ≤ 1.5× the plain baseline, 0 missed, order kept. Through wrangler dev: ${verdict(o)}.${
+    ...(result.viaNote !== undefined ? [`- Our sockets: ${result.viaNote}.`] : []),
+    `- Goal: p99 ≤ 100 ms and ≤ 1.5× the plain baseline, 0 missed, order kept. ${result.via === "proxy" ? "Through wrangler dev" : "Straight to workerd"}: ${verdict(o)}.${
       d ? ` Without wrangler dev's proxy Worker (sockets on the user Worker's workerd socket, measured after the main rounds): ${verdict(d)}.` : ""
     } Plain ws: missed ${b.missed}, order ${b.sameOrder ? "kept" : "NOT kept"}.`,
-    `- Sockets per shard (from each socket's hello): through wrangler dev ${shardSummary(o.shards)}${d ? `; without the proxy ${shardSummary(d.shards)}` : ""}.${
+    `- Sockets per shard (from each socket's hello): ${result.via === "proxy" ? "through wrangler dev" : "straight to workerd"} ${shardSummary(o.shards)}${d ? `; without the proxy ${shardSummary(d.shards)}` : ""}.${
       result.roomShards ? ` The room's registry after the rounds: ${result.roomShards.map((r) => `#${r.index} ${r.sockets} sockets, acked seq ${r.acked}`).join("; ")}.` : ""
     }`,
+    `- Sockets lost during the rounds: ours ${lostSummary(o.lost)}${d ? `, without the proxy ${lostSummary(d.lost)}` : ""}, plain ws ${lostSummary(b.lost)}.`,
     `- Connect ${result.sockets} sockets: ours ${o.connectMs} ms${d ? ` (without the proxy ${d.connectMs} ms)` : ""}, plain ws ${b.connectMs} ms.`,
-    `- "Provider change" = arrival at the simulator of the system's first poll that saw the change (no share of the ${result.pollMs} ms polling period counts for either system); receipt = the client's 'message' event. One Node process runs all ${2 * result.sockets} clients and the plain ws server; the baseline polls half a period after the EventRoom so the two fan-outs do not overlap. workerd (the room, every shard, the Worker) and wrangler dev's proxy share the same ${result.machine.cpus} cores with it.`,
+    `- "Provider change" = arrival at the simulator of the system's first poll that saw the change (no share of the ${result.pollMs} ms polling period counts for either system); receipt = the client's 'message' event. One Node process runs all ${2 * result.sockets} measuring clients; the plain ws server runs in a Node process of its own (as workerd is its own); the baseline polls half a period after the EventRoom so the two fan-outs do not overlap. workerd (the room, every shard, the Worker), wrangler dev's proxy, the baseline and the clients share the same ${result.machine.cpus} cores.`,
     `- Machine: ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}, load ${result.machine.loadStart.map((l) => l.toFixed(2)).join(" ")} → ${result.machine.loadEnd.map((l) => l.toFixed(2)).join(" ")}; ${result.startedAt}, ${Math.round(result.durationMs / 1000)} s.`,
     "",
   ].join("\n");
@@ -358,7 +480,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
   const roundTimeoutMs = pollMs + 10_000;
   const stateDir = mkdtempSync(join(tmpdir(), "edge-hls-fanout-"));
   let stack: RunningStack | undefined;
-  let baseline: Awaited<ReturnType<typeof startBaseline>> | undefined;
+  let baseline: Awaited<ReturnType<typeof startBaselineProcess>> | undefined;
   const probes: Probe[] = [];
   try {
     log(`starting the stack (wrangler dev, origin, provider simulator)`);
@@ -376,8 +498,9 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
         ANON_SESSIONS_PER_MINUTE: "0",
         ...(opts.shardSockets !== undefined ? { EVENT_SHARD_SOCKETS: String(opts.shardSockets) } : {}),
       },
-      quiet: true,
-      log: () => {},
+      // FANOUT_STACK_LOG=1: the stack's own output (wrangler, origin) for diagnosis
+      quiet: process.env.FANOUT_STACK_LOG !== "1",
+      log: process.env.FANOUT_STACK_LOG === "1" ? (m: string) => console.error(m) : () => {},
     });
     const simulator = stack.simulator!;
     const eventId = `bench-fanout-${Date.now().toString(36)}`;
@@ -398,27 +521,49 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
     await stack.runCron();
 
     // the baseline polls half a period after the EventRoom's polls
-    baseline = await startBaseline(opts.baselinePort ?? 23091, stack.providerUrl!, eventId, pollMs, (t, started) => {
-      const edgePoll = simulator.lastPollAt(eventId, "edge");
-      if (edgePoll === undefined) return started + pollMs;
-      let next = edgePoll + pollMs / 2;
-      while (next <= t + 5) next += pollMs;
-      return Math.min(next, started + 2 * pollMs);
-    });
+    baseline = await startBaselineProcess(
+      { port: opts.baselinePort ?? 23091, providerUrl: stack.providerUrl!, eventId, pollMs },
+      (t, started) => {
+        const edgePoll = simulator.lastPollAt(eventId, "edge");
+        if (edgePoll === undefined) return started + pollMs;
+        let next = edgePoll + pollMs / 2;
+        while (next <= t + 5) next += pollMs;
+        return Math.min(next, started + 2 * pollMs);
+      },
+    );
 
     log(`minting ${sockets} anonymous session tokens`);
     const edgeUrl = stack.edgeUrl;
     const tokens = await inBatches(sockets, 50, async () => {
-      const res = await fetch(`${edgeUrl}/api/session/anonymous`, { method: "POST", signal: AbortSignal.timeout(15_000) });
-      if (res.status !== 201) throw new Error(`anonymous session: ${res.status}`);
-      return ((await res.json()) as { token: string }).token;
+      // a 5xx under the minting burst is retried (D1 on 2 shared cores); anything else stops the run
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(`${edgeUrl}/api/session/anonymous`, { method: "POST", signal: AbortSignal.timeout(15_000) });
+        if (res.status === 201) return ((await res.json()) as { token: string }).token;
+        const body = (await res.text()).slice(0, 200);
+        if (res.status < 500 || attempt >= 3) throw new Error(`anonymous session: ${res.status} ${body}`);
+        log(`anonymous session: ${res.status} ${body}; again`);
+        await sleep(500 * attempt);
+      }
     });
 
-    log(`connecting ${sockets} sockets to the EventRoom and ${sockets} to the plain ws server`);
+    // through wrangler dev's proxy, or straight to the user Worker's workerd socket
+    let via: "proxy" | "direct" = opts.via === "direct" ? "direct" : "proxy";
+    let viaNote: string | undefined;
+    const fdLimit = openFilesLimit();
+    if ((opts.via ?? "auto") === "auto" && fdLimit !== undefined && sockets * PROXY_FDS_PER_SOCKET + 1_000 > fdLimit) {
+      via = "direct";
+      viaNote = `wrangler dev's proxy holds about ${PROXY_FDS_PER_SOCKET} file descriptors per WebSocket (15,148 at 2,500 sockets): ${sockets} sockets need about ${Math.round(sockets * PROXY_FDS_PER_SOCKET)}, over this machine's limit of ${fdLimit} (the proxy dies with 'accept: Too many open files'), so our sockets go straight to the user Worker's workerd socket`;
+    }
+    let wsBase = edgeUrl.replace(/^http/, "ws");
+    if (via === "direct") {
+      const port = await findUserWorkerPort(opts.edgePort ?? 23787);
+      if (port === undefined) throw new Error("the user Worker's workerd socket was not found (needed without the proxy)");
+      wsBase = `ws://127.0.0.1:${port}`;
+      if (viaNote === undefined) viaNote = "--via direct: our sockets go straight to the user Worker's workerd socket";
+    }
+    log(`connecting ${sockets} sockets to the EventRoom (${via === "proxy" ? "through wrangler dev's proxy" : "on the user workerd socket"}) and ${sockets} to the plain ws server`);
     let t0 = now();
-    const ours = await inBatches(sockets, 100, (i) =>
-      connectProbe(`${edgeUrl.replace(/^http/, "ws")}/ws/events/${eventId}?token=${encodeURIComponent(tokens[i]!)}`),
-    );
+    const ours = await inBatches(sockets, 100, (i) => connectProbe(`${wsBase}/ws/events/${eventId}?token=${encodeURIComponent(tokens[i]!)}`));
     const oursConnectMs = Math.round(now() - t0);
     t0 = now();
     const theirs = await inBatches(sockets, 100, () => connectProbe(baseline!.url));
@@ -479,6 +624,11 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
         const texts = new Set(group.map((p) => p.texts.get(r)).filter((t) => t !== undefined));
         return texts.size <= 1;
       });
+    const lostOf = (group: Probe[]) => {
+      const counts: Record<string, number> = {};
+      for (const p of group) if (p.lost !== undefined) counts[p.lost] = (counts[p.lost] ?? 0) + 1;
+      return counts;
+    };
     const shardsOf = (group: Probe[]) => {
       const counts: Record<string, number> = {};
       for (const p of group) {
@@ -497,6 +647,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       sameFrames: sameFrames(group, b.rounds),
       connectMs,
       ...(withShards ? { shards: shardsOf(group) } : {}),
+      lost: lostOf(group),
     });
     const roomStats = async () => {
       const path = `/api/internal/events/${eventId}/stats`;
@@ -514,7 +665,13 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       updates,
       "EventRoom + plain ws",
     );
-    const oursResult = system("EventRoom → shards (wrangler dev)", oursBucket, ours, oursConnectMs, true);
+    const oursResult = system(
+      via === "proxy" ? "EventRoom → shards (wrangler dev)" : "EventRoom → shards (user workerd socket, no wrangler proxy)",
+      oursBucket,
+      ours,
+      oursConnectMs,
+      true,
+    );
     let roomShards: FanoutResult["roomShards"];
     try {
       roomShards = (await roomStats()).shards?.map((r) => ({ index: r.index, sockets: r.sockets, acked: r.acked }));
@@ -526,7 +683,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
     // Diagnostic: the same room without wrangler dev's proxy Worker in front
     // (the user Worker's own workerd socket, found through /proc; skipped if not found).
     let oursDirect: SystemResult | undefined;
-    const directPort = (opts.direct ?? true) ? await findUserWorkerPort(opts.edgePort ?? 23787) : undefined;
+    const directPort = (opts.direct ?? true) && via === "proxy" ? await findUserWorkerPort(opts.edgePort ?? 23787) : undefined;
     if (directPort !== undefined) {
       for (const probe of ours) probe.ws.terminate();
       await sleep(500);
@@ -540,7 +697,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       const directBucket = bucket();
       await runRounds([{ probes: direct, poller: "edge", bucket: directBucket }], updates, "EventRoom without the dev proxy");
       oursDirect = system("EventRoom → shards (user workerd socket, no wrangler proxy)", directBucket, direct, directConnectMs, true);
-    } else if (opts.direct ?? true) {
+    } else if ((opts.direct ?? true) && via === "proxy") {
       log("user workerd socket not found: no measurement without the dev proxy");
     }
 
@@ -554,6 +711,8 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       baseline: baselineResult,
       ...(oursDirect ? { oursDirect } : {}),
       shardSockets: opts.shardSockets ?? 1000,
+      via,
+      ...(viaNote !== undefined ? { viaNote } : {}),
       ...(roomShards ? { roomShards } : {}),
       p99Ratio: Math.round((oursResult.changeToReceipt.p99 / baselineResult.changeToReceipt.p99) * 100) / 100,
       machine: { cpus: cpu.length, model: cpu[0]?.model ?? "?", node: process.version, loadStart, loadEnd: loadavg() },
@@ -572,7 +731,9 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
         peer: baselineResult.changeToReceipt[p],
         better: "lower" as const,
         ...(p === "p99"
-          ? { note: "ours = EventRoom pushing to its fan-out shards through wrangler dev; peer = plain Node ws broadcast server, same simulator and poll period" }
+          ? {
+              note: `ours = EventRoom pushing to its fan-out shards, sockets ${via === "proxy" ? "through wrangler dev" : "straight to workerd (the dev proxy runs out of file descriptors at this size)"}; peer = plain Node ws broadcast server, same simulator and poll period`,
+            }
           : {}),
       })),
       { group, measure: "missed deliveries", unit: "", ours: oursResult.missed, peer: baselineResult.missed, better: "lower" },
@@ -619,7 +780,9 @@ function argValue(name: string): string | undefined {
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv.includes("--baseline-server")) {
+  await baselineServerMain(JSON.parse(argValue("--baseline-server")!) as BaselineConfig);
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const result = await runFanout({
     sockets: Number(argValue("--sockets") ?? 1000),
     updates: Number(argValue("--updates") ?? 20),
@@ -627,6 +790,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     ...(argValue("--poll-ms") ? { pollMs: Number(argValue("--poll-ms")) } : {}),
     ...(argValue("--shard-sockets") !== undefined ? { shardSockets: Number(argValue("--shard-sockets")) } : {}),
     ...(process.argv.includes("--no-direct") ? { direct: false } : {}),
+    ...(argValue("--via") !== undefined ? { via: argValue("--via") as "proxy" | "direct" | "auto" } : {}),
   });
   console.log(result.markdown);
   process.exit(result.ours.missed + result.baseline.missed > 0 ? 1 : 0);
