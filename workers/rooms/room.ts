@@ -45,7 +45,8 @@ const TOKEN_TIMER = "token-expiry";
 const NAME_KEY = "name";
 const ALARM_SLACK_MS = 5;
 
-const ConnectRequestSchema = z.object({
+/** The Worker's description of who connects (a header on the upgrade); rooms and event shards read it. */
+export const ConnectRequestSchema = z.object({
   since: z.number().int().min(0).nullable(),
   info: z.object({
     userId: z.string().min(1).max(64),

@@ -28,17 +28,15 @@
  * and token rules, `ping` answered by the runtime. Only the upgrade itself
  * (`fetch`) is the shard's own, because the replay source differs.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import type { Env } from "../../env.js";
-import { DEVICE_TYPES } from "../../lib/client-info.js";
 import { errorResponse } from "../../lib/errors.js";
 import { randomString } from "../../lib/random.js";
-import { TOKEN_ROLES } from "../../lib/session-token.js";
 import { eventRoom } from "../../stubs.js";
 import { baseTags, type Connection, type FrameworkState } from "../connections.js";
 import type { DirectFrame } from "../frames.js";
 import type { Envelope } from "../protocol.js";
-import { CONNECT_HEADER, Room } from "../room.js";
+import { CONNECT_HEADER, ConnectRequestSchema, Room } from "../room.js";
 import { ShardLog } from "./shard-log.js";
 import { SHARD_CAPACITY_HEADER, SHARD_FULL_HEADER, type ShardDelivery, type ShardReport, type ShardState } from "./shard-protocol.js";
 
@@ -55,31 +53,10 @@ const SYNC_ROUNDS = 10;
 const STATE_KEY = "state";
 
 /**
- * The Worker's description of who connects: the same header and rules as
- * room.ts's (which does not export its schema); unknown fields of `info` are
- * kept, so whatever the Worker adds reaches the connection as it does on a room.
+ * The room's connect header (room.ts), with unknown fields of `info` kept, so
+ * whatever the Worker adds reaches the connection as it does on a room.
  */
-const ConnectSchema = z.object({
-  since: z.number().int().min(0).nullable(),
-  info: z
-    .object({
-      userId: z.string().min(1).max(64),
-      role: z.enum(TOKEN_ROLES),
-      anon: z.boolean(),
-      exp: z.number().int().positive(),
-      country: z
-        .string()
-        .regex(/^[A-Z]{2}$/)
-        .nullable(),
-      device: z.enum(DEVICE_TYPES),
-      address: z
-        .string()
-        .regex(/^[0-9a-f]{16,64}$/)
-        .nullable()
-        .optional(),
-    })
-    .passthrough(),
-});
+const ConnectSchema = ConnectRequestSchema.extend({ info: ConnectRequestSchema.shape.info.passthrough() });
 
 function newer(a: ShardState, b: ShardState | null): boolean {
   return b === null || a.seq > b.seq || (a.seq === b.seq && a.at >= b.at);
