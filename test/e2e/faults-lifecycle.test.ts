@@ -10,21 +10,10 @@
 import { spawn } from "node:child_process";
 import type { MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { signRequest } from "../../common/signing.js";
 import { resolveFfmpeg } from "../../origin/ffmpeg.js";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
-import { createStream, eventually, fetchText, parsePlaylist, sleep } from "./helpers.js";
+import { createStream, eventually, fetchText, parsePlaylist, signedPost, sleep } from "./helpers.js";
 
-async function signedPost<T>(path: string, payload: unknown): Promise<T> {
-  const body = JSON.stringify(payload);
-  const response = await fetch(`${inject("edgeUrl")}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(await signRequest(inject("secret"), "POST", path, body)) },
-    body,
-  });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
 
 const streamInfo = async (id: string) =>
   (await (await fetch(`${inject("edgeUrl")}/api/streams/${id}`)).json()) as { status: string; endReason?: string | null };

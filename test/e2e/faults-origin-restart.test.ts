@@ -11,10 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { signRequest } from "../../common/signing.js";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { ROOT } from "../../scripts/stack.js";
-import { eventually, fetchText, parsePlaylist, sleep } from "./helpers.js";
+import { eventually, fetchText, parsePlaylist, signedPost, sleep } from "./helpers.js";
 
 const ORIGIN_ID = `origin-restart-${Math.random().toString(36).slice(2, 8)}`;
 const HTTP_PORT = Number(process.env.E2E_ORIGIN_HTTP_PORT ?? 18080) + 7;
@@ -44,16 +43,6 @@ function startOriginProcess(dataDir: string): ChildProcess {
   return child;
 }
 
-async function signedPost<T>(path: string, payload: unknown): Promise<T> {
-  const body = JSON.stringify(payload);
-  const response = await fetch(`${inject("edgeUrl")}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(await signRequest(inject("secret"), "POST", path, body)) },
-    body,
-  });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
 
 describe("origin crash and restart", () => {
   const edge = inject("edgeUrl");

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import HLS from "hls-parser";
 import { inject } from "vitest";
+import { signRequest } from "../../common/signing.js";
 import { resolveFfprobe } from "../../origin/ffmpeg.js";
 
 export interface CreatedStream {
@@ -71,4 +72,23 @@ export function ffprobeStreams(file: string): Array<{ codec_type: string; codec_
   const result = spawnSync(resolveFfprobe(), ["-v", "error", "-show_streams", "-of", "json", file], { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`ffprobe failed: ${result.stderr}`);
   return (JSON.parse(result.stdout) as { streams: never[] }).streams;
+}
+
+/** A signed call to an internal Worker route, as an origin makes it (JSON answer, throws on an error status). */
+export async function signedPost<T>(path: string, payload: unknown): Promise<T> {
+  const body = JSON.stringify(payload);
+  const response = await fetch(`${inject("edgeUrl")}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(await signRequest(inject("secret"), "POST", path, body)) },
+    body,
+  });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** A signed GET of an internal Worker route (JSON answer, throws on an error status). */
+export async function signedGet<T>(path: string): Promise<T> {
+  const response = await fetch(`${inject("edgeUrl")}${path}`, { headers: await signRequest(inject("secret"), "GET", path, "") });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return (await response.json()) as T;
 }

@@ -5,9 +5,8 @@
  */
 import type { MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { signRequest } from "../../common/signing.js";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
-import { createStream, eventually, fetchText, originMetrics, parsePlaylist } from "./helpers.js";
+import { createStream, eventually, fetchText, originMetrics, parsePlaylist, signedGet } from "./helpers.js";
 
 const COLOS = [
   { colo: "fra", region: "eu" },
@@ -17,11 +16,6 @@ const COLOS = [
 ];
 const VIEWERS_PER_COLO = 5;
 
-async function signedGet<T>(path: string): Promise<T> {
-  const response = await fetch(`${inject("edgeUrl")}${path}`, { headers: await signRequest(inject("secret"), "GET", path, "") });
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
-  return (await response.json()) as T;
-}
 
 describe("two regions, four colos", () => {
   const edge = inject("edgeUrl");
