@@ -6,7 +6,7 @@
 import type { MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
-import { createStream, eventually, fetchText, originMetrics, parsePlaylist, sleep } from "./helpers.js";
+import { createStream, eventually, fetchText, parsePlaylist } from "./helpers.js";
 
 describe("silent broadcaster", () => {
   const edge = inject("edgeUrl");
@@ -31,17 +31,18 @@ describe("silent broadcaster", () => {
       40_000,
       "the stream to go live",
     );
-    const reconnecting = async () => (await originMetrics()).get("origin_reconnecting_streams") ?? 0;
-    expect(await reconnecting()).toBe(0);
+    // This stream's own status, as the origin reports it to the control plane: the origin-wide
+    // gauge also counts other files' streams still in their reconnect grace on the shared stack.
+    const status = async () => ((await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json()) as { status: string }).status;
+    expect(await status()).toBe("live");
 
     first.process.kill("SIGSTOP"); // the TCP connection stays open, nothing is sent
     const frozenAt = Date.now();
-    await eventually(async () => ((await reconnecting()) >= 1 ? true : undefined), 12_000, "the origin to notice the silent publisher");
+    await eventually(async () => ((await status()) === "reconnecting" ? true : undefined), 12_000, "the origin to notice the silent publisher");
     const noticedAfter = Date.now() - frozenAt;
     console.log(`silent publisher noticed after ${noticedAfter} ms`);
     expect(noticedAfter).toBeLessThan(12_000);
-    const api = await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json() as { status: string };
-    expect(["reconnecting", "live"]).toContain(api.status);
+    expect((await fetchText(mediaUrl)).text).not.toContain("#EXT-X-ENDLIST");
 
     // the broadcaster comes back (same key) within the grace period: accepted, a discontinuity, the stream goes on
     const second = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 60 });
@@ -55,7 +56,6 @@ describe("silent broadcaster", () => {
       "the stream to resume after a discontinuity",
     );
     expect(resumed.endlist).toBe(false);
-    await sleep(500);
-    expect(await reconnecting()).toBe(0);
+    await eventually(async () => ((await status()) === "live" ? true : undefined), 10_000, "the stream to be live again");
   });
 });
