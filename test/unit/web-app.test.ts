@@ -8,7 +8,7 @@ import { ScoreTimeline, mergeChanges } from "../../web/app/score-timeline.js";
 import { backoffMs, isNewFrame, type ServerFrame } from "../../web/app/room-socket.js";
 import { RenditionList } from "../../web/player/renditions.js";
 import { applyGroupAction } from "../../web/app/watch/group-actions.js";
-import { groupFilter, isPoor, stallRatio, type GroupStats } from "../../web/app/studio/qoe.js";
+import { groupFilter, groupLatency, isPoor, stallRatio, type GroupStats } from "../../web/app/studio/qoe.js";
 import type { SportEvent } from "../../web/app/api.js";
 
 const game = (home: number, away: number, clock = "06:00"): SportEvent => ({
@@ -151,5 +151,12 @@ describe("QoE table rules", () => {
     expect(isPoor(stats({ avgStallMs: 50 }))).toBe(false);
     expect(isPoor(stats({ avgStallMs: 200 }))).toBe(true);
     expect(isPoor(stats({ avgLatencyMs: 6_000 }))).toBe(true);
+  });
+  it("latency is the group's median when the room sends one: one viewer far behind does not make the group poor", () => {
+    expect(groupLatency(stats({ avgLatencyMs: 9_000, medianLatencyMs: 1_400 }))).toBe(1_400);
+    expect(isPoor(stats({ avgLatencyMs: 9_000, medianLatencyMs: 1_400 }))).toBe(false);
+    expect(isPoor(stats({ avgLatencyMs: 5_500, medianLatencyMs: 6_000 }))).toBe(true);
+    expect(groupLatency(stats({ medianLatencyMs: null }))).toBeNull();
+    expect(groupLatency(stats({ avgLatencyMs: 2_000 }))).toBe(2_000);
   });
 });

@@ -3,7 +3,9 @@
  * "device:mobile", "country:FR", ...), one row each, with a one-click action
  * for the group (cap the rendition / lift the cap). Players report every 5 s:
  * stallMs is the stall time within the last report's period, so the stall
- * ratio is avgStallMs / 5 s.
+ * ratio is avgStallMs / 5 s. Latency is the room's median over the group's
+ * viewers of each one's latest report (one viewer far behind does not make
+ * the whole group look late), the average only where a room predates it.
  */
 import { el, replace } from "../dom.js";
 
@@ -14,6 +16,8 @@ export interface GroupStats {
   avgStallMs: number | null;
   avgBufferMs: number | null;
   avgLatencyMs: number | null;
+  /** median over the group's viewers of their latest latency (workers/rooms/telemetry.ts) */
+  medianLatencyMs?: number | null;
 }
 
 export interface Summary {
@@ -43,9 +47,14 @@ export function stallRatio(stats: GroupStats): number | null {
   return stats.avgStallMs === null ? null : Math.min(1, stats.avgStallMs / REPORT_PERIOD_MS);
 }
 
-/** Poor QoE: stalling more than 2 % of the time, or more than 5 s behind the server clock. */
+/** The group's typical latency: the median when the room sends it. */
+export function groupLatency(stats: GroupStats): number | null {
+  return stats.medianLatencyMs !== undefined ? stats.medianLatencyMs : stats.avgLatencyMs;
+}
+
+/** Poor QoE: stalling more than 2 % of the time, or the median viewer more than 5 s behind the server clock. */
 export function isPoor(stats: GroupStats): boolean {
-  return (stallRatio(stats) ?? 0) > 0.02 || (stats.avgLatencyMs ?? 0) > 5_000;
+  return (stallRatio(stats) ?? 0) > 0.02 || (groupLatency(stats) ?? 0) > 5_000;
 }
 
 export class QoeTable {
@@ -59,8 +68,8 @@ export class QoeTable {
     private readonly capHeight: () => number | null,
     private readonly act: (key: string, action: "cap_rendition" | "uncap_rendition") => Promise<void>,
   ) {
-    const head = el("thead", {}, el("tr", {}, ...["Group", "Viewers", "Stall", "Latency", "Bitrate", "Buffer", "Action"].map((h) => el("th", { scope: "col" }, h))));
-    replace(root, el("h2", { class: "panel-title" }, "Quality of experience"), el("div", { class: "qoe-wrap" }, el("table", { class: "qoe" }, head, this.body)), el("p", { class: "muted" }, "Averages of each viewer's latest report (every 5 s). Latency: server clock minus the playhead's program time."));
+    const head = el("thead", {}, el("tr", {}, ...["Group", "Viewers", "Stall", "Median latency", "Bitrate", "Buffer", "Action"].map((h) => el("th", { scope: "col" }, h))));
+    replace(root, el("h2", { class: "panel-title" }, "Quality of experience"), el("div", { class: "qoe-wrap" }, el("table", { class: "qoe" }, head, this.body)), el("p", { class: "muted" }, "From each viewer's latest report (every 5 s). Latency: server clock minus the playhead's program time, the median over the group's viewers; stall, bitrate and buffer: averages."));
     this.render();
   }
 
@@ -81,6 +90,7 @@ export class QoeTable {
 
   private row(key: string, s: GroupStats): HTMLTableRowElement {
     const ratio = stallRatio(s);
+    const latency = groupLatency(s);
     const height = this.capHeight();
     const capped = this.capped.has(key);
     const button = el("button", { type: "button", class: "copy", "data-group": key }, capped ? "Lift cap" : height ? `Cap ${height}p` : "Cap");
@@ -95,7 +105,7 @@ export class QoeTable {
       el("td", {}, groupLabel(key), capped ? el("span", { class: "badge" }, ` capped ${this.capped.get(key)}p`) : null),
       el("td", {}, s.connections),
       el("td", {}, ratio === null ? "–" : `${(ratio * 100).toFixed(1)} %`),
-      el("td", {}, s.avgLatencyMs === null ? "–" : `${(s.avgLatencyMs / 1000).toFixed(2)} s`),
+      el("td", { class: "latency" }, latency === null ? "–" : `${(latency / 1000).toFixed(2)} s`),
       el("td", { class: "bitrate" }, s.avgBitrateKbps === null ? "–" : `${Math.round(s.avgBitrateKbps)} kb/s`),
       el("td", {}, s.avgBufferMs === null ? "–" : `${(s.avgBufferMs / 1000).toFixed(1)} s`),
       el("td", {}, button),
