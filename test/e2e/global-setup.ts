@@ -4,22 +4,9 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startStack, type RunningStack } from "../../scripts/stack.js";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    edgeUrl: string;
-    originUrl: string;
-    rtmpBaseUrl: string;
-    apiKey: string;
-    secret: string;
-    reconnectGraceMs: number;
-    /** the event provider simulator the Worker polls (scripts/provider-simulator.ts) */
-    providerUrl: string;
-    /** id of the stack's origin box (for signed status calls) */
-    originId: string;
-    /** the Worker's backoff cap while the provider fails, ms */
-    providerBackoffMs: number;
-  }
-}
+// what setup() provides to the test files: declared in provided-context.ts (type-checked with them
+// under tsconfig.strict.json, which cannot take this file: the stack imports origin/packager)
+import "./provided-context.js";
 
 const RECONNECT_GRACE_MS = 4_000;
 const PROVIDER_BACKOFF_MS = 3_000;
