@@ -187,7 +187,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
-    origin.stop().then(() => process.exit(0));
+    origin.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error("origin: shutdown failed", error);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);

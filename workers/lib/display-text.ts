@@ -14,6 +14,7 @@
  * What passes is NFC-normalized and trimmed; lengths count code points.
  */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 const BIDI_OVERRIDE = /[\u202A-\u202E\u2066-\u2069]/;
 const HTML_MARKUP = /<\s*[A-Za-z!/?]/;

@@ -4,6 +4,7 @@
  * `{ "error": { "code", "message" } }` with a code from the closed set
  * below, as the socket protocol has its own (rooms/protocol.ts).
  */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- a value only so the ApiErrorCode union below is derived from one list
 const API_ERROR_CODES = [
   // requests
   "invalid_json",

@@ -31,6 +31,7 @@ export const CLOSE_CODES = {
   tokenExpired: 4001,
 } as const;
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- a value only so the ErrorCode union below is derived from one list
 const ERROR_CODES = [
   "too_large",
   "bad_json",
@@ -101,6 +102,7 @@ export function decodeEnvelope(message: string | ArrayBuffer): DecodeResult {
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // C0 controls except tab and newline, DEL, and C1 controls
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 
 export type TextCheck = { ok: true; text: string } | { ok: false; message: string };
