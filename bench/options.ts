@@ -1,6 +1,6 @@
-/** `npm run bench -- [latency|offload|sync|edge-hit|fanout ...] [--smoke] [--flags]`. Pure parsing. */
+/** `npm run bench -- [latency|offload|colos|sync|edge-hit|fanout|scale ...] [--smoke] [--flags]`. Pure parsing. */
 
-export const PHASES = ["latency", "offload", "sync", "edge-hit", "fanout"] as const;
+export const PHASES = ["latency", "offload", "colos", "sync", "edge-hit", "fanout", "scale"] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -43,6 +43,10 @@ export interface BenchOptions {
    * part, on one source, LL-HLS watch page tabs only. Empty: no such pass.
    */
   comparePartMs: number[];
+  /** Multi-colo phase: simulated colos (round-robin over 3 regions), viewers spread over them, seconds. */
+  colos: number;
+  coloViewers: number;
+  coloSeconds: number;
   /** Offload: share of viewers (%) that play standard HLS (whole segments) on the same playlists. */
   offloadStandardPct: number;
   /** nginx tiers also serve stale while one request refreshes (proxy_cache_use_stale updating). */
@@ -81,6 +85,9 @@ const FULL: Omit<BenchOptions, "phases" | "smoke" | "outDir"> = {
   partMs: null,
   comparePartMs: [200],
   offloadStandardPct: 10,
+  colos: 24,
+  coloViewers: 48,
+  coloSeconds: 30,
   portOffset: 0,
 };
 
@@ -104,12 +111,15 @@ const SMOKE: Partial<BenchOptions> = {
   fanoutSockets: 50,
   fanoutUpdates: 3,
   comparePartMs: [],
+  colos: 21,
+  coloViewers: 21,
+  coloSeconds: 6,
 };
 
 const NUMERIC: Array<keyof BenchOptions> = [
   "sourceWidth", "sourceHeight", "frameRate", "latencySeconds", "warmupSeconds", "offloadSeconds", "rampSeconds",
   "syncViewers", "syncJoinSeconds", "syncTabs", "syncTabJoinSeconds", "syncTailSeconds", "syncSettleSeconds", "syncLockTimeoutSeconds", "syncRounds", "hitSeconds", "hitConnections",
-  "fanoutSockets", "fanoutUpdates", "peerPlaylistTtl", "offloadStandardPct", "portOffset",
+  "fanoutSockets", "fanoutUpdates", "peerPlaylistTtl", "offloadStandardPct", "portOffset", "colos", "coloViewers", "coloSeconds",
 ];
 
 function kebab(name: string): string {
@@ -118,7 +128,7 @@ function kebab(name: string): string {
 
 export function usage(): string {
   return [
-    "usage: npm run bench -- [latency|offload|sync|edge-hit|fanout ...] [--smoke] [options]",
+    "usage: npm run bench -- [latency|offload|colos|sync|edge-hit|fanout|scale ...] [--smoke] [options]",
     "  --smoke                 short CI run (20 viewers; peer only if nginx is already installed; no apt-get)",
     "  --no-peer               our system only",
     "  --no-install            never apt-get install nginx/libnginx-mod-rtmp/wrk",

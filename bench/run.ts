@@ -6,7 +6,7 @@
  *
  *   npm run bench                    full run (installs nginx, the RTMP module and wrk with apt-get when missing)
  *   npm run bench -- --smoke         CI smoke: ~60-80 s, 20 viewers, peer only if nginx is already installed
- *   npm run bench -- latency offload sync edge-hit fanout   any subset
+ *   npm run bench -- latency offload colos sync edge-hit fanout scale   any subset
  *
  * Everything it starts (stack, nginx, FFmpeg, Chromium, servers) is stopped
  * at the end, on error and on Ctrl-C. Only loopback addresses are used.
@@ -26,7 +26,9 @@ import type { PhaseContext, PhaseResult } from "./phases/common.js";
 import { pickTargets, runEdgeHit, type HitTarget } from "./phases/edge-hit.js";
 import { runFanoutPhase } from "./phases/fanout.js";
 import { runLatency, runPartComparison, type LatencyRaw } from "./phases/latency.js";
+import { runColos } from "./phases/colos.js";
 import { runOffload } from "./phases/offload.js";
+import { runScale } from "./phases/scale.js";
 import { runSync } from "./phases/sync.js";
 import { benchPorts, startPartComparison, startSystems, type LowLatencyInfo, type Systems } from "./systems.js";
 import { existsSync } from "node:fs";
@@ -40,7 +42,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const machineAtStart = describeMachine(); // its load averages are the ones at the start
   const startedMs = Date.now();
-  const needsMedia = options.phases.some((p) => p !== "fanout");
+  const needsMedia = options.phases.some((p) => p !== "fanout" && p !== "scale");
 
   // The peer: installed on demand in a full run, used when present in smoke.
   let withPeer = options.peer !== "off" && needsMedia;
@@ -110,6 +112,7 @@ async function main(): Promise<number> {
       await players?.stop();
       players = undefined;
       if (options.phases.includes("offload")) collect("offload", await runOffload(ctx));
+      if (options.phases.includes("colos")) collect("colos", await runColos(ctx));
       if (options.phases.includes("edge-hit")) {
         const targets: HitTarget[] = [];
         for (const s of systems.list) targets.push(...(await pickTargets(s, benchPorts(options.portOffset).edge)));
@@ -148,6 +151,7 @@ async function main(): Promise<number> {
       }
     }
     if (options.phases.includes("fanout")) collect("fanout", await runFanoutPhase({ options, log }, ROOT));
+    if (options.phases.includes("scale")) collect("scale", runScale(options.outDir, log));
   } catch (error) {
     failures.push(`harness error: ${(error as Error).stack ?? error}`);
   } finally {

@@ -263,13 +263,17 @@ describe("frame-number barcode", () => {
 describe("bench options", () => {
   it("defaults to every phase at full size, and --smoke shrinks it", () => {
     const full = parseOptions([], "/out");
-    expect(full.phases).toEqual(["latency", "offload", "sync", "edge-hit", "fanout"]);
+    expect(full.phases).toEqual(["latency", "offload", "colos", "sync", "edge-hit", "fanout", "scale"]);
+    // the multi-colo phase: at least 20 colos in 3 regions, in smoke too
+    expect(full.colos).toBeGreaterThanOrEqual(20);
     expect(full.viewers).toEqual([10, 100, 1000]);
     expect(full.latencySeconds).toBe(60);
     expect(full.install).toBe(true);
     const smoke = parseOptions(["--smoke"], "/out");
     expect(smoke.viewers).toEqual([20]);
     expect(smoke.install).toBe(false);
+    expect(smoke.colos).toBeGreaterThanOrEqual(20);
+    expect(smoke.coloSeconds).toBeLessThan(full.coloSeconds);
   });
 
   it("takes sub-commands and numeric flags, and refuses unknown ones", () => {

@@ -7,6 +7,7 @@ import { Coalescer } from "../../workers/tiers/coalescer.js";
 import { maxAgeSeconds } from "../../workers/tiers/freshness.js";
 import { HotCache } from "../../workers/tiers/hot-cache.js";
 import { DEFAULT_REGIONS, placementOf } from "../../workers/tiers/regions.js";
+import { UpstreamCounter, upstreamType } from "../../workers/relay/upstream-counts.js";
 import { createLiveStream, edge, mother, relay, setUpstream, sleep, textOf, upstreamCount } from "./helpers.js";
 
 const answer = (bytes: number, cacheControl: string, status = 200) => ({
@@ -47,6 +48,26 @@ describe("regions (pure)", () => {
     expect(placementOf(req({ "X-Dev-Colo": "lhr", "X-Dev-Region": "eu" }), DEFAULT_REGIONS, false).simulated).toBe(false);
     expect(placementOf(req({ "X-Dev-Colo": "lhr", "X-Dev-Region": "na" }), DEFAULT_REGIONS, true)).toEqual({ colo: "lhr", region: "na", simulated: true });
     expect(placementOf(req({ "X-Dev-Colo": "../x" }), DEFAULT_REGIONS, true).simulated).toBe(false);
+  });
+});
+
+describe("upstream counts (pure)", () => {
+  it("counts calls, distinct objects and the most calls of one object, blocking answers apart", () => {
+    expect(upstreamType("v0/index.m3u8", "?_HLS_msn=5&_HLS_part=1")).toBe("blocking");
+    expect(upstreamType("v0/index.m3u8", "")).toBe("media");
+    expect(upstreamType("v0/e1-p7.m4s", "")).toBe("part");
+    expect(upstreamType("../x", "")).toBe("other");
+    const counter = new UpstreamCounter();
+    counter.record("v0/index.m3u8", "?_HLS_msn=5&_HLS_part=1");
+    counter.record("v0/index.m3u8", "?_HLS_msn=5&_HLS_part=2");
+    counter.record("v0/index.m3u8", "");
+    counter.record("v0/index.m3u8", "");
+    counter.record("v0/e1-p7.m4s", "");
+    expect(counter.snapshot()).toEqual({
+      calls: { blocking: 2, media: 2, part: 1 },
+      objects: { blocking: 2, media: 1, part: 1 },
+      maxPerObject: { blocking: 1, media: 2, part: 1 },
+    });
   });
 });
 
@@ -101,7 +122,11 @@ describe("through the tiers", () => {
     expect(texts.every((t) => t.includes("e1-106.m4s"))).toBe(true);
     expect(await upstreamCount(`/hls/${id}/v0/index.m3u8?_HLS_msn=106&_HLS_part=0`)).toBe(1);
     expect((await mother(id).stats()).requests).toBe(2);
-    for (const region of ["na", "ap"]) expect((await relay(id, region).stats()).motherRequests).toBe(1);
+    for (const region of ["na", "ap"]) {
+      const stats = await relay(id, region).stats();
+      expect(stats.motherRequests).toBe(1);
+      expect(stats.mother).toEqual({ calls: { blocking: 1 }, objects: { blocking: 1 }, maxPerObject: { blocking: 1 } });
+    }
   });
 
   it("tier headers name where each answer came from: origin, edge-memory, relay-hit, mother-hit", async () => {

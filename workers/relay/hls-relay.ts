@@ -23,6 +23,7 @@ import { TIER_HEADER } from "../tiers/freshness.js";
 import { hlsMother } from "../stubs.js";
 import { Coalescer } from "../tiers/coalescer.js";
 import { HotCache, type StoredAnswer } from "../tiers/hot-cache.js";
+import { UpstreamCounter, type UpstreamCounts } from "./upstream-counts.js";
 
 /** A relay's memory budget: the live edge of one stream, every rendition. */
 const RELAY_CACHE_BYTES = 48 * 1024 * 1024;
@@ -37,12 +38,15 @@ export interface RelayStats {
   coalesced: number;
   cacheEntries: number;
   cacheBytes: number;
+  /** Mother requests per object, by type (the benchmark's "mother requests per object" per region). */
+  mother: UpstreamCounts;
 }
 
 export class HlsRelay extends DurableObject<Env> {
   private readonly cache = new HotCache(RELAY_CACHE_BYTES);
   private readonly flights = new Coalescer<StoredAnswer>();
   private readonly counters = { requests: 0, motherRequests: 0, coalesced: 0 };
+  private readonly upstream = new UpstreamCounter();
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -59,6 +63,7 @@ export class HlsRelay extends DurableObject<Env> {
       key,
       async (signal) => {
         this.counters.motherRequests++;
+        this.upstream.record(objectPath, url.search);
         const res = await hlsMother(this.env, streamId).fetch(new Request(`https://mother/${streamId}/${objectPath}${url.search}`, { signal }));
         const answer = { status: res.status, headers: [...res.headers], body: await res.arrayBuffer() };
         // stored before the call settles, so a request arriving meanwhile finds it rather than calling again
@@ -85,6 +90,7 @@ export class HlsRelay extends DurableObject<Env> {
       coalesced: this.counters.coalesced,
       cacheEntries: this.cache.entries,
       cacheBytes: this.cache.bytes,
+      mother: this.upstream.snapshot(),
     };
   }
 }
