@@ -1,8 +1,14 @@
-/** The components a StreamRoom is made of, wired once (stream-room.ts is only their facade). */
+/**
+ * The components a StreamRoom is made of, wired once (stream-room.ts is only
+ * their facade): state components on the room's services, and the two that
+ * act on the room itself, the frame handlers and the system events, on the
+ * few room actions they need.
+ */
 import type { Env } from "../../env.js";
 import type { FrameLog } from "../storage.js";
 import { StreamAnnouncer } from "./announcer.js";
 import { Audience } from "./audience.js";
+import { type FrameHandlerRoom, streamFrameHandlers } from "./frame-handlers.js";
 import { RateLimits } from "./limits.js";
 import { Likes } from "./likes.js";
 import { StreamMetadata } from "./metadata.js";
@@ -10,8 +16,12 @@ import { Mutes } from "./mutes.js";
 import { Polls } from "./polls.js";
 import { Presence } from "./presence.js";
 import type { StreamRoomServices } from "./services.js";
+import { type SystemEventRoom, SystemEvents } from "./system-events.js";
 import { SystemPosts } from "./system-posts.js";
 import { type StreamConnection, TelemetryReports } from "./telemetry-reports.js";
+
+/** What the frame handlers and system events ask of the room (beyond the components and services). */
+export type StreamRoomActions = Omit<FrameHandlerRoom, "parts" | "services"> & Omit<SystemEventRoom, "parts" | "services">;
 
 export interface StreamRoomParts {
   services: StreamRoomServices;
@@ -23,7 +33,7 @@ export interface StreamRoomParts {
   waitUntil: (work: Promise<unknown>) => void;
 }
 
-export function createStreamComponents(room: StreamRoomParts) {
+function createStateComponents(room: StreamRoomParts) {
   const { services } = room;
   const metadata = new StreamMetadata(services);
   const polls = new Polls(services, room.sql);
@@ -56,5 +66,18 @@ export function createStreamComponents(room: StreamRoomParts) {
       () => room.sockets().length,
       () => metadata.ended,
     ),
+  };
+}
+
+export type StreamComponents = ReturnType<typeof createStateComponents>;
+
+export function createStreamComponents(room: StreamRoomParts, actions: StreamRoomActions) {
+  const parts = createStateComponents(room);
+  const services = room.services;
+  return {
+    ...parts,
+    services,
+    handlers: streamFrameHandlers({ parts, services, ...actions }),
+    systemEvents: new SystemEvents({ parts, services, ...actions }),
   };
 }

@@ -7,6 +7,7 @@
  */
 import type { StreamStatus } from "../../../schema/index.js";
 import type { StreamRowForRoom } from "../../streams/repository.js";
+import type { AirTime } from "./audience.js";
 import type { StreamRoomServices } from "./services.js";
 
 /** How long the stream row read from D1 is trusted. */
@@ -48,6 +49,17 @@ export class StreamMetadata {
 
   get ended(): boolean {
     return this.current?.status === "ended";
+  }
+
+  /** The stream's broadcaster (null while the row is unknown). */
+  get ownerId(): string | null {
+    return this.current?.ownerId ?? null;
+  }
+
+  /** The window the audience is counted in (audience.ts). */
+  get airTime(): AirTime {
+    const meta = this.current;
+    return { startedAt: meta?.startedAt ?? null, endedAt: meta?.endedAt ?? null };
   }
 
   /** Offset of `ts` from the stream's start (null while the start is unknown). */
