@@ -23,18 +23,21 @@
  * the provider takes back later revives the room.
  *
  * Each update is also recorded into the replay log of the streams about this
- * event (StreamRoom.recordEvent), and written back to D1's `events` row.
+ * event (event/linked-streams.ts), and written back to D1's `events` row.
+ * The feed's health (failures, last success) is event/feed-health.ts.
  */
 import { parseConfig } from "../config.js";
 import { pollDelayMs, nextPollAt, type PollCadence } from "../events/backoff.js";
-import { diffEvents, type EventChanges } from "../events/diff.js";
-import { eventOfRow, getDb, getEventRow, liveStreamsForEvent, upsertEvent } from "../events/event-store.js";
+import { diffEvents } from "../events/diff.js";
+import { eventOfRow, getDb, getEventRow, upsertEvent } from "../events/event-store.js";
 import { ProviderError } from "../events/provider.js";
 import { providerFrom } from "../events/provider-factory.js";
 import type { StandardEvent } from "../events/standard-event.js";
 import type { Env } from "../env.js";
-import { eventShard, streamRoom } from "../stubs.js";
+import { eventShard } from "../stubs.js";
 import type { Connection } from "./connections.js";
+import { FeedHealth } from "./event/feed-health.js";
+import { LinkedStreams } from "./event/linked-streams.js";
 import { ShardFanout } from "./fanout/fanout.js";
 import type { RoomFrames, ShardDelivery, ShardPlan, ShardReport, ShardState, ShardSyncRequest } from "./fanout/shard-protocol.js";
 import type { EventSnapshotFrame } from "./frames.js";
@@ -49,47 +52,24 @@ const SHARD_RETRY_MAX_MS = 30_000;
 /** frames per sync answer / replay answer to a shard */
 const SHARD_SYNC_LIMIT = 5_000;
 const FINAL_SINCE_KEY = "finalSince";
-/** How long the list of live streams about this event is trusted. */
-const LINKED_STREAMS_TTL_MS = 5_000;
-
-interface FeedStats {
-  polls: number;
-  updates: number;
-  /** consecutive failures (0 = healthy) */
-  failures: number;
-  errors: number;
-  malformed: number;
-  lastPollAt: number | null;
-  lastSuccessAt: number | null;
-  lastErrorAt: number | null;
-  lastError: string | null;
-}
-
-const EMPTY_FEED: FeedStats = {
-  polls: 0,
-  updates: 0,
-  failures: 0,
-  errors: 0,
-  malformed: 0,
-  lastPollAt: null,
-  lastSuccessAt: null,
-  lastErrorAt: null,
-  lastError: null,
-};
-
 export class EventRoom extends Room {
   protected readonly kind = "event" as const;
   private event: StandardEvent | null | undefined;
-  private feedStats: FeedStats | undefined;
+  private readonly feed: FeedHealth;
   private refreshing: Promise<void> | null = null;
   /** a poll (alarm) is running: its end schedules the next one */
   private pollRunning = false;
-  private linked: { ids: string[]; at: number } | null = null;
+  private readonly linked: LinkedStreams;
   private readonly fanout: ShardFanout;
   private shardRetryMs = SHARD_RETRY_MS;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.feed = new FeedHealth(this.meta);
+    this.linked = new LinkedStreams(
+      () => this.name,
+      () => this.env,
+    );
     this.fanout = new ShardFanout(
       this.sql,
       (index) => eventShard(this.env, this.name, index),
@@ -107,15 +87,6 @@ export class EventRoom extends Room {
     return this.event;
   }
 
-  private get feed(): FeedStats {
-    if (this.feedStats === undefined) this.feedStats = { ...EMPTY_FEED, ...(this.meta.get<FeedStats>("feed") ?? {}) };
-    return this.feedStats;
-  }
-
-  private saveFeed(): void {
-    this.meta.set("feed", this.feed);
-  }
-
   private cadence(): PollCadence {
     const { pollMs, maxBackoffMs } = parseConfig(this.env).events;
     return { pollMs, maxBackoffMs };
@@ -130,7 +101,7 @@ export class EventRoom extends Room {
 
   /** A confirmed final whose last provider answer is older than the grace period: worth asking again. */
   private finalWorthRechecking(now: number): boolean {
-    const last = this.feed.lastPollAt ?? 0;
+    const last = this.feed.stats.lastPollAt ?? 0;
     return this.finalConfirmed(now) && now - last >= parseConfig(this.env).events.finalGraceMs;
   }
 
@@ -143,7 +114,7 @@ export class EventRoom extends Room {
       type: "event_snapshot",
       eventId: this.name,
       event: this.state,
-      feed: { ok: this.feed.failures === 0, lastSuccessAt: this.feed.lastSuccessAt },
+      feed: { ok: this.feed.ok, lastSuccessAt: this.feed.stats.lastSuccessAt },
     };
   }
 
@@ -238,7 +209,7 @@ export class EventRoom extends Room {
   private async needed(now: number): Promise<boolean> {
     if (this.sockets() > 0) return true;
     if ((this.meta.get<number>("keepUntil") ?? 0) > now) return true;
-    return (await this.linkedStreams(now)).length > 0;
+    return (await this.linked.list(now)).length > 0;
   }
 
   private async pollOnce(): Promise<void> {
@@ -252,7 +223,7 @@ export class EventRoom extends Room {
     } finally {
       try {
         if (!this.finalConfirmed(this.clock.now()) && (await this.needed(this.clock.now()))) {
-          const delay = pollDelayMs(this.cadence(), this.feed.failures, this.state?.status ?? null);
+          const delay = pollDelayMs(this.cadence(), this.feed.stats.failures, this.state?.status ?? null);
           await this.timers.set(POLL_TIMER, nextPollAt(started, delay, this.clock.now()));
         }
       } finally {
@@ -273,10 +244,7 @@ export class EventRoom extends Room {
 
   private async doRefresh(): Promise<void> {
     const eventId = this.name;
-    const feed = this.feed;
-    const now = this.clock.now();
-    feed.polls++;
-    feed.lastPollAt = now;
+    this.feed.polled(this.clock.now());
     let next: StandardEvent | null;
     try {
       const provider = providerFrom(parseConfig(this.env).events);
@@ -286,23 +254,13 @@ export class EventRoom extends Room {
     } catch (error) {
       const kind = error instanceof ProviderError ? error.kind : "network";
       const message = error instanceof Error ? error.message : String(error);
-      const wasOk = feed.failures === 0;
-      feed.failures++;
-      feed.errors++;
-      if (kind === "malformed") feed.malformed++;
-      feed.lastErrorAt = this.clock.now();
-      feed.lastError = `${kind}: ${message}`;
-      this.saveFeed();
+      const wasOk = this.feed.failed(kind, message, this.clock.now());
       // shards show feed.ok in their snapshots: tell them when it turns false
       if (wasOk) this.pushToShards([]);
-      console.warn(`event ${eventId}: provider ${kind} (${feed.failures} in a row): ${message}`);
+      console.warn(`event ${eventId}: provider ${kind} (${this.feed.stats.failures} in a row): ${message}`);
       return;
     }
-    const recovered = feed.failures > 0;
-    feed.failures = 0;
-    feed.lastSuccessAt = this.clock.now();
-    this.saveFeed();
-    if (recovered) this.pushToShards([]);
+    if (this.feed.succeeded(this.clock.now())) this.pushToShards([]);
     await this.apply(next);
   }
 
@@ -314,35 +272,15 @@ export class EventRoom extends Room {
     else if (this.state?.status !== "final") this.meta.set(FINAL_SINCE_KEY, this.clock.now());
     this.event = next;
     this.meta.set("event", next);
-    this.feed.updates++;
-    this.saveFeed();
+    this.feed.updated();
     const logged = this.publish({ type: "event_update", eventId: next.eventId, changes });
     this.pushToShards([logged]);
-    const [streams, stored] = await Promise.allSettled([this.notifyStreams(next.eventId, changes), upsertEvent(getDb(this.env.DB), next)]);
+    const [streams, stored] = await Promise.allSettled([
+      this.linked.notify(next.eventId, changes, this.clock.now()),
+      upsertEvent(getDb(this.env.DB), next),
+    ]);
     if (streams.status === "rejected") console.warn(`event ${next.eventId}: streams not told`, streams.reason);
     if (stored.status === "rejected") console.warn(`event ${next.eventId}: D1 not updated`, stored.reason);
-  }
-
-  private async linkedStreams(now: number): Promise<string[]> {
-    const eventId = this.name;
-    if (this.linked === null || now - this.linked.at > LINKED_STREAMS_TTL_MS) {
-      try {
-        this.linked = { ids: await liveStreamsForEvent(getDb(this.env.DB), eventId), at: now };
-      } catch (error) {
-        console.warn(`event ${eventId}: could not list its streams`, error);
-        return this.linked?.ids ?? [];
-      }
-    }
-    return this.linked.ids;
-  }
-
-  private async notifyStreams(eventId: string, changes: EventChanges): Promise<void> {
-    const streams = await this.linkedStreams(this.clock.now());
-    const results = await Promise.allSettled(streams.map((streamId) => streamRoom(this.env, streamId).recordEvent(eventId, changes)));
-    // a stream that missed an update still has the event room's next one; its replay log has a gap
-    results.forEach((result, i) => {
-      if (result.status === "rejected") console.warn(`event ${eventId}: stream ${streams[i]} did not log the update`, result.reason);
-    });
   }
 
   // ================================================================ RPC
@@ -356,7 +294,7 @@ export class EventRoom extends Room {
   async ensurePolling(leaseMs?: number) {
     const lease = leaseMs ?? parseConfig(this.env).events.pollLeaseMs;
     this.meta.set("keepUntil", this.clock.now() + lease);
-    this.linked = null;
+    this.linked.invalidate();
     if (this.finalWorthRechecking(this.clock.now())) await this.refresh();
     await this.ensureScheduled();
     return this.stats();
@@ -404,9 +342,7 @@ export class EventRoom extends Room {
    * current state (the stream logs it as its starting snapshot).
    */
   async attachStream(streamId: string): Promise<StandardEvent | null> {
-    const ids = new Set(this.linked?.ids ?? []);
-    ids.add(streamId);
-    this.linked = { ids: [...ids], at: this.linked?.at ?? this.clock.now() };
+    this.linked.attach(streamId, this.clock.now());
     if (this.state === null) await this.refresh();
     await this.ensureScheduled();
     return this.state;
@@ -414,7 +350,7 @@ export class EventRoom extends Room {
 
   /** The stream ended: no more updates into its log. */
   async detachStream(streamId: string): Promise<void> {
-    if (this.linked !== null) this.linked = { ids: this.linked.ids.filter((id) => id !== streamId), at: this.linked.at };
+    this.linked.detach(streamId);
   }
 
   async stats() {
@@ -427,7 +363,7 @@ export class EventRoom extends Room {
       polling: this.pollRunning || this.timers.get(POLL_TIMER) !== null,
       nextPollAt: this.timers.get(POLL_TIMER),
       finalSince: this.meta.get<number>(FINAL_SINCE_KEY) ?? null,
-      feed: { ...this.feed },
+      feed: { ...this.feed.stats },
       /** fan-out shards: sockets each last reported, last seq each acknowledged */
       shards: this.fanout.view(),
     };
