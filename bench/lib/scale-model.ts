@@ -261,7 +261,7 @@ export interface ScaleReport {
   media: MediaLoad;
   sockets: SocketLoad;
   tiers: TierLoad[];
-  /** Largest socket audience the event path takes before one object passes a limit. */
+  /** Smallest socket audience at which one object passes a limit, per way of fanning out. */
   socketAudienceAtLimit: { shardedBy: string; audience: number | null; why: string }[];
 }
 
@@ -413,7 +413,7 @@ export function renderScaleModel(report: ScaleReport): string {
     `${fmt(s.sockets)} sockets over ${s.shards} shards (${fmt(s.socketsPerShard)} each, at most ${fmt(i.hibernatableSockets)} per object): the room pushes ${fmt(s.roomPushesPerSecond)} frames/s to its shards; while the audience joins (${fmt(s.sockets / i.socketJoinSeconds)} sockets/s) the room answers ${fmt(s.roomPlanRps)} shard-plan requests/s and each shard takes ${fmt(s.shardRpsDuringJoin)} requests/s.`,
     "",
   );
-  lines.push("| fan-out | largest socket audience before one object passes a limit | limit |", "|---|---:|---|");
+  lines.push("| fan-out | smallest socket audience at which one object passes a limit | limit |", "|---|---:|---|");
   for (const a of report.socketAudienceAtLimit) lines.push(`| ${a.shardedBy} | ${a.audience === null ? "no limit reached" : fmt(a.audience)} | ${a.why} |`);
   lines.push("");
   return lines.join("\n");

@@ -91,3 +91,45 @@ export async function findUserWorker(edgePort: number, probePath: string): Promi
   }
   return undefined;
 }
+
+/** The processes of one wrangler dev (for CPU per request): its Node CLI, the proxy workerd and the user Worker's workerd. */
+export interface StackProcesses {
+  wrangler?: number;
+  proxy?: number;
+  user?: number;
+}
+
+export function stackProcesses(edgePort: number): StackProcesses {
+  const found: StackProcesses = {};
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const cmd = cmdline(pid);
+    if (/\bworkerd\b.* serve /.test(cmd)) {
+      if (cmd.includes(`entry=127.0.0.1:${edgePort}`)) {
+        found.proxy = pid;
+        continue;
+      }
+      // the user Worker's workerd: a child of the wrangler CLI whose proxy listens on edgePort
+      const parent = parentOf(pid);
+      if (parent !== undefined && cmdline(parent).includes(`--port ${edgePort}`)) found.user = pid;
+    } else if (cmd.includes("wrangler-dist/cli.js") && cmd.includes(`--port ${edgePort}`)) {
+      found.wrangler = pid;
+    }
+  }
+  return found;
+}
+
+/** CPU time (ms, user + system) a process has used; undefined when it is gone. */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_TICKS = 100;

@@ -5,21 +5,31 @@
  * one system at a time. Objects: the newest segment of the top rung (bytes
  * differ a little: fMP4 vs MPEG-TS of the same encode settings) and the
  * master playlist (small: per-request overhead).
+ *
+ * On ours, each run also reads the CPU time the three processes of wrangler
+ * dev used (its Node CLI, the proxy workerd, the user Worker's workerd; from
+ * /proc) and divides it by the requests served: CPU per request does not
+ * depend on how loaded the machine is, requests/s does. `/healthz` (a JSON
+ * answer from the same Worker, no media work) is measured the same way: the
+ * runtime's floor per request, so the edge's own cost is the difference.
  */
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types.js";
 import { runNodeLoad, runWrk, type LoadResult } from "../lib/wrk.js";
 import type { Row } from "../lib/table.js";
 import type { BenchSystem, SystemKey } from "../systems.js";
-import { findUserWorker } from "../lib/workerd-direct.js";
+import { cpuMs, findUserWorker, stackProcesses, type StackProcesses } from "../lib/workerd-direct.js";
 import { wrkInstalled } from "../peer/nginx.js";
 import { load1, sleep, type PhaseContext, type PhaseResult } from "./common.js";
+
+export type HitKind = "segment" | "master" | "healthz";
+const KINDS: readonly HitKind[] = ["segment", "master", "healthz"];
 
 export interface HitTarget {
   system: SystemKey;
   /** Ours also straight at the user Worker's workerd socket, without wrangler dev's proxy Worker. */
   direct?: boolean;
-  kind: "segment" | "master";
+  kind: HitKind;
   url: string;
   bytes: number;
   tier: string | null;
@@ -56,43 +66,55 @@ export async function pickTargets(system: BenchSystem, edgePort?: number): Promi
   ] as const) {
     targets.push({ system: system.key, kind, url, ...(await warm(url)) });
   }
+  if (system.key === "ours") {
+    // the runtime's floor: the same Worker answering a route that does no media work
+    const url = new URL("/healthz", system.masterUrl).href;
+    const response = await fetch(url);
+    targets.push({ system: system.key, kind: "healthz", url, bytes: (await response.arrayBuffer()).byteLength, tier: null });
+  }
   if (system.key === "ours" && edgePort !== undefined) {
     const base = await findUserWorker(edgePort, new URL(system.masterUrl).pathname);
     for (const t of base ? [...targets] : []) {
       const parsed = new URL(t.url);
       const url = `${base}${parsed.pathname}`;
-      targets.push({ ...t, direct: true, url, ...(await warm(url)) });
+      targets.push({ ...t, direct: true, url, ...(t.kind === "healthz" ? {} : await warm(url)) });
     }
   }
   return targets;
 }
 
+/** CPU ms per request of each wrangler dev process during one load run. */
+export type CpuPerRequest = Partial<Record<keyof StackProcesses, number>>;
+
 export async function runEdgeHit(ctx: PhaseContext, targets: HitTarget[]): Promise<PhaseResult> {
   const { options, systems, log } = ctx;
   const useWrk = wrkInstalled();
   const failures: string[] = [];
-  const results: Array<{ target: HitTarget; result: LoadResult; load: string }> = [];
-  for (const kind of ["segment", "master"] as const) {
+  const results: Array<{ target: HitTarget; result: LoadResult; load: string; cpu?: CpuPerRequest }> = [];
+  const processes = stackProcesses(new URL(systems.ours.masterUrl).port ? Number(new URL(systems.ours.masterUrl).port) : 80);
+  for (const kind of KINDS) {
     for (const target of targets.filter((t) => t.kind === kind)) {
       const name = `${target.system}${target.direct ? " (workerd socket, no dev proxy)" : ""}`;
       log(`edge-hit: ${kind} through ${name}, ${options.hitConnections} connections, ${options.hitSeconds} s (load ${load1()})`);
+      const before = target.system === "ours" ? cpuOf(processes) : {};
       const result = useWrk
         ? await runWrk(target.url, { connections: options.hitConnections, threads: 1, durationSec: options.hitSeconds })
         : await runNodeLoad(target.url, { connections: options.hitConnections, durationSec: options.hitSeconds });
-      results.push({ target, result, load: load1() });
+      const cpu = target.system === "ours" ? perRequest(before, cpuOf(processes), result.requests) : undefined;
+      results.push({ target, result, load: load1(), ...(cpu ? { cpu } : {}) });
       if (result.requests === 0 || result.non2xx === result.requests) failures.push(`edge-hit: ${name} ${kind} served no successful request`);
       await sleep(options.smoke ? 200 : 1_000);
     }
   }
   const rows: Row[] = [];
   const peerOn = systems.peer !== undefined;
-  for (const kind of ["segment", "master"] as const) {
+  for (const kind of KINDS) {
     const get = (key: SystemKey, direct = false) =>
       results.find((r) => r.target.system === key && r.target.kind === kind && !!r.target.direct === direct);
     const ours = get("ours");
     const direct = get("ours", true);
     const peer = peerOn ? get("peer") : undefined;
-    const group = `edge hit, ${kind === "segment" ? "one segment" : "master playlist"}`;
+    const group = kind === "healthz" ? "runtime floor: /healthz of the same Worker (no media work)" : `edge hit, ${kind === "segment" ? "one segment" : "master playlist"}`;
     rows.push(
       { group, measure: "requests/s", unit: "req/s", ours: ours?.result.rps ?? null, peer: peer?.result.rps ?? null, better: "higher" },
       { group, measure: "p50 latency", unit: "ms", ours: ours?.result.p50 ?? null, peer: peer?.result.p50 ?? null, better: "lower" },
@@ -104,6 +126,14 @@ export async function runEdgeHit(ctx: PhaseContext, targets: HitTarget[]): Promi
             { group, measure: "p99 latency, ours straight to workerd", unit: "ms", ours: direct.result.p99, peer: peer?.result.p99 ?? null, better: "lower" },
           ] satisfies Row[])
         : []),
+      ...([
+        ["ours", ours],
+        ["ours straight to workerd", direct],
+      ] as const).flatMap(([label, r]) =>
+        r?.cpu
+          ? [{ group, measure: `CPU per request, ${label}: user workerd / proxy workerd / wrangler node`, unit: "", ours: cpuCell(r.cpu), peer: null, better: "lower" as const, note: "ms of CPU (from /proc) ÷ requests served: independent of the machine's load" }]
+          : [],
+      ),
       {
         group,
         measure: "object size / tier header / errors",
@@ -115,5 +145,32 @@ export async function runEdgeHit(ctx: PhaseContext, targets: HitTarget[]): Promi
     );
   }
   const tool = results[0]?.result.tool ?? "";
+  if (!processes.user) failures.push("edge-hit: wrangler dev's processes not found in /proc (no CPU per request)");
   return { rows, notes: [`edge-hit load tool: ${tool}`], raw: results, failures };
+}
+
+function cpuOf(processes: StackProcesses): Partial<Record<keyof StackProcesses, number>> {
+  const out: Partial<Record<keyof StackProcesses, number>> = {};
+  for (const key of ["user", "proxy", "wrangler"] as const) {
+    const pid = processes[key];
+    const ms = pid === undefined ? undefined : cpuMs(pid);
+    if (ms !== undefined) out[key] = ms;
+  }
+  return out;
+}
+
+export function perRequest(before: CpuPerRequest, after: CpuPerRequest, requests: number): CpuPerRequest | undefined {
+  if (requests <= 0) return undefined;
+  const out: CpuPerRequest = {};
+  for (const key of ["user", "proxy", "wrangler"] as const) {
+    const a = after[key];
+    const b = before[key];
+    if (a !== undefined && b !== undefined) out[key] = (a - b) / requests;
+  }
+  return out;
+}
+
+function cpuCell(cpu: CpuPerRequest): string {
+  const f = (v: number | undefined) => (v === undefined ? "—" : v.toFixed(3));
+  return `${f(cpu.user)} / ${f(cpu.proxy)} / ${f(cpu.wrangler)} ms`;
 }

@@ -176,6 +176,10 @@ export interface OffloadFigures {
   requestsPerViewerSecond: Partial<Record<ViewerMode, number>>;
   offloadPct: number | null;
   edgeHitPct: number | null;
+  /** Edge-tier answers over the requests that got an answer (any status). */
+  edgeOfAnsweredPct: number | null;
+  /** Requests that got no answer: cut when the viewer stopped (held blocking reloads, queued parts) or timed out. */
+  unanswered: number;
   /** "tier n, ..." of the viewers' answers. */
   tiers: string;
   /** "LL / standard" median lag behind live (s), or null. */
@@ -185,6 +189,10 @@ export interface OffloadFigures {
 
 /** Answers the edge gave without a request of its own upstream: its memory, the Cache API, or a flight another viewer started. */
 export const EDGE_TIERS = ["edge-memory", "edge-hit", "edge-coalesced"] as const;
+
+const edgeAnswers = (tiers: Record<string, number>) => EDGE_TIERS.reduce((n, t) => n + (tiers[t] ?? 0), 0);
+/** Every answer is counted under its tier header ("none" without one); a request cut before its answer is not. */
+const answeredCount = (tiers: Record<string, number>) => Object.values(tiers).reduce((n, v) => n + v, 0);
 
 export function offloadFigures(e: OffloadEntry): OffloadFigures {
   const a = e.aggregate;
@@ -213,7 +221,9 @@ export function offloadFigures(e: OffloadEntry): OffloadFigures {
     maxPerObject: o.maxPerObjectByType,
     requestsPerViewerSecond,
     offloadPct: a.requests ? (1 - o.requests / a.requests) * 100 : null,
-    edgeHitPct: a.requests ? (EDGE_TIERS.reduce((n, t) => n + (a.tiers[t] ?? 0), 0) / a.requests) * 100 : null,
+    edgeHitPct: a.requests ? (edgeAnswers(a.tiers) / a.requests) * 100 : null,
+    edgeOfAnsweredPct: answeredCount(a.tiers) ? (edgeAnswers(a.tiers) / answeredCount(a.tiers)) * 100 : null,
+    unanswered: a.requests - answeredCount(a.tiers),
     tiers: Object.entries(a.tiers)
       .sort((x, y) => y[1] - x[1])
       .map(([k, n]) => `${k} ${n}`)
@@ -291,7 +301,9 @@ export function offloadRows(entries: OffloadEntry[], sizes: readonly number[], p
       row("most origin fetches of one part / blocking answer / segment", "", (x) => maxes(x), "lower", "ours: since the origin started; peer: in this window"),
       row("origin plain media-playlist fetches per rendition per second", "", (x) => x.plainPlaylistFetchesPerSecond, "lower", "ours: the mother keeps a plain playlist about one part; peer: 2 s TTL per tier"),
       row("offload (1 − origin/viewer requests)", "%", (x) => x.offloadPct, "higher"),
-      row("answered at the outermost tier", "%", (x) => x.edgeHitPct, "higher", "ours: edge-memory + edge-hit + edge-coalesced (joined a fetch another viewer started); peer: edge-hit"),
+      row("answered at the outermost tier, of all requests", "%", (x) => x.edgeHitPct, "higher", "ours: edge-memory + edge-hit + edge-coalesced (joined a fetch another viewer started); peer: edge-hit; the requests include those cut at the stop (next row)"),
+      row("answered at the outermost tier, of answered requests", "%", (x) => x.edgeOfAnsweredPct, "higher", "same tiers ÷ requests that got an answer (any status)"),
+      row("requests without an answer (cut at the stop or timed out)", "", (x) => x.unanswered, "lower", "each viewer's blocking reload and part in flight when it stops; many when the edge queues requests"),
       row("X-Cache-Tier of viewer answers", "", (x) => x.tiers, ""),
       row("viewers' lag behind live at the end, median, LL-HLS / standard", "", (x) => x.lag, "", "stop − PDT of the newest media fetched (ours only: the peer has no PDT); grows when the tiers cannot keep up"),
       row("viewer errors", "", (x) => x.errors, "lower"),
