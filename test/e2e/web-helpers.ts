@@ -63,6 +63,47 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
+declare global {
+  interface Window {
+    /** the page's timer lag (startLagMonitor): how much later than asked its timers ran at worst, ms */
+    __lag?: { max: number };
+  }
+}
+
+/**
+ * Measures how late the page's timers run (a 50 ms interval's worst drift
+ * from then on): on a busy machine Chromium's main thread waits for a core,
+ * and an assertion about when the page did something must allow what the
+ * machine, not the page, held it back.
+ */
+export async function startLagMonitor(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    if (window.__lag) return;
+    const lag = { max: 0 };
+    window.__lag = lag;
+    let last = performance.now();
+    setInterval(() => {
+      const now = performance.now();
+      lag.max = Math.max(lag.max, now - last - 50);
+      last = now;
+    }, 50);
+  });
+}
+
+/** Waits until no finite animation or transition runs in the page (media-chrome's menus and control bar fade). */
+export async function controlsSettled(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const roots: Array<Document | ShadowRoot> = [document, ...[...document.querySelectorAll("*")].flatMap((e) => (e.shadowRoot ? [e.shadowRoot] : []))];
+      // spinners loop for ever: only what ends (fades, menu openings) is waited for
+      const finite = (a: Animation) => a.effect?.getTiming().iterations !== Infinity;
+      return roots.every((root) => root.getAnimations().every((a) => a.playState !== "running" || !finite(a)));
+    },
+    null,
+    { timeout: 15_000 },
+  );
+}
+
 export function watchState(page: Page): Promise<WatchSnapshot> {
   return page.evaluate(() => window.__watch!.snapshot()) as Promise<WatchSnapshot>;
 }

@@ -81,13 +81,30 @@ describe("room socket rules", () => {
   });
 });
 
-/** The parts of hls.js the list drives. */
+/**
+ * The parts of hls.js the list drives, with hls.js's semantics: setting
+ * `nextLevel` is a manual choice (−1: automatic again), `nextLoadLevel` forces
+ * the next load and stays automatic.
+ */
 function fakeHls(heights: number[]) {
   return {
     levels: heights.map((h, i) => ({ width: (h * 16) / 9, height: h, bitrate: (i + 1) * 100_000 })),
     autoLevelCapping: -1,
     currentLevel: heights.length - 1,
-    nextLevel: -1,
+    manualLevel: -1,
+    forcedLoadLevel: null as number | null,
+    get nextLevel(): number {
+      return this.manualLevel;
+    },
+    set nextLevel(level: number) {
+      this.manualLevel = level;
+    },
+    set nextLoadLevel(level: number) {
+      this.forcedLoadLevel = level;
+    },
+    get autoLevelEnabled(): boolean {
+      return this.manualLevel === -1;
+    },
     on() {},
   };
 }
@@ -109,18 +126,34 @@ describe("RenditionList", () => {
     expect(changes).toBe(2);
   });
 
-  it("caps automatic and manual choices at a height (group action), and lifts the cap", () => {
+  it("caps an automatic viewer at a height (group action) and stays automatic, so lifting the cap gives ABR back", () => {
     const list = new RenditionList();
     const hls = fakeHls([90, 180, 360]);
     list.attach(hls as never);
     expect(list.capHeight(200)).toBe(1);
     expect(hls.autoLevelCapping).toBe(1);
-    expect(hls.nextLevel).toBe(1); // was playing 360p: comes down at once
-    list.selectedIndex = 2;
-    expect(hls.nextLevel).toBe(1);
+    expect(hls.forcedLoadLevel).toBe(1); // was playing 360p: the next load comes from 180p
+    expect(hls.autoLevelEnabled).toBe(true); // not turned into a manual choice
     expect(list.capHeight(10)).toBe(0); // nothing that small: the lowest
     expect(list.capHeight(null)).toBeNull();
     expect(hls.autoLevelCapping).toBe(-1);
+    expect(hls.autoLevelEnabled).toBe(true);
+    expect(list.selectedIndex).toBe(-1);
+  });
+
+  it("caps a manual choice too, at once, and keeps it the viewer's manual choice", () => {
+    const list = new RenditionList();
+    const hls = fakeHls([90, 180, 360]);
+    list.attach(hls as never);
+    list.selectedIndex = 2;
+    expect(hls.nextLevel).toBe(2);
+    expect(list.capHeight(200)).toBe(1);
+    expect(hls.nextLevel).toBe(1);
+    list.selectedIndex = 2; // above the cap: held at it
+    expect(hls.nextLevel).toBe(1);
+    expect(list.capHeight(null)).toBeNull();
+    expect(hls.nextLevel).toBe(2); // the viewer's own choice back
+    expect(hls.autoLevelEnabled).toBe(false);
   });
 
   it("applies group actions: cap, notice, unknown ignored", () => {

@@ -86,6 +86,8 @@ export class RenditionList extends EventTarget {
       this.cap = this.items.some((r) => r.height <= maxHeight) ? best : lowest;
     }
     this.applyCap();
+    // lifted: a viewer's own manual choice that the cap held down comes back
+    if (maxHeight === null && this.selected !== -1 && this.hls) this.hls.nextLevel = this.selected;
     return this.cap;
   }
 
@@ -100,8 +102,16 @@ export class RenditionList extends EventTarget {
   private applyCap(): void {
     if (!this.hls) return;
     this.hls.autoLevelCapping = this.cap === null ? -1 : this.cap;
-    // a manual choice above the cap comes down too, at once
-    if (this.cap !== null && this.hls.currentLevel > this.cap) this.hls.nextLevel = this.cap;
+    if (this.cap === null || this.hls.currentLevel <= this.cap) return;
+    if (this.selected !== -1) {
+      // a manual choice above the cap comes down too, at once (and stays a manual choice)
+      this.hls.nextLevel = this.cap;
+    } else {
+      // automatic: the next load comes from the capped level, and hls.js stays in automatic mode
+      // (hls.nextLevel would make it a manual choice that outlives the cap: lifting it would not
+      // give the viewer automatic quality back)
+      this.hls.nextLoadLevel = this.cap;
+    }
   }
 }
 

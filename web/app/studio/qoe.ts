@@ -102,13 +102,14 @@ export class QoeTable {
     return el(
       "tr",
       { class: isPoor(s) ? "poor" : "", "data-group": key },
+      // data-label: on a phone each row is a card and each cell names itself (app.css)
       el("td", {}, groupLabel(key), capped ? el("span", { class: "badge" }, ` capped ${this.capped.get(key)}p`) : null),
-      el("td", {}, s.connections),
-      el("td", {}, ratio === null ? "–" : `${(ratio * 100).toFixed(1)} %`),
-      el("td", { class: "latency" }, latency === null ? "–" : `${(latency / 1000).toFixed(2)} s`),
-      el("td", { class: "bitrate" }, s.avgBitrateKbps === null ? "–" : `${Math.round(s.avgBitrateKbps)} kb/s`),
-      el("td", {}, s.avgBufferMs === null ? "–" : `${(s.avgBufferMs / 1000).toFixed(1)} s`),
-      el("td", {}, button),
+      el("td", { "data-label": "Viewers" }, s.connections),
+      el("td", { "data-label": "Stall" }, ratio === null ? "–" : `${(ratio * 100).toFixed(1)} %`),
+      el("td", { class: "latency", "data-label": "Median latency" }, latency === null ? "–" : `${(latency / 1000).toFixed(2)} s`),
+      el("td", { class: "bitrate", "data-label": "Bitrate" }, s.avgBitrateKbps === null ? "–" : `${Math.round(s.avgBitrateKbps)} kb/s`),
+      el("td", { "data-label": "Buffer" }, s.avgBufferMs === null ? "–" : `${(s.avgBufferMs / 1000).toFixed(1)} s`),
+      el("td", { class: "action" }, button),
     );
   }
 }

@@ -35,6 +35,8 @@ export class WatchApp {
   readonly actions: AppliedAction[] = [];
   readonly telemetrySent: Array<TelemetrySample & { at: number }> = [];
   readonly scoreFrames: Array<{ seq: number; ts: number; changes: unknown }> = [];
+  /** every overlay the page showed, in order (null: none, the stream is live), for tests that must not race a short state */
+  readonly overlayHistory: Array<{ state: StreamStatus | null; at: number }> = [];
   socket: RoomSocket | null = null;
   private eventSocket: RoomSocket | null = null;
   private readonly video: WatchVideo;
@@ -50,6 +52,7 @@ export class WatchApp {
   constructor(private readonly root: HTMLElement) {
     this.streamId = root.dataset.streamId ?? "";
     this.status = (root.dataset.status as StreamStatus) || "created";
+    this.overlayHistory.push({ state: this.status === "live" ? null : this.status, at: Date.now() });
     const eventId = root.dataset.eventId || null;
     this.statusLineEl = $("[data-role=status]", root);
     this.video = new WatchVideo($("video", root) as HTMLVideoElement, $("#live", root) as HTMLButtonElement, new URLSearchParams(location.search).get("sync") !== "0", (state) => {
@@ -230,6 +233,10 @@ export class WatchApp {
       if (!this.stats) void this.refreshInfo();
     }
     if (changed || status === "ended" || status === "created") this.overlay.render(status, this.streamId, this.stats);
+    if (changed) {
+      this.overlayHistory.push({ state: status === "live" ? null : status, at: Date.now() });
+      if (this.overlayHistory.length > 50) this.overlayHistory.shift();
+    }
   }
 
   private starting = false;
@@ -311,6 +318,7 @@ export class WatchApp {
       poll: this.poll.poll,
       voted: this.poll.voted,
       overlay: $("#overlay", this.root).hidden ? null : ($("#overlay", this.root).dataset.state ?? null),
+      overlayHistory: this.overlayHistory,
       score: this.scorebug ? { mode: this.scorebug.mode, shown: this.scorebug.shown, reveals: this.scorebug.reveals, fired: this.scorebug.fired } : null,
       scoreFrames: this.scoreFrames,
       actions: this.actions,

@@ -74,8 +74,11 @@ export class ChatPanel {
   showError(text: string | null): void {
     if (text !== null) this.errors.push(text);
     if (this.errors.length > 20) this.errors.shift();
+    // the error line takes room from the list: keep the newest message in view if it was
+    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 8;
     this.error.textContent = text ?? "";
     show(this.error, text !== null);
+    if (atBottom) this.list.scrollTop = this.list.scrollHeight;
   }
 
   setEnabled(enabled: boolean, placeholder?: string): void {
