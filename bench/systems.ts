@@ -152,6 +152,9 @@ async function startOurs(
     },
     quiet: true,
     log: () => {},
+    // the origin in a process of its own: in this one it would share the event loop with up to
+    // 1,000 simulated viewers and answer the mother late (504 origin_timeout under load)
+    supervised: true,
   });
   const stop = onCleanup("stack", () => stack.stop());
   const created = await fetch(`${stack.edgeUrl}/api/streams`, {

@@ -79,10 +79,15 @@ export const liveCors: MiddlewareHandler<AppEnv> = async (c, next) => {
     });
   }
   await next();
+  // the live route's answers carry them already (built once, not copied again here)
+  if (c.res.headers.has("Access-Control-Allow-Origin")) return;
   const res = new Response(c.res.body, c.res);
   for (const [name, value] of Object.entries(CORS_HEADERS)) res.headers.set(name, value);
   c.res = res;
 };
+
+const CORS_ENTRIES = Object.entries(CORS_HEADERS);
+const HOP_HEADERS = new Set([TIER_HEADER.toLowerCase(), "age"]);
 
 function toResponse(buffered: Buffered, tier?: string): Response {
   const headers = new Headers(buffered.headers);
@@ -119,8 +124,9 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   const now = Date.now();
 
   if (config.tiers.hotCacheBytes > 0) hot ??= new HotCache(config.tiers.hotCacheBytes);
+  // A hot-tier hit does no other work: no Cache API, no Durable Object, one Headers built from the stored list.
   const memory = hot?.get(cacheKey, now);
-  if (memory) return deliver(c.req.raw, withTier(memory.answer, "edge-memory", memory.ageSeconds), type);
+  if (memory) return deliver(c.req.raw, memory.answer, type, "edge-memory", memory.ageSeconds);
 
   const cache = caches.default;
   // A failing cache is a miss, not an error for the viewer.
@@ -135,9 +141,9 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
     // Age: how long it has been cached here, on top of what the tier above reported when it was stored
     const upstreamAge = Number(headers.get("Age") ?? 0) || 0;
     const ageSeconds = storedAt > 0 ? upstreamAge + Math.max(0, Math.floor((now - storedAt) / 1000)) : undefined;
-    const answer: Buffered = { status: hit.status, headers: [...headers], body: await hit.arrayBuffer() };
+    const answer = withoutUpstreamTier({ status: hit.status, headers: [...headers], body: await hit.arrayBuffer() });
     hot?.set(cacheKey, answer, now);
-    return deliver(c.req.raw, withTier(answer, "edge-hit", ageSeconds), type);
+    return deliver(c.req.raw, answer, type, "edge-hit", ageSeconds);
   }
 
   /** The relay call for this object, storing the answer in this colo's tiers before it settles. */
@@ -145,7 +151,7 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
     const answer = await askRelay(c.env, placement, streamId, objectPath, search, signal);
     // stored before the call settles, so a request arriving meanwhile finds it rather than calling again
     if (answer.status === 200) {
-      hot?.set(cacheKey, answer, Date.now());
+      hot?.set(cacheKey, withoutUpstreamTier(answer), Date.now());
       const cacheControl = new Headers(answer.headers).get("cache-control");
       if (isEdgeCacheable(cacheControl)) {
         const stored = toResponse(answer);
@@ -176,7 +182,17 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
     return errorResponse(502, "mother_unavailable", "stream cache tier unavailable");
   }
   // a viewer who waited on another viewer's call was answered by this tier, not by the ones above
-  return deliver(c.req.raw, joined.leader ? joined.value : withTier(joined.value, "edge-coalesced"), type);
+  if (joined.leader) return deliver(c.req.raw, joined.value, type);
+  return deliver(c.req.raw, joined.value, type, "edge-coalesced");
+}
+
+/**
+ * The answer as this colo keeps it: without the tier header and Age of the
+ * tier it came from (each delivery names its own), so a hit only appends.
+ */
+function withoutUpstreamTier(answer: Buffered): Buffered {
+  if (!answer.headers.some(([name]) => HOP_HEADERS.has(name.toLowerCase()))) return answer;
+  return { ...answer, headers: answer.headers.filter(([name]) => !HOP_HEADERS.has(name.toLowerCase())) };
 }
 
 /** The region's relay, through its fetch() entry point so that cancelling `signal` reaches it. */
@@ -186,33 +202,30 @@ async function askRelay(env: Env, placement: Placement, streamId: string, object
   return { status: response.status, headers: [...response.headers], body: await response.arrayBuffer() };
 }
 
-function withTier(answer: Buffered, tier: string, ageSeconds?: number): Buffered {
-  const headers = answer.headers.filter(([name]) => {
-    const lower = name.toLowerCase();
-    return lower !== TIER_HEADER.toLowerCase() && (ageSeconds === undefined || lower !== "age");
-  });
-  headers.push([TIER_HEADER, tier]);
-  if (ageSeconds !== undefined) headers.push(["Age", String(ageSeconds)]);
-  return { ...answer, headers };
-}
-
 /**
- * The viewer's answer: validators (304 for a matching If-None-Match) and
- * byte ranges (206 / 416) on the immutable media objects.
+ * The viewer's answer: the stored headers plus the tier that answered (and
+ * Age), CORS, validators (304 for a matching If-None-Match) and byte ranges
+ * (206 / 416) on the immutable media objects. Without `tier` the answer's own
+ * tier header (the leader's, from the tiers above) is kept.
  */
-function deliver(request: Request, buffered: Buffered, type: HlsObjectType): Response {
-  const res = toResponse(buffered);
-  if (buffered.status !== 200) return res;
-  const etag = res.headers.get("ETag");
-  if (etag !== null && request.headers.get("If-None-Match")?.split(",").some((v) => v.trim() === etag)) {
-    return new Response(null, { status: 304, headers: res.headers });
+function deliver(request: Request, buffered: Buffered, type: HlsObjectType, tier?: string, ageSeconds?: number): Response {
+  const headers = new Headers(buffered.headers);
+  if (tier !== undefined) headers.set(TIER_HEADER, tier);
+  if (ageSeconds !== undefined) headers.set("Age", String(ageSeconds));
+  for (const [name, value] of CORS_ENTRIES) headers.set(name, value);
+  if (buffered.status !== 200) return new Response(buffered.body, { status: buffered.status, headers });
+  const etag = headers.get("ETag");
+  if (etag !== null) {
+    const match = request.headers.get("If-None-Match");
+    if (match !== null && match.split(",").some((v) => v.trim() === etag)) return new Response(null, { status: 304, headers });
   }
   if (type === "init" || type === "segment" || type === "part") {
-    res.headers.set("Accept-Ranges", "bytes");
-    if (request.method === "GET") {
-      const partial = rangeResponse(buffered.body, res.headers, parseRange(request.headers.get("Range"), buffered.body.byteLength));
+    headers.set("Accept-Ranges", "bytes");
+    const range = request.method === "GET" ? request.headers.get("Range") : null;
+    if (range !== null) {
+      const partial = rangeResponse(buffered.body, headers, parseRange(range, buffered.body.byteLength));
       if (partial) return partial;
     }
   }
-  return res;
+  return new Response(buffered.body, { status: 200, headers });
 }

@@ -179,6 +179,37 @@ describe("Cache-Control rewrite and X-Cache-Tier", () => {
     }
   });
 
+  it("a hot-tier hit names only its own tier, carries CORS once, and answers ranges and validators from memory", async () => {
+    const id = await createLiveStream();
+    const path = `/live/${id}/v0/e1-105.m4s`;
+    const first = await edge(path);
+    const body = await first.arrayBuffer();
+    expect(first.headers.get("X-Cache-Tier")).toBe("origin");
+    expect(first.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    const hit = await edge(path);
+    expect(hit.headers.get("X-Cache-Tier")).toBe("edge-memory");
+    // one value each: the upstream tier's header and Age are not carried along
+    expect(hit.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    expect(hit.headers.get("Age")).toMatch(/^\d+$/);
+    expect(hit.headers.get("Accept-Ranges")).toBe("bytes");
+    expect(bytesEqual(await hit.arrayBuffer(), body)).toBe(true);
+
+    const ranged = await edge(path, { headers: { Range: "bytes=10-19" } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get("X-Cache-Tier")).toBe("edge-memory");
+    expect(ranged.headers.get("Content-Range")).toBe(`bytes 10-19/${body.byteLength}`);
+    expect(ranged.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    expect(bytesEqual(await ranged.arrayBuffer(), body.slice(10, 20))).toBe(true);
+
+    const etag = hit.headers.get("ETag");
+    if (etag !== null) {
+      const revalidated = await edge(path, { headers: { "If-None-Match": etag } });
+      expect(revalidated.status).toBe(304);
+      expect(revalidated.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    }
+    expect(await upstreamCount(`/hls/${id}/v0/e1-105.m4s`)).toBe(1);
+  });
+
   it("404 from origin: no-store, never edge-cached, negative-cached 1 s in the mother", async () => {
     const id = await createLiveStream();
     const path = `/live/${id}/v0/e1-1001.m4s`;
