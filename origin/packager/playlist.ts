@@ -143,18 +143,43 @@ function seconds(value: number): string {
 
 export interface MasterPlaylistVariant {
   uri: string;
-  /** Peak bits per second. */
+  /** Peak bits per second, including the audio rendition it plays with. */
   bandwidth: number;
   averageBandwidth: number;
+  /** Every codec of the variant, its audio group's included (RFC 8216bis §4.4.6.2). */
   codecs: readonly string[];
   /** Omitted (with height) for audio-only variants. */
   width?: number;
   height?: number;
   frameRate?: number;
+  /** GROUP-ID of the EXT-X-MEDIA TYPE=AUDIO renditions it plays with. */
+  audioGroup?: string;
 }
 
-export function renderMasterPlaylist(variants: readonly MasterPlaylistVariant[]): string {
+/** An alternative audio rendition (EXT-X-MEDIA:TYPE=AUDIO). */
+export interface MasterPlaylistAudio {
+  groupId: string;
+  name: string;
+  uri: string;
+  default: boolean;
+  /** CHANNELS: the channel count, when known. */
+  channels?: number;
+}
+
+export function renderMasterPlaylist(variants: readonly MasterPlaylistVariant[], audio: readonly MasterPlaylistAudio[] = []): string {
   const lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"];
+  for (const a of audio) {
+    const attrs = [
+      "TYPE=AUDIO",
+      `GROUP-ID="${quoted(a.groupId)}"`,
+      `NAME="${quoted(a.name)}"`,
+      `DEFAULT=${a.default ? "YES" : "NO"}`,
+      "AUTOSELECT=YES",
+    ];
+    if (a.channels !== undefined) attrs.push(`CHANNELS="${a.channels}"`);
+    attrs.push(`URI="${quoted(a.uri)}"`);
+    lines.push(`#EXT-X-MEDIA:${attrs.join(",")}`);
+  }
   for (const v of variants) {
     const attrs = [
       `BANDWIDTH=${Math.round(v.bandwidth)}`,
@@ -163,6 +188,7 @@ export function renderMasterPlaylist(variants: readonly MasterPlaylistVariant[])
     if (v.codecs.length > 0) attrs.push(`CODECS="${quoted(v.codecs.join(","))}"`);
     if (v.width !== undefined && v.height !== undefined) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
     if (v.frameRate !== undefined) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
+    if (v.audioGroup !== undefined) attrs.push(`AUDIO="${quoted(v.audioGroup)}"`);
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(",")}`);
     lines.push(v.uri);
   }

@@ -104,6 +104,8 @@ export interface RenditionOptions {
   maxRemovedSegments: number;
   now: () => number;
   resume?: RenditionResume;
+  /** The audio rendition: its init, segments and parts are served as audio/mp4. */
+  audio?: boolean;
 }
 
 const INIT_FILE = /^init-([a-z0-9]{1,16})-(0|[1-9]\d{0,5})\.mp4$/;
@@ -112,8 +114,8 @@ const PART_FILE = /^([a-z0-9]{1,16})-p(0|[1-9]\d{0,11})\.m4s$/;
 /** Parts are listed for the segments of the last three target durations (RFC 8216bis §4.4.3.7). */
 const PART_LISTING_TARGETS = 3;
 
-export function packaged(type: HlsObjectType, body: Buffer | string): PackagedObject {
-  return { body, type, contentType: contentTypeFor(type) };
+export function packaged(type: HlsObjectType, body: Buffer | string, audio = false): PackagedObject {
+  return { body, type, contentType: audio && type !== "master" && type !== "media" ? "audio/mp4" : contentTypeFor(type) };
 }
 
 /** Seconds rounded up to the millisecond: what a playlist may claim as an upper bound. */
@@ -347,19 +349,19 @@ export class Rendition {
     if (m) {
       if (m[1] !== this.opts.epoch) return undefined;
       const init = this.inits.get(Number(m[2]));
-      return init && packaged("init", init.init.bytes);
+      return init && packaged("init", init.init.bytes, this.opts.audio);
     }
     m = SEGMENT_FILE.exec(file);
     if (m) {
       if (m[1] !== this.opts.epoch) return undefined;
       const seg = this.segment(Number(m[2]));
-      return seg && packaged("segment", seg.bytes);
+      return seg && packaged("segment", seg.bytes, this.opts.audio);
     }
     m = PART_FILE.exec(file);
     if (m) {
       if (m[1] !== this.opts.epoch) return undefined;
       const part = this.part(Number(m[2]));
-      return part && packaged("part", part);
+      return part && packaged("part", part, this.opts.audio);
     }
     return undefined;
   }

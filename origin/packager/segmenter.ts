@@ -1,67 +1,23 @@
 /**
- * Turns one rendition's top-level boxes, from one FFmpeg run, into an init
- * segment, parts and media segments.
+ * Turns one video rendition's top-level boxes, from one FFmpeg run, into a
+ * CMAF header, parts and media segments.
  *
  * A part is one moof+mdat pair as FFmpeg writes it (FFmpeg calls it a
  * fragment; `-frag_duration` sets its length): the LL-HLS partial segment,
  * published the moment it is complete. Segments are whole runs of parts,
  * only ever cut in front of an independent part, so every segment starts
- * with a sync sample; part boundaries are kept inside each segment.
+ * with a sync sample; part boundaries are kept inside each segment. Every
+ * input carries exactly one track (CMAF: one track per file).
  */
-import { BoxError, parseInit, parseMoof, type Box, type InitInfo, type InitTrack } from "./boxes.js";
+import { BoxError, type Box } from "./box-splitter.js";
+import { cmafInit } from "./cmaf.js";
+import { parseMoof } from "./fragment.js";
+import { parseInit } from "./init-info.js";
 import { PdtClock } from "./pdt-clock.js";
+import { DEFAULT_MAX_SEGMENT_BYTES, SegmentBuilder, type InitSegment, type Part, type Segment, type SegmenterEvent } from "./segment-builder.js";
 import { shiftDecodeTimes } from "./timeline.js";
 
-/** One moof+mdat pair as FFmpeg wrote it. */
-export interface Part {
-  /** Decode time of the timing track's first sample, seconds. */
-  startDts: number;
-  /** Seconds of the timing track covered. */
-  duration: number;
-  /** The timing track's first sample is a sync sample. */
-  independent: boolean;
-  /** moof+mdat. */
-  bytes: Buffer;
-  /** Wall clock (ms) when the part was complete. */
-  arrivedAt: number;
-}
-
-/** A part's place inside its closed segment. */
-export interface SegmentPart {
-  startDts: number;
-  duration: number;
-  independent: boolean;
-  arrivedAt: number;
-  /** Byte range of the part within `Segment.bytes`. */
-  offset: number;
-  length: number;
-}
-
-export interface Segment {
-  startDts: number;
-  duration: number;
-  /** Wall clock (ms, rounded) of the first sample. */
-  programDateTime: number;
-  parts: SegmentPart[];
-  bytes: Buffer;
-}
-
-export interface InitSegment {
-  /** ftyp+moov as FFmpeg wrote them. */
-  bytes: Buffer;
-  info: InitInfo;
-  /** The track segment timing is taken from: video, else audio, else the first. */
-  timingTrack: InitTrack;
-}
-
-export type SegmenterEvent =
-  | { type: "init"; init: InitSegment }
-  /**
-   * A part was appended to the open segment as its part number `partIndex`;
-   * `programDateTime` is the open segment's (ms).
-   */
-  | { type: "part"; part: Part; partIndex: number; programDateTime: number }
-  | { type: "segment"; segment: Segment };
+export type { InitSegment, Part, Segment, SegmentPart, SegmenterEvent } from "./segment-builder.js";
 
 export interface SegmenterOptions {
   /** Seconds. */
@@ -77,14 +33,15 @@ export interface SegmenterOptions {
 
 /** Lets a segment close at the keyframe that lands just short of the target (frame timing jitter). */
 const CUT_TOLERANCE = 0.05;
-const DEFAULT_MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
 
-interface OpenSegment {
-  startTicks: number;
-  durationTicks: number;
-  programDateTime: number;
-  parts: Part[];
-  bytes: number;
+/** The init of a one-track input, as a CMAF header; anything else is refused. */
+export function singleTrackInit(moov: Buffer): InitSegment {
+  const info = parseInit(moov);
+  const track = info.tracks[0];
+  if (!track || info.tracks.length !== 1) {
+    throw new BoxError(`expected one track per input (CMAF), found ${info.tracks.length}`);
+  }
+  return { bytes: cmafInit(moov, track), info, timingTrack: track };
 }
 
 export class Segmenter {
@@ -92,11 +49,10 @@ export class Segmenter {
   private readonly now: () => number;
   private readonly maxSegmentBytes: number;
   private readonly decodeTimeOffset: number;
-  private ftyp: Buffer | undefined;
   private initSegment: InitSegment | undefined;
+  private builder: SegmentBuilder | undefined;
   private pendingMoof: Buffer | undefined;
-  private open: OpenSegment | undefined;
-  /** End of the last part, in timing-track ticks; places parts that lack timing-track samples. */
+  /** End of the last part, in track ticks; places parts without samples. */
   private nextTicks: number | undefined;
   private readonly clock: PdtClock;
 
@@ -114,16 +70,17 @@ export class Segmenter {
 
   /** Parts of the segment still being built (the LL-HLS parts published so far). */
   get openParts(): readonly Part[] {
-    return this.open?.parts ?? [];
+    return this.builder?.openParts ?? [];
   }
 
   push(box: Box): SegmenterEvent[] {
     switch (box.type) {
-      case "ftyp":
-        if (!this.initSegment) this.ftyp = box.data;
-        return [];
-      case "moov":
-        return [this.onMoov(box.data)];
+      case "moov": {
+        if (this.initSegment) throw new BoxError("second moov in one run");
+        this.initSegment = singleTrackInit(box.data);
+        this.builder = new SegmentBuilder(this.initSegment.timingTrack.timescale, this.clock, this.maxSegmentBytes);
+        return [{ type: "init", init: this.initSegment }];
+      }
       case "moof":
         if (!this.initSegment) throw new BoxError("moof before moov");
         if (this.pendingMoof) throw new BoxError("moof not followed by mdat");
@@ -137,7 +94,7 @@ export class Segmenter {
         return this.onPart(moof, box.data);
       }
       default:
-        // free/skip/mfra/sidx/styp/prft etc. carry nothing a client of our segments needs.
+        // ftyp (ours replaces it), free/skip/mfra/sidx/styp/prft etc.: nothing a client of our segments needs.
         return [];
     }
   }
@@ -145,25 +102,12 @@ export class Segmenter {
   /** Closes the open segment (end of input). A moof still waiting for its mdat is dropped. */
   flush(): Segment | undefined {
     this.pendingMoof = undefined;
-    return this.close();
-  }
-
-  private onMoov(moov: Buffer): SegmenterEvent {
-    if (this.initSegment) throw new BoxError("second moov in one run");
-    const bytes = this.ftyp ? Buffer.concat([this.ftyp, moov]) : moov;
-    const info = parseInit(bytes);
-    const timingTrack =
-      info.tracks.find((t) => t.kind === "video") ??
-      info.tracks.find((t) => t.kind === "audio") ??
-      info.tracks[0];
-    if (!timingTrack) throw new BoxError("init segment has no tracks");
-    this.initSegment = { bytes, info, timingTrack };
-    this.ftyp = undefined;
-    return { type: "init", init: this.initSegment };
+    return this.builder?.close();
   }
 
   private onPart(moof: Buffer, mdat: Buffer): SegmenterEvent[] {
     const init = this.initSegment!;
+    const builder = this.builder!;
     const { timescale, trackId } = init.timingTrack;
     const arrivedAt = this.now();
     const frag = parseMoof(moof, init.info.tracks).find((t) => t.trackId === trackId);
@@ -171,71 +115,9 @@ export class Segmenter {
     const startTicks = timed ? frag.baseMediaDecodeTime : this.nextTicks ?? 0;
     const durationTicks = timed ? frag.duration : 0;
     this.nextTicks = startTicks + durationTicks;
-
     if (timed) this.clock.observe(arrivedAt, startTicks / timescale, durationTicks / timescale);
-
-    const part: Part = {
-      startDts: startTicks / timescale,
-      duration: durationTicks / timescale,
-      independent: timed && frag.firstSampleIsSync,
-      bytes: Buffer.concat([moof, mdat]),
-      arrivedAt,
-    };
-
-    const open = this.open;
-    const cut =
-      part.independent && (!open || open.durationTicks / timescale >= this.targetDuration - CUT_TOLERANCE);
-    if (!cut && !open) return []; // nothing decodable to attach it to yet
-    // Checked before any state changes so a failure never loses an already closed segment.
-    if ((cut ? 0 : open!.bytes) + part.bytes.length > this.maxSegmentBytes) {
-      throw new BoxError(`segment would exceed ${this.maxSegmentBytes} bytes without a keyframe to cut at`);
-    }
-
-    const events: SegmenterEvent[] = [];
-    if (cut) {
-      const closed = this.close();
-      if (closed) events.push({ type: "segment", segment: closed });
-      this.open = {
-        startTicks,
-        durationTicks: 0,
-        programDateTime: this.clock.at(startTicks / timescale),
-        parts: [],
-        bytes: 0,
-      };
-    }
-    const target = this.open!;
-    target.parts.push(part);
-    target.durationTicks += durationTicks;
-    target.bytes += part.bytes.length;
-    events.push({ type: "part", part, partIndex: target.parts.length - 1, programDateTime: target.programDateTime });
-    return events;
-  }
-
-  private close(): Segment | undefined {
-    const open = this.open;
-    if (!open) return undefined;
-    this.open = undefined;
-    const timescale = this.initSegment!.timingTrack.timescale;
-    const bytes = Buffer.concat(open.parts.map((c) => c.bytes), open.bytes);
-    let offset = 0;
-    const parts = open.parts.map((c): SegmentPart => {
-      const placed = {
-        startDts: c.startDts,
-        duration: c.duration,
-        independent: c.independent,
-        arrivedAt: c.arrivedAt,
-        offset,
-        length: c.bytes.length,
-      };
-      offset += c.bytes.length;
-      return placed;
-    });
-    return {
-      startDts: open.startTicks / timescale,
-      duration: open.durationTicks / timescale,
-      programDateTime: open.programDateTime,
-      parts,
-      bytes,
-    };
+    const independent = timed && frag.firstSampleIsSync;
+    const cut = independent && (!builder.isOpen || builder.openDuration >= this.targetDuration - CUT_TOLERANCE);
+    return builder.add(Buffer.concat([moof, mdat]), { startTicks, durationTicks, independent, arrivedAt }, cut);
   }
 }

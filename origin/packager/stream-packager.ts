@@ -1,6 +1,13 @@
 /**
- * The packager for one live stream: FFmpeg's per-rendition fMP4 pipes go in
- * (one "run" per FFmpeg process), named CMAF HLS objects come out.
+ * The packager for one live stream: FFmpeg's pipes go in (one "run" per
+ * FFmpeg process), named CMAF HLS objects come out.
+ *
+ * Strict CMAF: every input and every output file carries one track. Each
+ * video rendition gets its own pipe (video only); the stream's one audio
+ * rendition (`audio/`) comes from a pipe of its own and is cut at the
+ * leading video rendition's part and segment boundaries (audio-segmenter.ts),
+ * so every rendition has the same media sequence numbers and the master
+ * playlist lets every video variant share it (EXT-X-MEDIA TYPE=AUDIO).
  *
  * A broadcaster reconnect means a new FFmpeg process whose timestamps restart;
  * each run therefore gets its own init (named by the run index) and its first
@@ -9,109 +16,32 @@
  */
 import { EventEmitter } from "node:events";
 import { classifyObjectPath } from "../../common/hls-paths.js";
-import { decidePart, decidePlaylist, holdLimitMs, type BlockingQuery, type Decision } from "./blocking.js";
-import { BoxSplitter } from "./boxes.js";
+import { AudioSegmenter } from "./audio-segmenter.js";
+import { decidePart, decidePlaylist, type BlockingQuery, type Decision } from "./blocking.js";
+import { BoxSplitter } from "./box-splitter.js";
+import { HeldRequests } from "./held-requests.js";
+import { buildMaster } from "./master.js";
+import {
+  AUDIO_RENDITION,
+  type PackagerEvents,
+  type PackagerOptions,
+  type PackagerResume,
+  type PackagerStats,
+  type RenditionSpec,
+  type RunInput,
+  type RunOptions,
+  type ServeResult,
+} from "./packager-types.js";
 import { PdtClock } from "./pdt-clock.js";
-import { renderMasterPlaylist, renderMediaPlaylist, type MasterPlaylistVariant } from "./playlist.js";
-import { Rendition, ceilMs, packaged, type PackagedObject, type RenditionResume } from "./rendition.js";
-import { Segmenter, type SegmenterEvent } from "./segmenter.js";
+import { renderMediaPlaylist } from "./playlist.js";
+import { Rendition, ceilMs, packaged, type PackagedObject } from "./rendition.js";
+import { Segmenter, type Segment, type SegmenterEvent } from "./segmenter.js";
 
 export type { PackagedObject, BlockingQuery };
-
-/** Per rendition: where an earlier origin process stopped (crash recovery). */
-export type PackagerResume = Record<string, RenditionResume>;
-
-/** What a request gets: an object, or an HTTP error to send. */
-export type ServeResult =
-  | { kind: "object"; object: PackagedObject }
-  | { kind: "error"; status: number; code: string; message: string };
-
-export interface RenditionSpec {
-  /** Directory name, [a-z0-9_]{1,16}. */
-  name: string;
-  width: number;
-  height: number;
-  /** bps */
-  videoBitrate: number;
-  /** bps */
-  audioBitrate: number;
-  frameRate: number;
-}
-
-export interface PackagerOptions {
-  streamId: string;
-  renditions: RenditionSpec[];
-  /** Seconds; default 2. */
-  targetDuration?: number;
-  /** Segments listed in each media playlist; default 6. */
-  windowSize?: number;
-  /** Nominal LL-HLS part duration in seconds (FFmpeg's fragment duration); default 1/3. */
-  partTarget?: number;
-  /** Extra ms a segment stays downloadable after the RFC's minimum; default 4000. */
-  retentionGraceMs?: number;
-  /** Blocking requests held at once per stream before 503; default 2000. */
-  maxHeldRequests?: number;
-  /** Continue numbering where an earlier origin process stopped (a new epoch keeps names unique). */
-  resume?: PackagerResume;
-  /** [a-z0-9]{1,16}; default Date.now().toString(36). */
-  epoch?: string;
-  now?: () => number;
-}
-
-export interface RunOptions {
-  /** Wall clock (ms) of the run's decode time 0 as seen at ingest (PDT anchor), once known. */
-  ingestStart?: () => number | undefined;
-}
-
-export interface RunInput {
-  write(rendition: string, chunk: Buffer): void;
-  /** Flushes open segments. */
-  end(): void;
-}
-
-export interface SegmentEvent {
-  rendition: string;
-  msn: number;
-  /** Seconds. */
-  duration: number;
-  /** ms since the Unix epoch. */
-  programDateTime: number;
-  bytes: Buffer;
-  /** Object path relative to the stream, e.g. "720p/<epoch>-12.m4s". */
-  path: string;
-  discontinuity: boolean;
-}
-
-export interface InitEvent {
-  rendition: string;
-  /** Run index: the number in the init's name, initName(epoch, discontinuity). */
-  discontinuity: number;
-  bytes: Buffer;
-  path: string;
-}
-
-export interface PackagerEvents {
-  segment: [SegmentEvent];
-  init: [InitEvent];
-  error: [Error];
-}
-
-export interface PackagerStats {
-  /** Segments produced since construction, all renditions. */
-  segments: number;
-  renditions: number;
-  /** Segments currently held in memory (servable). */
-  retainedSegments: number;
-  retainedBytes: number;
-}
+export * from "./packager-types.js";
 
 const RENDITION_NAME = /^[a-z0-9_]{1,16}$/;
 const EPOCH = /^[a-z0-9]{1,16}$/;
-
-/** Peak over average for a capped-VBR x264 encode (maxrate ≈ 1.1 × bitrate). */
-const PEAK_FACTOR = 1.1;
-/** fMP4 container overhead on top of the elementary streams. */
-const CONTAINER_OVERHEAD = 1.05;
 
 interface RunRendition {
   splitter: BoxSplitter;
@@ -119,10 +49,10 @@ interface RunRendition {
   failed: boolean;
 }
 
-interface HeldRequest {
-  /** The answer, once there is one. */
-  check(): ServeResult | undefined;
-  finish(result: ServeResult): void;
+interface RunAudio {
+  splitter: BoxSplitter;
+  segmenter: AudioSegmenter;
+  failed: boolean;
 }
 
 function notFound(): ServeResult {
@@ -132,6 +62,7 @@ function notFound(): ServeResult {
 interface Run {
   index: number;
   renditions: Map<string, RunRendition>;
+  audio: RunAudio;
   finished: boolean;
 }
 
@@ -142,14 +73,15 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
   private readonly renditions = new Map<string, Rendition>();
   private readonly targetDuration: number;
   private readonly now: () => number;
-  private readonly maxHeldRequests: number;
   private runCount = 0;
   private current: Run | undefined;
   private isEnded = false;
   private master: string | undefined;
   /** Rendered media playlists, dropped whenever any rendition moves (rendition reports name the others). */
   private playlists = new Map<string, string>();
-  private readonly held = new Set<HeldRequest>();
+  private readonly held: HeldRequests;
+  /** The rendition whose part boundaries the audio follows. */
+  private readonly leader: string;
 
   constructor(opts: PackagerOptions) {
     super();
@@ -169,14 +101,19 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     this.epoch = epoch;
     this.targetDuration = targetDuration;
     this.now = opts.now ?? Date.now;
-    this.maxHeldRequests = opts.maxHeldRequests ?? 2_000;
+    this.held = new HeldRequests(opts.maxHeldRequests ?? 2_000, targetDuration);
     this.specs = opts.renditions.slice();
+    this.leader = this.specs[0]!.name;
+    const names = [...this.specs.map((spec) => spec.name), AUDIO_RENDITION];
     for (const spec of this.specs) {
       if (!RENDITION_NAME.test(spec.name)) throw new RangeError(`rendition name must match ${RENDITION_NAME}`);
-      if (this.renditions.has(spec.name)) throw new RangeError(`duplicate rendition ${spec.name}`);
+      if (spec.name === AUDIO_RENDITION) throw new RangeError(`"${AUDIO_RENDITION}" is the audio rendition's name`);
+    }
+    for (const name of names) {
+      if (this.renditions.has(name)) throw new RangeError(`duplicate rendition ${name}`);
       this.renditions.set(
-        spec.name,
-        new Rendition(spec.name, {
+        name,
+        new Rendition(name, {
           epoch,
           targetDuration,
           windowSize,
@@ -185,7 +122,8 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
           // a removed segment is kept ~ the RFC window (playlist + its own duration + grace); the cap only bounds memory
           maxRemovedSegments: windowSize * 3,
           now: this.now,
-          resume: opts.resume?.[spec.name],
+          resume: opts.resume?.[name],
+          audio: name === AUDIO_RENDITION,
         }),
       );
     }
@@ -199,7 +137,7 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
   beginRun(options: RunOptions = {}): RunInput {
     if (this.isEnded) throw new Error(`stream ${this.streamId} has ended`);
     if (this.current) this.finishRun(this.current);
-    const run: Run = { index: this.runCount++, renditions: new Map(), finished: false };
+    const index = this.runCount++;
     let floor = -Infinity;
     for (const r of this.renditions.values()) floor = Math.max(floor, r.pdtEnd ?? -Infinity);
     // The run continues the stream's decode timeline where the previous one ended (timeline.ts).
@@ -207,8 +145,14 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     for (const r of this.renditions.values()) decodeTimeOffset = Math.max(decodeTimeOffset, r.dtsEnd);
     decodeTimeOffset = Math.ceil(decodeTimeOffset * 1000) / 1000;
     const clock = new PdtClock({ floorMs: floor, ingestStart: options.ingestStart, runStartDts: decodeTimeOffset });
-    for (const name of this.renditions.keys()) {
-      run.renditions.set(name, {
+    const run: Run = {
+      index,
+      renditions: new Map(),
+      audio: { splitter: new BoxSplitter(), segmenter: new AudioSegmenter({ now: this.now, clock, decodeTimeOffset }), failed: false },
+      finished: false,
+    };
+    for (const spec of this.specs) {
+      run.renditions.set(spec.name, {
         splitter: new BoxSplitter(),
         segmenter: new Segmenter({ targetDuration: this.targetDuration, now: this.now, clock, decodeTimeOffset }),
         failed: false,
@@ -270,37 +214,12 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
       const object = this.getObject(relPath);
       return Promise.resolve(object ? { kind: "object", object } : notFound());
     }
-    const settle = (decision: Decision): ServeResult | undefined => {
-      if (decision.kind === "hold") return undefined;
+    const answer = (decision: Decision): ServeResult | undefined => {
       if (decision.kind === "reject") return { kind: "error", status: decision.status, code: decision.code, message: decision.message };
       const object = this.getObject(relPath);
       return object ? { kind: "object", object } : notFound();
     };
-    const now = settle(decide());
-    if (now) return Promise.resolve(now);
-    if (this.held.size >= this.maxHeldRequests) {
-      return Promise.resolve({ kind: "error", status: 503, code: "too_many_held", message: "too many blocking requests held" });
-    }
-    if (signal?.aborted) return Promise.resolve({ kind: "error", status: 499, code: "client_gone", message: "request aborted" });
-    return new Promise<ServeResult>((resolve) => {
-      const request: HeldRequest = {
-        check: () => settle(decide()),
-        finish: (result) => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-          this.held.delete(request);
-          resolve(result);
-        },
-      };
-      const onAbort = () => request.finish({ kind: "error", status: 499, code: "client_gone", message: "request aborted" });
-      const timer = setTimeout(
-        () => request.finish({ kind: "error", status: 503, code: "hold_timeout", message: "not available within three target durations" }),
-        holdLimitMs(this.targetDuration),
-      );
-      timer.unref?.();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.held.add(request);
-    });
+    return this.held.serve(decide, answer, signal);
   }
 
   /** Where every rendition stands, for a later process to continue from (see PackagerResume). */
@@ -335,7 +254,7 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
   }
 
   private write(run: Run, name: string, chunk: Buffer): void {
-    const state = run.renditions.get(name);
+    const state = name === AUDIO_RENDITION ? run.audio : run.renditions.get(name);
     if (!state) throw new Error(`stream ${this.streamId}: unknown rendition ${JSON.stringify(name)}`);
     // A replaced FFmpeg may still be draining its pipes; its bytes belong to nothing now.
     if (run.finished || state.failed) return;
@@ -352,11 +271,10 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     if (failure !== undefined) this.fail(run, name, state, failure);
   }
 
-  private fail(run: Run, name: string, state: RunRendition, err: unknown): void {
+  private fail(run: Run, name: string, state: RunRendition | RunAudio, err: unknown): void {
     state.failed = true;
     // Parts of the open segment may already be published under its msn; closing it keeps those names true.
-    const segment = state.segmenter.flush();
-    if (segment) this.apply(run, name, { type: "segment", segment });
+    this.flushInput(run, name);
     const message = err instanceof Error ? err.message : String(err);
     this.emit(
       "error",
@@ -368,11 +286,21 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     if (run.finished) return;
     run.finished = true;
     if (this.current === run) this.current = undefined;
-    for (const [name, state] of run.renditions) {
-      if (state.failed) continue;
-      const segment = state.segmenter.flush();
-      if (segment) this.apply(run, name, { type: "segment", segment });
+    for (const [name, state] of run.renditions) if (!state.failed) this.flushInput(run, name);
+    // after the video: the audio's last parts are cut at the leader's last boundary
+    if (!run.audio.failed) this.flushInput(run, AUDIO_RENDITION);
+  }
+
+  private flushInput(run: Run, name: string): void {
+    let segment: Segment | undefined;
+    if (name === AUDIO_RENDITION) {
+      const flushed = run.audio.segmenter.flush();
+      for (const event of flushed.events) this.apply(run, name, event);
+      segment = flushed.segment;
+    } else {
+      segment = run.renditions.get(name)?.segmenter.flush();
     }
+    if (segment) this.apply(run, name, { type: "segment", segment });
   }
 
   private apply(run: Run, name: string, event: SegmenterEvent): void {
@@ -391,6 +319,11 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
       case "part":
         rendition.addPart(run.index, event.part, event.partIndex, event.programDateTime);
         this.changed();
+        if (name === this.leader && !run.audio.failed) {
+          const { startDts, duration } = event.part;
+          const audioEvents = this.followLeader(run, () => run.audio.segmenter.followVideoPart(startDts, startDts + duration, event.partIndex === 0));
+          for (const audioEvent of audioEvents) this.apply(run, AUDIO_RENDITION, audioEvent);
+        }
         return;
       case "segment": {
         const stored = rendition.addSegment(run.index, event.segment);
@@ -409,13 +342,19 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     }
   }
 
+  private followLeader(run: Run, cut: () => SegmenterEvent[]): SegmenterEvent[] {
+    try {
+      return cut();
+    } catch (err) {
+      this.fail(run, AUDIO_RENDITION, run.audio, err);
+      return [];
+    }
+  }
+
   /** Something moved: drop rendered playlists and let held requests look again. */
   private changed(): void {
     this.playlists.clear();
-    for (const request of [...this.held]) {
-      const result = request.check();
-      if (result) request.finish(result);
-    }
+    this.held.recheck();
   }
 
   /**
@@ -457,26 +396,7 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
 
   /** Rendered once, when every rendition has a segment, and then frozen so a long-cached copy is never stale. */
   private masterPlaylist(): string | undefined {
-    if (this.master !== undefined) return this.master;
-    const variants: MasterPlaylistVariant[] = [];
-    for (const spec of this.specs) {
-      const init = this.renditions.get(spec.name)!.firstSegmentInit;
-      if (!init) return undefined;
-      const video = init.init.info.tracks.find((t) => t.kind === "video");
-      const audio = init.init.info.tracks.find((t) => t.kind === "audio");
-      const videoBitrate = video ? spec.videoBitrate : 0;
-      const audioBitrate = audio ? spec.audioBitrate : 0;
-      variants.push({
-        uri: `${spec.name}/index.m3u8`,
-        bandwidth: Math.round((videoBitrate * PEAK_FACTOR + audioBitrate) * CONTAINER_OVERHEAD),
-        averageBandwidth: videoBitrate + audioBitrate,
-        codecs: [video?.codec, audio?.codec].filter((c): c is string => !!c),
-        width: video?.width,
-        height: video?.height,
-        frameRate: video ? spec.frameRate : undefined,
-      });
-    }
-    this.master = renderMasterPlaylist(variants);
+    this.master ??= buildMaster(this.specs, this.renditions);
     return this.master;
   }
 }

@@ -19,6 +19,7 @@ import { deferredTranscoder } from "../transcode/deferred-transcoder.js";
 import type { IncomingPublish } from "../ingest/rtmp-ingest.js";
 import type { JournalState, StreamJournal } from "./stream-journal.js";
 import { StreamPackager, type RenditionSpec } from "../packager/stream-packager.js";
+import { ladderOutputs } from "../transcode/ladder-args.js";
 import type { Transcoder, TranscoderOptions } from "../transcode/transcoder.js";
 
 /** "starting": a publisher is (or was) connected and no media has flowed yet. */
@@ -192,7 +193,7 @@ export class LiveStream {
         if (!sourceHasAudio) this.deps.log(`stream ${this.streamId}: the source has no audio, a silent track stands in`);
         return this.deps.startTranscoder({
           args: this.deps.buildArgs({ sourceHasAudio }),
-          renditions: this.options.ladder.map((r) => r.name),
+          renditions: ladderOutputs(this.options.ladder),
           onOutput: (rendition, chunk) => run.write(rendition, chunk),
           onDone,
         });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadOriginConfig, parseLadder } from "../../origin/config.js";
-import { buildLadderArgs, FIRST_OUTPUT_FD, nominalPartDuration } from "../../origin/transcode/ladder-args.js";
+import { buildLadderArgs, FIRST_OUTPUT_FD, ladderOutputs, nominalPartDuration } from "../../origin/transcode/ladder-args.js";
 
 describe("ladder", () => {
   it("parses the default ladder of the issue: 720p/360p/240p", () => {
@@ -20,11 +20,22 @@ describe("ladder", () => {
     expect(() => parseLadder("a:100x100:lots", 30)).toThrow(/bitrate/);
   });
 
-  it("builds one fMP4 output per rendition, 1 s keyframes, no scene-cut keyframes", () => {
+  it("builds one single-track fMP4 output per rendition plus one for the audio, 1 s keyframes, no scene-cut keyframes", () => {
     const ladder = parseLadder("tiny", 30);
     const args = buildLadderArgs({ ladder, frameRate: 30, preset: "ultrafast", partDuration: 0.5 });
     const joined = args.join(" ");
-    expect(args.filter((a) => a.startsWith("pipe:"))).toEqual(["pipe:0", `pipe:${FIRST_OUTPUT_FD}`, `pipe:${FIRST_OUTPUT_FD + 1}`]);
+    expect(ladderOutputs(ladder)).toEqual(["180p", "90p", "audio"]);
+    // the top rendition's video and the audio leave one encode through a tee of two one-track muxers
+    expect(args.filter((a) => a.startsWith("pipe:"))).toEqual(["pipe:0", `pipe:${FIRST_OUTPUT_FD + 1}`]);
+    const tee = args[args.indexOf("tee") + 1]!;
+    expect(tee).toBe(
+      `[f=mp4:select=v:movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=500000]pipe:${FIRST_OUTPUT_FD}` +
+        `|[f=mp4:select=a:movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1]pipe:${FIRST_OUTPUT_FD + 2}`,
+    );
+    expect(joined).toContain("-flags +global_header -f tee");
+    // the other renditions carry no audio; the audio is encoded once
+    expect(joined.match(/-c:a aac/g)).toHaveLength(1);
+    expect(joined).toContain(`-an -c:v libx264`);
     expect(joined).toContain("-force_key_frames expr:gte(t,n_forced*1)");
     expect(joined).toContain("-sc_threshold 0");
     expect(joined).toContain("-g 30 -keyint_min 30");
@@ -75,8 +86,8 @@ describe("stable track layout", () => {
     expect(normal).toContain("-map 0:a:0?");
     expect(normal).not.toContain("anullsrc");
     expect(silent).toContain("-f lavfi -i anullsrc=channel_layout=stereo:sample_rate=48000");
-    expect(silent.match(/-map 1:a:0 -shortest/g)).toHaveLength(ladder.length);
-    expect(normal.match(/-map 0:a:0\? -af apad -shortest/g)).toHaveLength(ladder.length); // runs end with as much audio as video
+    expect(silent.match(/-map 1:a:0 -shortest/g)).toHaveLength(1);
+    expect(normal.match(/-map 0:a:0\? -af apad -shortest/g)).toHaveLength(1); // runs end with as much audio as video
     expect(silent).not.toContain("0:a:0");
   });
 });

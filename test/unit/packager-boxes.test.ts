@@ -8,153 +8,12 @@ import {
   type Box,
   type TrackDefaults,
 } from "../../origin/packager/boxes.js";
+import { SEGMENT_TYPE_BOX } from "../../origin/packager/cmaf.js";
 import { Segmenter, type SegmenterEvent, type Segment } from "../../origin/packager/segmenter.js";
-
-// ---------------------------------------------------------------------------
-// Tiny MP4 writer: just the fields the parser reads.
-
-const u8 = (n: number) => Buffer.from([n & 0xff]);
-const u16 = (n: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-};
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-};
-const u64 = (n: number | bigint) => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return b;
-};
-const zeros = (n: number) => Buffer.alloc(n);
-
-function box(type: string, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat(payload);
-  return Buffer.concat([u32(8 + body.length), Buffer.from(type, "latin1"), body]);
-}
-
-function largeBox(type: string, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat(payload);
-  return Buffer.concat([u32(1), Buffer.from(type, "latin1"), u64(16 + body.length), body]);
-}
-
-function full(type: string, version: number, flags: number, ...payload: Buffer[]): Buffer {
-  return box(type, u8(version), u8(flags >> 16), u16(flags & 0xffff), ...payload);
-}
-
-const ftyp = () => box("ftyp", Buffer.from("isom"), u32(512), Buffer.from("isomiso6mp41"));
-
-function avc1(width: number, height: number, profile: number, compat: number, level: number): Buffer {
-  const avcC = box("avcC", Buffer.from([1, profile, compat, level, 0xff, 0xe1]), zeros(4));
-  return box("avc1", zeros(6), u16(1), zeros(16), u16(width), u16(height), zeros(50), avcC);
-}
-
-/** An ES descriptor length the way FFmpeg writes it: always 4 bytes with continuation bits. */
-const descLen = (n: number) => Buffer.from([0x80 | ((n >> 21) & 0x7f), 0x80 | ((n >> 14) & 0x7f), 0x80 | ((n >> 7) & 0x7f), n & 0x7f]);
-const descriptor = (tag: number, body: Buffer) => Buffer.concat([u8(tag), descLen(body.length), body]);
-
-function mp4a(asc: Buffer | undefined, oti = 0x40): Buffer {
-  const dsi = asc ? descriptor(0x05, asc) : Buffer.alloc(0);
-  const dcd = descriptor(0x04, Buffer.concat([u8(oti), u8(0x15), zeros(3), u32(128000), u32(128000), dsi]));
-  const es = descriptor(0x03, Buffer.concat([u16(1), u8(0), dcd, descriptor(0x06, u8(2))]));
-  const esds = full("esds", 0, 0, es);
-  return box("mp4a", zeros(6), u16(1), zeros(8), u16(2), u16(16), zeros(4), u32(48000 << 16), esds);
-}
-
-interface TrakSpec {
-  id: number;
-  handler: "vide" | "soun" | "meta";
-  timescale: number;
-  entry: Buffer;
-  mdhdVersion?: 0 | 1;
-}
-
-function trak(t: TrakSpec): Buffer {
-  const mdhd =
-    t.mdhdVersion === 1
-      ? full("mdhd", 1, 0, u64(0), u64(0), u32(t.timescale), u64(0), zeros(4))
-      : full("mdhd", 0, 0, u32(0), u32(0), u32(t.timescale), u32(0), zeros(4));
-  const hdlr = full("hdlr", 0, 0, u32(0), Buffer.from(t.handler), zeros(12), u8(0));
-  const stsd = full("stsd", 0, 0, u32(1), t.entry);
-  const stbl = box("stbl", stsd);
-  return box(
-    "trak",
-    full("tkhd", 0, 3, u32(0), u32(0), u32(t.id), zeros(4)),
-    box("mdia", mdhd, hdlr, box("minf", stbl)),
-  );
-}
-
-const trex = (id: number, duration: number, flags: number) =>
-  full("trex", 0, 0, u32(id), u32(1), u32(duration), u32(0), u32(flags));
-
-function moov(traks: TrakSpec[], trexes: Buffer[]): Buffer {
-  return box("moov", full("mvhd", 0, 0, zeros(96)), ...traks.map(trak), box("mvex", ...trexes));
-}
-
-interface TrafSpec {
-  id: number;
-  bmdt: number | bigint;
-  tfdtVersion?: 0 | 1;
-  count: number;
-  durations?: number[];
-  sampleFlags?: number[];
-  firstFlags?: number;
-  tfhdDuration?: number;
-  tfhdFlags?: number;
-  /** Split the samples over this many truns. */
-  truns?: number;
-  noTfdt?: boolean;
-}
-
-function traf(t: TrafSpec): Buffer {
-  let tfhdFlags = 0x20000;
-  const tfhdFields = [u32(t.id)];
-  if (t.tfhdDuration !== undefined) {
-    tfhdFlags |= 0x8;
-    tfhdFields.push(u32(t.tfhdDuration));
-  }
-  if (t.tfhdFlags !== undefined) {
-    tfhdFlags |= 0x20;
-    tfhdFields.push(u32(t.tfhdFlags));
-  }
-  const tfdt =
-    t.tfdtVersion === 1 || typeof t.bmdt === "bigint"
-      ? full("tfdt", 1, 0, u64(t.bmdt))
-      : full("tfdt", 0, 0, u32(Number(t.bmdt)));
-  const truns: Buffer[] = [];
-  const runs = t.truns ?? 1;
-  const per = Math.ceil(t.count / runs);
-  for (let r = 0; r < runs; r++) {
-    const from = r * per;
-    const to = Math.min(t.count, from + per);
-    let flags = 0x1 | 0x200; // data offset, sizes
-    if (r === 0 && t.firstFlags !== undefined) flags |= 0x4;
-    if (t.durations) flags |= 0x100;
-    if (t.sampleFlags) flags |= 0x400;
-    const fields = [u32(to - from), u32(0)];
-    if (r === 0 && t.firstFlags !== undefined) fields.push(u32(t.firstFlags));
-    for (let i = from; i < to; i++) {
-      if (t.durations) fields.push(u32(t.durations[i]));
-      fields.push(u32(100));
-      if (t.sampleFlags) fields.push(u32(t.sampleFlags[i]));
-    }
-    truns.push(full("trun", 0, flags, ...fields));
-  }
-  return box("traf", full("tfhd", 0, tfhdFlags, ...tfhdFields), ...(t.noTfdt ? [] : [tfdt]), ...truns);
-}
-
-const moof = (seq: number, ...trafs: TrafSpec[]) => box("moof", full("mfhd", 0, 0, u32(seq)), ...trafs.map(traf));
-const mdat = (n = 64) => box("mdat", Buffer.alloc(n, 0xab));
-
-const NON_SYNC = 0x10000;
-const SYNC = 0x02000000; // sample_depends_on = 2 (I-frame), sync
-
-const VIDEO: TrakSpec = { id: 1, handler: "vide", timescale: 90000, entry: avc1(1280, 720, 0x64, 0x00, 0x1f) };
-const AUDIO: TrakSpec = { id: 2, handler: "soun", timescale: 48000, entry: mp4a(Buffer.from([0x11, 0x90])) };
-const avInit = () => Buffer.concat([ftyp(), moov([VIDEO, AUDIO], [trex(1, 0, NON_SYNC), trex(2, 1024, 0)])]);
+import {
+  AUDIO, NON_SYNC, SYNC, VIDEO, avInit, avc1, box, ftyp, full, largeBox, mdat, moof, moov, mp4a, trak, trex, u32, u64, zeros,
+  type TrafSpec,
+} from "./mp4-writer.js";
 
 /** Deterministic PRNG so a failing split pattern can be reproduced. */
 function rng(seed: number): () => number {
@@ -263,6 +122,8 @@ describe("parseInit", () => {
         codec: "mp4a.40.2",
         defaultSampleDuration: 1024,
         defaultSampleFlags: 0,
+        channels: 2,
+        sampleRate: 48000,
       },
     ]);
   });
@@ -364,23 +225,16 @@ describe("parseMoof", () => {
 
 // ---------------------------------------------------------------------------
 
-/** A muxed part: 0.5 s of 30 fps video (sync or not) plus matching audio. */
-function avPart(seq: number, startSec: number, sync: boolean, frames = 15): Buffer {
+/** A video part: 0.5 s of 30 fps video, starting with a keyframe or not. */
+function videoPart(seq: number, startSec: number, sync: boolean, frames = 15): Buffer {
   return Buffer.concat([
-    moof(
-      seq,
-      {
-        id: 1,
-        bmdt: Math.round(startSec * 90000),
-        count: frames,
-        tfhdDuration: 3000,
-        firstFlags: sync ? SYNC : NON_SYNC,
-      },
-      { id: 2, bmdt: Math.round(startSec * 48000), count: 23 },
-    ),
+    moof(seq, { id: 1, bmdt: Math.round(startSec * 90000), count: frames, tfhdDuration: 3000, firstFlags: sync ? SYNC : NON_SYNC }),
     mdat(100 + seq),
   ]);
 }
+
+/** One track per input (CMAF): what FFmpeg writes for a video rendition. */
+const videoInit = () => Buffer.concat([ftyp(), moov([VIDEO], [trex(1, 0, NON_SYNC)])]);
 
 function feed(seg: Segmenter, data: Buffer): SegmenterEvent[] {
   const splitter = new BoxSplitter();
@@ -390,13 +244,15 @@ function feed(seg: Segmenter, data: Buffer): SegmenterEvent[] {
 const segmentsOf = (events: SegmenterEvent[]): Segment[] =>
   events.flatMap((e) => (e.type === "segment" ? [e.segment] : []));
 
+const STYP = SEGMENT_TYPE_BOX.length;
+
 describe("Segmenter", () => {
-  it("cuts 2 s segments at keyframes and keeps part byte ranges", () => {
+  it("cuts 2 s segments at keyframes, opens each with an styp and keeps part byte ranges", () => {
     let clock = 1_000_000;
     const seg = new Segmenter({ targetDuration: 2, now: () => (clock += 500) });
-    const parts = Array.from({ length: 9 }, (_, i) => avPart(i, i * 0.5, i % 2 === 0));
-    const events = feed(seg, Buffer.concat([avInit(), ...parts]));
-    expect(events[0].type).toBe("init");
+    const parts = Array.from({ length: 9 }, (_, i) => videoPart(i, i * 0.5, i % 2 === 0));
+    const events = feed(seg, Buffer.concat([videoInit(), ...parts]));
+    expect(events[0]!.type).toBe("init");
     const closed = segmentsOf(events);
     expect(closed.map((s) => [s.startDts, s.duration, s.parts.length])).toEqual([
       [0, 2, 4],
@@ -407,27 +263,29 @@ describe("Segmenter", () => {
     expect([last.startDts, last.duration, last.parts.length]).toEqual([4, 0.5, 1]);
     expect(seg.flush()).toBeUndefined();
 
-    const second = closed[1];
-    expect(second.bytes.equals(Buffer.concat(parts.slice(4, 8)))).toBe(true);
+    const second = closed[1]!;
+    expect(second.bytes.equals(Buffer.concat([SEGMENT_TYPE_BOX, ...parts.slice(4, 8)]))).toBe(true);
+    const [p4, p5, p6, p7] = parts.slice(4, 8).map((p) => p.length) as [number, number, number, number];
     expect(second.parts.map((c) => [c.offset, c.length, c.independent, c.duration])).toEqual([
-      [0, parts[4].length, true, 0.5],
-      [parts[4].length, parts[5].length, false, 0.5],
-      [parts[4].length + parts[5].length, parts[6].length, true, 0.5],
-      [parts[4].length + parts[5].length + parts[6].length, parts[7].length, false, 0.5],
+      [0, STYP + p4, true, 0.5],
+      [STYP + p4, p5, false, 0.5],
+      [STYP + p4 + p5, p6, true, 0.5],
+      [STYP + p4 + p5 + p6, p7, false, 0.5],
     ]);
-    // Part events number the parts within their segment.
-    const partIndexes = events.flatMap((e) => (e.type === "part" ? [e.partIndex] : []));
-    expect(partIndexes).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0]);
+    // Part events number the parts within their segment; the first part of a segment carries the styp.
+    const partEvents = events.flatMap((e) => (e.type === "part" ? [e] : []));
+    expect(partEvents.map((e) => e.partIndex)).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0]);
+    expect(partEvents.map((e) => e.part.bytes.toString("latin1", 4, 8))).toEqual(["styp", "moof", "moof", "moof", "styp", "moof", "moof", "moof", "styp"]);
   });
 
   it("anchors program-date-time on the first part's arrival minus its duration", () => {
     const arrivals = [10_000, 10_400, 10_990, 11_500, 12_020, 12_600];
     let i = 0;
-    const seg = new Segmenter({ targetDuration: 1, now: () => arrivals[i++] });
+    const seg = new Segmenter({ targetDuration: 1, now: () => arrivals[i++]! });
     // Stream time starts at 100 s: PDT must follow media time, not arrival jitter.
     const events = feed(
       seg,
-      Buffer.concat([avInit(), ...Array.from({ length: 6 }, (_, k) => avPart(k, 100 + k * 0.5, k % 2 === 0))]),
+      Buffer.concat([videoInit(), ...Array.from({ length: 6 }, (_, k) => videoPart(k, 100 + k * 0.5, k % 2 === 0))]),
     );
     const pdts = segmentsOf(events).map((s) => s.programDateTime);
     expect(pdts).toEqual([10_000 - 500, 10_000 - 500 + 1000]);
@@ -438,7 +296,7 @@ describe("Segmenter", () => {
     const seg = new Segmenter({ targetDuration: 2 });
     const events = feed(
       seg,
-      Buffer.concat([avInit(), avPart(0, 0, false), avPart(1, 0.5, false), avPart(2, 1, true), avPart(3, 1.5, false)]),
+      Buffer.concat([videoInit(), videoPart(0, 0, false), videoPart(1, 0.5, false), videoPart(2, 1, true), videoPart(3, 1.5, false)]),
     );
     expect(events.filter((e) => e.type === "part")).toHaveLength(2);
     const s = seg.flush()!;
@@ -452,13 +310,13 @@ describe("Segmenter", () => {
       const parts = Array.from({ length: 6 }, (_, k) =>
         Buffer.concat([moof(k, { id: 1, bmdt: Math.round(k * gop * 90000), count: 1, tfhdDuration: gop * 90000, firstFlags: SYNC }), mdat()]),
       );
-      return segmentsOf(feed(seg, Buffer.concat([avInit(), ...parts]))).map((s) => Number(s.duration.toFixed(3)));
+      return segmentsOf(feed(seg, Buffer.concat([videoInit(), ...parts]))).map((s) => Number(s.duration.toFixed(3)));
     };
     expect(run(0.98)).toEqual([1.96, 1.96]);
     expect(run(0.97)).toEqual([2.91]);
   });
 
-  it("times audio-only streams from the audio track", () => {
+  it("times a one-track audio input from its own track", () => {
     const init = Buffer.concat([ftyp(), moov([AUDIO], [trex(2, 1024, 0)])]);
     const seg = new Segmenter({ targetDuration: 2 });
     // 47 AAC frames ≈ 1.003 s per part; every audio part is independent.
@@ -467,28 +325,29 @@ describe("Segmenter", () => {
     );
     const closed = segmentsOf(feed(seg, Buffer.concat([init, ...parts])));
     expect(closed.map((s) => s.parts.length)).toEqual([2, 2]);
-    expect(closed[0].duration).toBeCloseTo((94 * 1024) / 48000, 9);
+    expect(closed[0]!.duration).toBeCloseTo((94 * 1024) / 48000, 9);
   });
 
-  it("keeps a part with no video samples inside the open segment", () => {
+  it("keeps a part with no samples inside the open segment", () => {
     const seg = new Segmenter({ targetDuration: 2 });
-    const audioOnly = Buffer.concat([moof(9, { id: 2, bmdt: 48000, count: 10 }), mdat()]);
-    feed(seg, Buffer.concat([avInit(), avPart(0, 0, true), avPart(1, 0.5, false), audioOnly]));
+    const empty = Buffer.concat([moof(9, { id: 1, bmdt: 90000, count: 0 }), mdat()]);
+    feed(seg, Buffer.concat([videoInit(), videoPart(0, 0, true), videoPart(1, 0.5, false), empty]));
     const s = seg.flush()!;
     expect(s.parts).toHaveLength(3);
     expect(s.parts[2]).toMatchObject({ independent: false, duration: 0, startDts: 1 });
     expect(s.duration).toBe(1);
   });
 
-  it("rejects streams it cannot segment", () => {
+  it("rejects streams it cannot segment, muxed inputs included (CMAF: one track per file)", () => {
     expect(() => new Segmenter({ targetDuration: 2 }).push({ type: "moof", data: moof(1) })).toThrow(/before moov/);
+    expect(() => feed(new Segmenter({ targetDuration: 2 }), avInit())).toThrow(/one track per input/);
     const s = new Segmenter({ targetDuration: 2 });
-    feed(s, avInit());
+    feed(s, videoInit());
     expect(() => s.push({ type: "mdat", data: mdat() })).toThrow(/without moof/);
-    expect(() => feed(s, avInit())).toThrow(/second moov/);
+    expect(() => feed(s, videoInit())).toThrow(/second moov/);
     const capped = new Segmenter({ targetDuration: 2, maxSegmentBytes: 2000 });
-    feed(capped, Buffer.concat([avInit(), avPart(0, 0, true)]));
-    expect(() => feed(capped, Buffer.concat(Array.from({ length: 10 }, (_, k) => avPart(k + 1, 0.5 * (k + 1), false))))).toThrow(
+    feed(capped, Buffer.concat([videoInit(), videoPart(0, 0, true)]));
+    expect(() => feed(capped, Buffer.concat(Array.from({ length: 10 }, (_, k) => videoPart(k + 1, 0.5 * (k + 1), false))))).toThrow(
       /keyframe/,
     );
     expect(capped.flush()!.parts.length).toBeGreaterThan(0);

@@ -1,77 +1,79 @@
 /**
  * LL-HLS at the origin: the playlist renderer's tags, the blocking-request
  * decisions (pure), and the packager answering blocking requests on real
- * FFmpeg output cut into 1/3 s parts, fed one part at a time as FFmpeg
- * writes them.
+ * FFmpeg output (the origin's ladder: video-only renditions, the audio on
+ * its own) cut into 1/3 s parts, fed one part at a time as FFmpeg writes
+ * them.
  */
-import { spawn } from "node:child_process";
 import HLS from "hls-parser";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { resolveFfmpeg } from "../../origin/ffmpeg.js";
 import { advancePartLimit, decidePart, decidePlaylist, holdLimitMs, satisfies } from "../../origin/packager/blocking.js";
 import { BoxSplitter, parseInit, parseMoof } from "../../origin/packager/boxes.js";
 import { renderMediaPlaylist } from "../../origin/packager/playlist.js";
 import type { LivePosition } from "../../origin/packager/rendition.js";
-import { StreamPackager, type RenditionSpec } from "../../origin/packager/stream-packager.js";
+import { StreamPackager, type RenditionSpec, type RunInput } from "../../origin/packager/stream-packager.js";
+import { encodeTracks, units } from "./packager-media.js";
 
 const FPS = 30;
 const PART_S = 10 / FPS; // FFmpeg closes a 333 ms fragment on the 10th frame
 
-/** The origin's encode flags, 1 s keyframes, 333 ms parts, on a synthetic A/V source. */
-function encode(seconds: number): Promise<Buffer> {
-  const args = [
-    "-hide_banner", "-loglevel", "error",
-    "-f", "lavfi", "-i", `testsrc=size=160x120:rate=${FPS}`,
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-    "-t", String(seconds),
-    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-b:v", "150k",
-    "-force_key_frames", "expr:gte(t,n_forced*1)", "-sc_threshold", "0", "-r", String(FPS),
-    "-c:a", "aac", "-b:a", "64k",
-    "-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "333000",
-    "pipe:1",
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(resolveFfmpeg(), args, { stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => (err += b));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`ffmpeg ${code}: ${err}`))));
-  });
-}
-
-/** ftyp+moov, then each moof+mdat pair: the units in which FFmpeg's output arrives. */
-function units(data: Buffer): { init: Buffer; parts: Buffer[] } {
-  const boxes = new BoxSplitter().push(data);
-  const head: Buffer[] = [];
-  const parts: Buffer[] = [];
-  let pending: Buffer | undefined;
-  for (const box of boxes) {
-    // box.data is the whole box, header included
-    if (box.type === "ftyp" || box.type === "moov") head.push(box.data);
-    else if (box.type === "moof") pending = box.data;
-    else if (box.type === "mdat" && pending) {
-      parts.push(Buffer.concat([pending, box.data]));
-      pending = undefined;
-    }
-  }
-  return { init: Buffer.concat(head), parts };
-}
-
 const SPEC = (name: string): RenditionSpec => ({ name, width: 160, height: 120, videoBitrate: 150_000, audioBitrate: 64_000, frameRate: FPS });
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const AAC_FRAME = 1024 / 48_000;
 
-let av8: Buffer;
-let split: { init: Buffer; parts: Buffer[] };
+/** The origin's ladder output, as the units FFmpeg writes: per video part, the audio frames that came with it. */
+interface Split {
+  init: Buffer;
+  parts: Buffer[];
+  audioInit: Buffer;
+  /** Audio fragments (one AAC frame each) to write after video part i: up to the first frame at or after its end. */
+  audioWith: Buffer[][];
+  /** Start and end (s) of each video part. */
+  times: Array<[number, number]>;
+}
+
+let split: Split;
+
+function splitLadder(video: Buffer, audio: Buffer): Split {
+  const v = units(video);
+  const a = units(audio);
+  const vInfo = parseInit(v.init);
+  const aInfo = parseInit(a.init);
+  const startOf = (part: Buffer, info: typeof vInfo) => {
+    const [moof] = new BoxSplitter().push(part);
+    const frag = parseMoof(moof!.data, info.tracks)[0]!;
+    const timescale = info.tracks[0]!.timescale;
+    return [frag.baseMediaDecodeTime / timescale, (frag.baseMediaDecodeTime + frag.duration) / timescale] as [number, number];
+  };
+  const times = v.parts.map((part) => startOf(part, vInfo));
+  const audioStarts = a.parts.map((part) => startOf(part, aInfo)[0]);
+  let next = 0;
+  const audioWith = times.map(([, end], i) => {
+    const batch: Buffer[] = [];
+    const last = i === times.length - 1;
+    while (next < a.parts.length && (last || audioStarts[next - 1] === undefined || audioStarts[next - 1]! < end)) batch.push(a.parts[next++]!);
+    return batch;
+  });
+  return { init: v.init, parts: v.parts, audioInit: a.init, audioWith, times };
+}
 
 beforeAll(async () => {
   HLS.setOptions({ strictMode: true });
-  av8 = await encode(8);
-  split = units(av8);
-}, 30_000);
+  const tracks = await encodeTracks({ seconds: 8, size: "160x120", audio: true }, [SPEC("a")], PART_S);
+  split = splitLadder(tracks.a!, tracks.audio!);
+}, 60_000);
 
 afterEach(() => vi.useRealTimers());
+
+/** One FFmpeg run's worth of input, a part at a time (with the audio that came with it). */
+function writer(run: RunInput, renditions: string[]) {
+  for (const r of renditions) run.write(r, split.init);
+  run.write("audio", split.audioInit);
+  return (i: number) => {
+    for (const r of renditions) run.write(r, split.parts[i]!);
+    for (const frame of split.audioWith[i]!) run.write("audio", frame);
+  };
+}
 
 function live(renditions = ["a"]) {
   const clock = { ms: T0 };
@@ -83,16 +85,27 @@ function live(renditions = ["a"]) {
     now: () => clock.ms,
   });
   const run = packager.beginRun();
-  for (const r of renditions) run.write(r, split.init);
+  const write = writer(run, renditions);
   let next = 0;
   /** Feeds the next `n` parts to every rendition, 1/3 s of wall clock each. */
   const feed = (n = 1) => {
     for (let i = 0; i < n && next < split.parts.length; i++, next++) {
       clock.ms += PART_S * 1000;
-      for (const r of renditions) run.write(r, split.parts[next]!);
+      write(next);
     }
   };
   return { packager, run, feed, clock, remaining: () => split.parts.length - next };
+}
+
+/** Decode time (s) of the first sample of a served part or segment (after its styp, if any). */
+async function startSeconds(packager: StreamPackager, path: string, init = "init-e1-0.mp4"): Promise<number> {
+  const [rendition] = path.split("/");
+  const [object, initObject] = await Promise.all([packager.serve(path), packager.serve(`${rendition}/${init}`)]);
+  if (object.kind !== "object" || initObject.kind !== "object") throw new Error(`${path} or its init missing`);
+  const { tracks } = parseInit(initObject.object.body as Buffer);
+  const moof = new BoxSplitter().push(object.object.body as Buffer).find((b) => b.type === "moof")!;
+  const [fragment] = parseMoof(moof.data, tracks);
+  return fragment!.baseMediaDecodeTime / tracks[0]!.timescale;
 }
 
 async function text(packager: StreamPackager, path: string, query = {}): Promise<string> {
@@ -195,12 +208,15 @@ describe("renderMediaPlaylist with LL-HLS", () => {
 
 describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
   it("every playlist along the way is valid LL-HLS (hls-parser strict), with the right hint, flags and reports", async () => {
-    const { packager, feed, remaining } = live(["a", "b"]);
+    const { packager, feed, remaining, run } = live(["a", "b"]);
     expect(split.parts.length).toBeGreaterThan(20);
     let checked = 0;
-    while (remaining() > 0) {
+    // (the ladder's fps filter ends a run with a one-frame part, which only the end of the run makes
+    // the last part of its segment: that one is fed with the end)
+    while (remaining() > 1) {
       feed(1);
-      const result = await packager.serve("a/index.m3u8");
+      for (const rendition of ["a", "audio"]) {
+      const result = await packager.serve(`${rendition}/index.m3u8`);
       if (result.kind !== "object") continue; // before the first segment
       const raw = result.object.body as string;
       const playlist = HLS.parse(raw) as HLS.types.MediaPlaylist; // throws on any LL-HLS rule violation
@@ -215,9 +231,13 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
       const listed = [...raw.matchAll(/URI="e1-p(\d+)\.m4s"/g)].map((m) => Number(m[1]));
       expect(Number(hint![1])).toBe(Math.max(...listed.slice(0, -1)) + 1);
       expect(raw).toMatch(/#EXT-X-RENDITION-REPORT:URI="\.\.\/b\/index\.m3u8",LAST-MSN=\d+,LAST-PART=\d+\n/);
+      // reports both ways between the video renditions and the audio one
+      const other = rendition === "a" ? "audio" : "a";
+      expect(raw).toMatch(new RegExp(`#EXT-X-RENDITION-REPORT:URI="\\.\\./${other}/index\\.m3u8",LAST-MSN=\\d+,LAST-PART=\\d+\n`));
       expect(playlist.segments.filter((s) => s.uri).length).toBeGreaterThan(0);
+      }
     }
-    expect(checked).toBeGreaterThan(10);
+    expect(checked).toBeGreaterThan(20);
 
     // INDEPENDENT=YES exactly on the parts that start with a keyframe
     const raw = await text(packager, "a/index.m3u8");
@@ -226,16 +246,53 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
     for (const m of raw.matchAll(/#EXT-X-PART:DURATION=[\d.]+,URI="(e1-p\d+\.m4s)"(,INDEPENDENT=YES)?/g)) {
       const part = await packager.serve(`a/${m[1]}`);
       expect(part.kind).toBe("object");
-      const [moof] = new BoxSplitter().push((part as { object: { body: Buffer } }).object.body);
+      const moof = new BoxSplitter().push((part as { object: { body: Buffer } }).object.body).find((b) => b.type === "moof");
       const frag = parseMoof(moof!.data, init.tracks).find((f) => f.trackId === video.trackId)!;
       expect(frag.firstSampleIsSync, m[1]).toBe(m[2] !== undefined);
     }
 
+    feed(1);
+    run.end();
     packager.end();
-    const ended = await text(packager, "a/index.m3u8");
-    expect(ended).not.toContain("PRELOAD-HINT");
-    expect(ended).toContain("#EXT-X-ENDLIST");
-    HLS.parse(ended);
+    for (const rendition of ["a", "audio"]) {
+      const ended = await text(packager, `${rendition}/index.m3u8`);
+      expect(ended).not.toContain("PRELOAD-HINT");
+      expect(ended).toContain("#EXT-X-ENDLIST");
+      HLS.parse(ended);
+    }
+  });
+
+  it("cuts the audio playlist's segments and parts at the video's boundaries: same msns, same part numbers, within one AAC frame", async () => {
+    const { packager, feed, remaining } = live(["a"]);
+    while (remaining() > 0) feed(1);
+    packager.end();
+    const parse = async (rendition: string) => {
+      const playlist = HLS.parse(await text(packager, `${rendition}/index.m3u8`)) as HLS.types.MediaPlaylist;
+      return playlist.segments.filter((s) => s.uri);
+    };
+    const video = await parse("a");
+    const audio = await parse("audio");
+    expect(audio.map((s) => [s.mediaSequenceNumber, s.uri])).toEqual(video.map((s) => [s.mediaSequenceNumber, s.uri]));
+    const listed = video.filter((s) => s.parts.length > 0);
+    expect(listed.length).toBeGreaterThan(0);
+    for (const segment of listed) {
+      const other = audio.find((s) => s.mediaSequenceNumber === segment.mediaSequenceNumber)!;
+      expect(other.parts.map((p) => p.uri)).toEqual(segment.parts.map((p) => p.uri));
+      expect(other.parts.every((p) => p.independent)).toBe(true);
+      // every audio part starts at the first AAC frame at or after its video part's start
+      for (const [i, part] of segment.parts.entries()) {
+        const videoStart = await startSeconds(packager, `a/${part.uri}`);
+        const audioStart = await startSeconds(packager, `audio/${other.parts[i]!.uri}`);
+        expect(audioStart - videoStart).toBeGreaterThanOrEqual(-1e-6);
+        expect(audioStart - videoStart).toBeLessThan(AAC_FRAME + 1e-6);
+      }
+    }
+    // the run's audio and video end within one AAC frame of each other
+    const lastVideo = video.at(-1)!;
+    const lastAudio = audio.at(-1)!;
+    const videoEnd = lastVideo.programDateTime!.getTime() + lastVideo.duration * 1000;
+    const audioEnd = lastAudio.programDateTime!.getTime() + lastAudio.duration * 1000;
+    expect(Math.abs(audioEnd - videoEnd)).toBeLessThanOrEqual(AAC_FRAME * 1000 + 1);
   });
 
   it("holds a blocking playlist request until its part exists, answers at once when it does", async () => {
@@ -318,12 +375,15 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
 
     clock.ms += 3_000; // the broadcaster comes back 3 s later: a new FFmpeg run
     const run2 = packager.beginRun();
-    run2.write("a", split.init);
-    for (const part of split.parts.slice(0, 2)) {
+    const write = writer(run2, ["a"]);
+    for (let i = 0; i < 2; i++) {
       clock.ms += PART_S * 1000;
-      run2.write("a", part);
+      write(i);
     }
     const after = await text(packager, "a/index.m3u8");
+    const afterAudio = await text(packager, "audio/index.m3u8");
+    HLS.parse(afterAudio);
+    expect(afterAudio).toContain('#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init-e1-1.mp4"\n');
     HLS.parse(after); // valid LL-HLS
     // the interrupted segment 1 was closed with the parts it had, under the names already published
     expect(after).toMatch(new RegExp(`URI="e1-p${lastPartBefore}\\.m4s"[^\\n]*\\n#EXTINF:[\\d.]+,\\ne1-1\\.m4s`));
@@ -349,10 +409,10 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
       streamId: "llteststream1", renditions: [SPEC("a")], epoch: "e2", partTarget: PART_S, now: () => clock.ms, resume: JSON.parse(JSON.stringify(snapshot)),
     });
     const run = packager.beginRun();
-    run.write("a", split.init);
-    for (const part of split.parts.slice(0, 13)) {
+    const write = writer(run, ["a"]);
+    for (let i = 0; i < 13; i++) {
       clock.ms += PART_S * 1000;
-      run.write("a", part);
+      write(i);
     }
     const after = await text(packager, "a/index.m3u8");
     const playlist = HLS.parse(after) as HLS.types.MediaPlaylist;
@@ -370,31 +430,38 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
     // a second restart counts the first one's discontinuity once it left the window
     const again = packager.snapshot();
     expect(again.a).toMatchObject({ nextMsn: lastMsnBefore + 3, discontinuities: 1 });
+    // the audio rendition resumes alike, on the same numbers
+    expect(snapshot.audio).toMatchObject({ nextMsn: snapshot.a!.nextMsn, nextPart: snapshot.a!.nextPart, discontinuities: 0 });
+    expect(again.audio).toMatchObject({ nextMsn: lastMsnBefore + 3, discontinuities: 1 });
   });
 
   it("keeps one decode timeline across runs: the next run's fragments start where the last one ended (tfdt rewritten)", async () => {
     const { packager, feed, clock } = live();
-    const segments: Array<{ msn: number; bytes: Buffer; duration: number }> = [];
+    const segments: Array<{ rendition: string; msn: number; bytes: Buffer; duration: number }> = [];
     packager.on("segment", (e) => segments.push(e));
     feed(14); // two complete segments, parts of the third
     clock.ms += 2_000;
     const run2 = packager.beginRun(); // closes segment 2 (the interrupted one)
-    run2.write("a", split.init);
-    for (const part of split.parts.slice(0, 13)) {
+    const write = writer(run2, ["a"]);
+    for (let i = 0; i < 13; i++) {
       clock.ms += PART_S * 1000;
-      run2.write("a", part);
+      write(i);
     }
-    const init = parseInit(split.init);
-    const startOf = (bytes: Buffer) => {
-      const [moof] = new BoxSplitter().push(bytes);
-      return parseMoof(moof!.data, init.tracks).map((f) => f.baseMediaDecodeTime / init.tracks.find((t) => t.trackId === f.trackId)!.timescale);
+    const ends = (rendition: string) => {
+      const of = segments.filter((s) => s.rendition === rendition);
+      return { lastOfRun1: of[2]!, firstOfRun2: of[3]! };
     };
-    const lastOfRun1 = segments[2]!;
-    const firstOfRun2 = segments[3]!;
-    const run1End = startOf(lastOfRun1.bytes)[0]! + lastOfRun1.duration;
-    const [video, audio] = startOf(firstOfRun2.bytes);
-    expect(video).toBeGreaterThan(4); // 14 parts of run 1
-    expect(Math.abs(video! - run1End)).toBeLessThan(0.002); // continues, not back to 0
-    expect(Math.abs(audio! - run1End)).toBeLessThan(0.002);
+    const video = ends("a");
+    const audio = ends("audio");
+    const videoEnd = (await startSeconds(packager, `a/e1-2.m4s`)) + video.lastOfRun1.duration;
+    const audioEnd = (await startSeconds(packager, `audio/e1-2.m4s`)) + audio.lastOfRun1.duration;
+    const run1End = Math.max(videoEnd, audioEnd); // the next run starts after both
+    expect(Math.abs(audioEnd - videoEnd)).toBeLessThan(AAC_FRAME + 1e-6);
+    const videoStart = await startSeconds(packager, "a/e1-3.m4s");
+    const audioStart = await startSeconds(packager, "audio/e1-3.m4s");
+    expect(videoStart).toBeGreaterThan(4); // 14 parts of run 1
+    expect(Math.abs(videoStart - run1End)).toBeLessThan(0.002); // continues, not back to 0
+    expect(audioStart - run1End).toBeGreaterThanOrEqual(-0.002);
+    expect(audioStart - run1End).toBeLessThan(AAC_FRAME + 0.002);
   });
 });
