@@ -25,7 +25,7 @@
  * wrangler dev's proxy Worker), when /proc lets us find it.
  * Loopback only; every wait is bounded.
  *
- *   npx tsx bench/fanout.ts [--sockets 1000] [--updates 20] [--shard-sockets 1000] [--via auto|proxy|direct] [--no-direct] [--smoke]
+ *   npx tsx bench/fanout.ts [--sockets 1000] [--updates 20] [--shard-sockets 1000] [--via auto|proxy|direct] [--no-direct] [--smoke] [--port-offset N]
  *
  * --shard-sockets sets EVENT_SHARD_SOCKETS for the run (default: the
  * product's, 1000; 0 puts every socket on the EventRoom itself, as before
@@ -780,6 +780,12 @@ function argValue(name: string): string | undefined {
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
 
+/** The stack's ports (23787 edge, 23080 origin, 23935 RTMP, 23090 provider, 23091 baseline) shifted by `offset`. */
+export function fanoutPorts(offset: number): Pick<FanoutOptions, "edgePort" | "originHttpPort" | "rtmpPort" | "providerPort" | "baselinePort"> {
+  if (!Number.isInteger(offset) || offset < 0) throw new Error("--port-offset wants a non-negative integer");
+  return { edgePort: 23787 + offset, originHttpPort: 23080 + offset, rtmpPort: 23935 + offset, providerPort: 23090 + offset, baselinePort: 23091 + offset };
+}
+
 if (process.argv.includes("--baseline-server")) {
   await baselineServerMain(JSON.parse(argValue("--baseline-server")!) as BaselineConfig);
 } else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -791,6 +797,7 @@ if (process.argv.includes("--baseline-server")) {
     ...(argValue("--shard-sockets") !== undefined ? { shardSockets: Number(argValue("--shard-sockets")) } : {}),
     ...(process.argv.includes("--no-direct") ? { direct: false } : {}),
     ...(argValue("--via") !== undefined ? { via: argValue("--via") as "proxy" | "direct" | "auto" } : {}),
+    ...fanoutPorts(Number(argValue("--port-offset") ?? 0)),
   });
   console.log(result.markdown);
   process.exit(result.ours.missed + result.baseline.missed > 0 ? 1 : 0);

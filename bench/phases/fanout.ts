@@ -51,7 +51,9 @@ export async function runFanoutPhase(ctx: { options: BenchOptions; log(m: string
   if (typeof mod.runFanout !== "function") return missing("bench/fanout.ts exports no runFanout");
   ctx.log(`fan-out: ${ctx.options.fanoutSockets} sockets, ${ctx.options.fanoutUpdates} updates (bench/fanout.ts)`);
   try {
-    const result = await mod.runFanout({ sockets: ctx.options.fanoutSockets, updates: ctx.options.fanoutUpdates, smoke: ctx.options.smoke });
+    const offset = ctx.options.portOffset;
+    const ports = { edgePort: 23787 + offset, originHttpPort: 23080 + offset, rtmpPort: 23935 + offset, providerPort: 23090 + offset, baselinePort: 23091 + offset };
+    const result = await mod.runFanout({ sockets: ctx.options.fanoutSockets, updates: ctx.options.fanoutUpdates, smoke: ctx.options.smoke, ...ports });
     return { rows: fanoutRows(result), notes: [], raw: result, failures: [] };
   } catch (error) {
     return {

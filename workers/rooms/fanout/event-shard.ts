@@ -105,14 +105,15 @@ export class EventShard extends Room {
 
   /** The room pushes frames (and its state after them). */
   async deliver(delivery: ShardDelivery): Promise<ShardReport> {
-    this.take(delivery);
-    return this.report();
+    // the sockets take() just wrote to are the count to report: no second walk over every socket
+    const open = this.take(delivery);
+    return this.report(open);
   }
 
   // ================================================================ frames in
 
-  /** Delivers what is next in `delivery` to every socket, keeps the state; a hole triggers a sync. */
-  private take(delivery: ShardDelivery): void {
+  /** Delivers what is next in `delivery` to every socket, keeps the state; a hole triggers a sync. Returns the open sockets. */
+  private take(delivery: ShardDelivery): number {
     const sockets = this.connections.all();
     let last = this.recent.lastSeq;
     let hole = false;
@@ -152,6 +153,7 @@ export class EventShard extends Room {
       if (this.syncing !== null) this.syncAgain = true;
       else void this.sync(false).catch(() => {});
     }
+    return sockets.length;
   }
 
   /**
@@ -182,10 +184,10 @@ export class EventShard extends Room {
     return this.syncing;
   }
 
-  private report(): ShardReport {
+  private report(open = this.connections.count()): ShardReport {
     // increasing across evictions too: a restarted shard's clock is past its last report
     this.lastReport = Math.max(this.lastReport + 1, Date.now());
-    const sockets = this.connections.count() + this.joining;
+    const sockets = open + this.joining;
     return { index: this.index, lastSeq: this.recent.lastSeq, sockets, report: this.lastReport };
   }
 
