@@ -104,6 +104,45 @@ export async function controlsSettled(page: Page): Promise<void> {
   );
 }
 
+/**
+ * Interactive controls of the page without an accessible name (aria-label,
+ * aria-labelledby, a <label>, or their own text), as "tag#id.class" strings.
+ * media-chrome's buttons name themselves through aria-label, its ranges on
+ * the input inside their shadow root.
+ */
+export function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const selector = "button, input:not([type=hidden]), select, textarea, a[href], [role=button], media-play-button, media-mute-button, media-volume-range, media-rendition-menu-button, media-pip-button, media-fullscreen-button";
+    const visible = (e: Element) => !(e as HTMLElement).closest("[hidden]") && getComputedStyle(e).display !== "none";
+    const name = (e: Element) =>
+      e.getAttribute("aria-label")?.trim() ||
+      (e.getAttribute("aria-labelledby") ?? "").split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join("").trim() ||
+      [...((e as HTMLInputElement).labels ?? [])].map((l) => l.textContent ?? "").join("").trim() ||
+      // media-chrome's ranges label the <input type=range> in their shadow root
+      e.shadowRoot?.querySelector("input[aria-label]")?.getAttribute("aria-label")?.trim() ||
+      (e instanceof HTMLInputElement || e instanceof HTMLSelectElement || e instanceof HTMLTextAreaElement ? "" : (e.textContent ?? "").trim());
+    return [...document.querySelectorAll(selector)].filter((e) => visible(e) && !name(e)).map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}${e.className && typeof e.className === "string" ? `.${e.className.split(" ").join(".")}` : ""}`);
+  });
+}
+
+/** What Tab reaches, in order, from the top of the page: `count` stops, each "tag#id[name]". */
+export async function tabStops(page: Page, count: number): Promise<string[]> {
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  const stops: string[] = [];
+  for (let i = 0; i < count; i++) {
+    await page.keyboard.press("Tab");
+    stops.push(
+      await page.evaluate(() => {
+        const e = document.activeElement;
+        if (!e || e === document.body) return "body";
+        const name = e.getAttribute("aria-label") || (e.textContent ?? "").trim().slice(0, 30);
+        return `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}${name ? `[${name}]` : ""}`;
+      }),
+    );
+  }
+  return stops;
+}
+
 export function watchState(page: Page): Promise<WatchSnapshot> {
   return page.evaluate(() => window.__watch!.snapshot()) as Promise<WatchSnapshot>;
 }

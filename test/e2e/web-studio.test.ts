@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { eventually, sleep } from "./helpers.js";
-import { asBroadcaster, edge, internal, launchChromium, MOBILE_UA, newGame, openPage, PHONE, DESKTOP, screenshot, watchState } from "./web-helpers.js";
+import { asBroadcaster, edge, internal, launchChromium, MOBILE_UA, newGame, openPage, PHONE, DESKTOP, screenshot, unlabelledControls, watchState } from "./web-helpers.js";
 
 /** The directory's page sizes (web/app/directory.ts). */
 const LIVE_PAGE = 12;
@@ -157,6 +157,8 @@ describe("studio and directory in Chromium", () => {
         cells.all === seconds(allMedian);
       return agree ? true : undefined;
     }, 45_000, "each group's median latency in the table, from its viewers' latest reports");
+    await studio.locator("table.qoe").scrollIntoViewIfNeeded();
+    await screenshot(studio, "studio-qoe-desktop");
   });
 
   it("a group action caps the mobile viewers' rendition; the effect shows in the QoE table", async () => {
@@ -246,6 +248,7 @@ describe("studio and directory in Chromium", () => {
     await screenshot(studio, "studio-ended-desktop");
     // the one expected failure: the wrong key tried at sign-in (401)
     expect(studioErrors.filter((e) => !/WebSocket|status of 401/.test(e))).toEqual([]);
+    expect(await unlabelledControls(studio)).toEqual([]);
   });
 
   it("the directory pages through live streams and replays beyond one page (the API's cursor)", async () => {

@@ -18,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { createStream, eventually, fetchText, sleep, type CreatedStream } from "./helpers.js";
 import {
-  asBroadcaster, controlsSettled, edge, internal, launchChromium, MOBILE_UA, newGame, openPage, PHONE, providerControl, screenshot, startLagMonitor, watchState,
+  asBroadcaster, controlsSettled, edge, internal, launchChromium, MOBILE_UA, newGame, openPage, DESKTOP, PHONE, providerControl, screenshot, startLagMonitor, tabStops,
+  unlabelledControls, watchState,
   type WatchSnapshot,
 } from "./web-helpers.js";
 
@@ -187,6 +188,11 @@ describe("watch page (web app) in Chromium", () => {
     await b.hover(".video-wrap"); // media-chrome shows its control bar
     await controlsSettled(b);
     await screenshot(b, "watch-poll-desktop");
+    await b.setViewportSize(PHONE);
+    await controlsSettled(b);
+    await screenshot(b, "watch-poll-phone");
+    expect(await b.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await b.setViewportSize(DESKTOP);
     await asBroadcaster("POST", `/api/streams/${stream.streamId}/polls/${opened.body.pollId}/close`);
     await expect.poll(async () => (await watchState(b)).poll?.open, { timeout: 20_000 }).toBe(false);
     expect(await b.locator("#poll .poll-status").innerText()).toContain("closed");
@@ -242,6 +248,23 @@ describe("watch page (web app) in Chromium", () => {
     // a toast lives 5 s: watched for inside the page (no round trip per look), then its text
     await b.waitForFunction(() => [...document.querySelectorAll(".toast.gift")].some((t) => t.textContent?.includes("Ana sent a golden ball")), null, { timeout: 20_000 });
     await screenshot(b, "watch-gift-desktop");
+  });
+
+  it("keyboard reachable, labelled controls", async () => {
+    expect(await unlabelledControls(b)).toEqual([]);
+    const stops = (await tabStops(b, 25)).join(" | ");
+    // the player's controls, the LIVE badge, the scorebug's toggle, likes, the chat: all on the Tab path
+    for (const tag of ["media-play-button", "media-mute-button", "media-rendition-menu-button", "media-fullscreen-button", "button#live", "button#like", "input", "button"]) {
+      expect(stops, tag).toContain(tag);
+    }
+    expect(stops).toMatch(/button[^|]*\[[^\]]*[Rr]eal time/);
+    // the toggle works from the keyboard too
+    await b.focus(".score-mode");
+    const before = await b.getAttribute(".score-mode", "aria-pressed");
+    await b.keyboard.press("Enter");
+    expect(await b.getAttribute(".score-mode", "aria-pressed")).not.toBe(before);
+    await b.keyboard.press("Enter");
+    expect(await b.getAttribute(".score-mode", "aria-pressed")).toBe(before);
   });
 
   it("phone layout", async () => {
