@@ -69,8 +69,6 @@ function createStateComponents(room: StreamRoomParts) {
   };
 }
 
-export type StreamComponents = ReturnType<typeof createStateComponents>;
-
 export function createStreamComponents(room: StreamRoomParts, actions: StreamRoomActions) {
   const parts = createStateComponents(room);
   const services = room.services;
