@@ -16,6 +16,7 @@ import { createHlsServer } from "./http/hls-server.js";
 import { RtmpIngest } from "./ingest/rtmp-ingest.js";
 import { StreamJournal } from "./stream/stream-journal.js";
 import { Recorder } from "./media/recorder.js";
+import { AUDIO_RENDITION } from "./packager/packager-types.js";
 import { Thumbnailer } from "./media/thumbnailer.js";
 import { OriginMetrics } from "./metrics.js";
 import { StreamRegistry } from "./stream/registry.js";
@@ -76,7 +77,8 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
           const extensions = [];
           if (config.record) {
             const recorder = new Recorder(packager, {
-              streamId, rendition: top, targetDuration: config.targetDuration, uploader: api, log: streamLog,
+              streamId, renditions: [top, AUDIO_RENDITION], master: () => packager.masterFor([top]),
+              targetDuration: config.targetDuration, uploader: api, log: streamLog,
               resumeSegments: resumed?.recording,
               onSegmentRecorded: (segment) => journal.appendRecording(segment),
             });

@@ -6,7 +6,7 @@
  *   /api/time  /api/session  /api/streams  /api/broadcasters  /api/me
  *   /api/admin  /api/events  /api/internal (HMAC)  /ws/streams/:id  /ws/events/:id
  *   /live/:streamId/<object>  /watch/:streamId  /replay/:streamId
- *   /vod/:streamId/:name  /thumbnails/:streamId/:file  /healthz
+ *   /vod/:streamId/[:dir/]:name  /thumbnails/:streamId/:file  /healthz
  */
 import { Hono } from "hono";
 import { eventsApi } from "./api/events.js";
@@ -58,6 +58,7 @@ app.get("/watch/:streamId", handleWatch);
 app.get("/replay/:streamId", handleReplay);
 app.use("/vod/*", liveCors);
 app.get("/vod/:streamId/:name", handleVod);
+app.get("/vod/:streamId/:dir/:name", handleVod);
 app.use("/thumbnails/*", liveCors);
 app.get("/thumbnails/:streamId/:file", handleThumbnail);
 

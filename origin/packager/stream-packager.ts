@@ -394,6 +394,11 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     return text;
   }
 
+  /** A master over some of the video renditions (the recording's) and the audio; undefined until they all have a segment. */
+  masterFor(renditions: readonly string[]): string | undefined {
+    return buildMaster(this.specs.filter((spec) => renditions.includes(spec.name)), this.renditions);
+  }
+
   /** Rendered once, when every rendition has a segment, and then frozen so a long-cached copy is never stale. */
   private masterPlaylist(): string | undefined {
     this.master ??= buildMaster(this.specs, this.renditions);

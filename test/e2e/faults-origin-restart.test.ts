@@ -87,7 +87,8 @@ describe("origin crash and restart", () => {
       40_000,
       "the master playlist",
     );
-    const mediaUrl = `${edge}/live/${created.streamId}/${/^(\S+\/index\.m3u8)$/m.exec(master)![1]}`;
+    const topPlaylist = /^(\S+\/index\.m3u8)$/m.exec(master)![1]!; // the top rendition: the one recorded
+    const mediaUrl = `${edge}/live/${created.streamId}/${topPlaylist}`;
     const media = async () => parsePlaylist((await fetchText(mediaUrl)).text) as MediaPlaylist;
     const before = await eventually(async () => {
       const p = await media();
@@ -119,8 +120,10 @@ describe("origin crash and restart", () => {
     await sources[1]!.stop();
     const vod = await eventually(
       async () => {
+        // index.m3u8 (the master) is uploaded last: then the rendition's VOD playlist is there too
         const r = await fetchText(`${edge}/vod/${created.streamId}/index.m3u8`);
-        return r.status === 200 ? (parsePlaylist(r.text) as MediaPlaylist) : undefined;
+        if (r.status !== 200) return undefined;
+        return parsePlaylist((await fetchText(`${edge}/vod/${created.streamId}/${topPlaylist}`)).text) as MediaPlaylist;
       },
       40_000,
       "the recording",
@@ -131,7 +134,7 @@ describe("origin crash and restart", () => {
     expect(vod.segments.some((s) => s.uri === lastBefore.uri)).toBe(true);
     // every segment of the recording is in R2, before and after the crash
     for (const segment of [vod.segments[0]!, vod.segments.at(-1)!]) {
-      const r = await fetch(`${edge}/vod/${created.streamId}/${segment.uri}`);
+      const r = await fetch(`${edge}/vod/${created.streamId}/${topPlaylist.replace(/index\.m3u8$/, "")}${segment.uri}`);
       expect(r.status).toBe(200);
       await r.arrayBuffer();
     }

@@ -2,7 +2,8 @@
  * Interop: a broadcaster that publishes without audio, then reconnects with
  * audio, used to change the stream's track layout under a master playlist
  * cached for a day (hls.js: fatal bufferAppendError). Now every run has video
- * and audio (a silent track stands in), so the layout never changes.
+ * and audio (a silent track stands in), so the layout never changes: every
+ * video rendition carries video only, the one audio rendition audio only.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -22,7 +23,7 @@ describe("stable track layout across reconnects", () => {
     for (const source of sources) await source.stop();
   });
 
-  it("video-only, then a reconnect with audio: the master and every init keep video + audio, and both runs decode", async () => {
+  it("video-only, then a reconnect with audio: the master keeps its audio group, every init its one track, and both runs decode", async () => {
     const stream = await createStream("tracks");
     sources.push(startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, noAudio: true, durationSec: 60 }));
     const master = await eventually(
@@ -34,7 +35,9 @@ describe("stable track layout across reconnects", () => {
       "the master playlist",
     );
     expect(master).toMatch(/CODECS="avc1\.[0-9a-f]+,mp4a\.40\.2"/);
+    expect(master).toMatch(/^#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",.*URI="audio\/index\.m3u8"$/m);
     const mediaUrl = `${edge}/live/${stream.streamId}/${/^(\S+\/index\.m3u8)$/m.exec(master)![1]}`;
+    const audioUrl = `${edge}/live/${stream.streamId}/audio/index.m3u8`;
     await eventually(async () => ((parsePlaylist((await fetchText(mediaUrl)).text) as MediaPlaylist).segments.length >= 2 ? true : undefined), 20_000, "two segments");
 
     await sources[0]!.stop(); // the broadcaster drops...
@@ -49,21 +52,28 @@ describe("stable track layout across reconnects", () => {
       "segments after the reconnect",
     );
     const base = mediaUrl.replace(/index\.m3u8$/, "");
+    const audioBase = audioUrl.replace(/index\.m3u8$/, "");
     const firstRun = playlist.segments.find((s) => !s.discontinuity)!;
     const secondRun = playlist.segments.find((s) => s.discontinuity)!;
     expect(firstRun.map!.uri).not.toBe(secondRun.map!.uri);
     const dir = mkdtempSync(join(tmpdir(), "tracks-"));
+    // the audio rendition has the same segments, by msn (silent in the first run, the tone in the second)
+    const audioPlaylist = parsePlaylist((await fetchText(audioUrl)).text) as MediaPlaylist;
     for (const segment of [firstRun, secondRun]) {
-      const init = Buffer.from(await (await fetch(base + segment.map!.uri)).arrayBuffer());
-      expect(parseInit(init).tracks.map((t) => t.kind).sort()).toEqual(["audio", "video"]);
-      const media = Buffer.from(await (await fetch(base + segment.uri)).arrayBuffer());
-      const file = join(dir, `${segment.mediaSequenceNumber}.mp4`);
-      writeFileSync(file, Buffer.concat([init, media]));
-      const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", file], { encoding: "utf8" });
-      expect(probe.status).toBe(0);
-      const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; nb_read_frames: string }> }).streams;
-      expect(Number(streams.find((s) => s.codec_type === "audio")!.nb_read_frames)).toBeGreaterThan(50);
-      expect(Number(streams.find((s) => s.codec_type === "video")!.nb_read_frames)).toBeGreaterThan(20);
+      const audioSegment = audioPlaylist.segments.find((s) => s.mediaSequenceNumber === segment.mediaSequenceNumber)!;
+      expect(audioSegment.discontinuity).toBe(segment.discontinuity);
+      for (const [kind, at, item, frames] of [["video", base, segment, 20], ["audio", audioBase, audioSegment, 50]] as const) {
+        const init = Buffer.from(await (await fetch(at + item.map!.uri)).arrayBuffer());
+        expect(parseInit(init).tracks.map((t) => t.kind)).toEqual([kind]);
+        const media = Buffer.from(await (await fetch(at + item.uri)).arrayBuffer());
+        const file = join(dir, `${kind}-${item.mediaSequenceNumber}.mp4`);
+        writeFileSync(file, Buffer.concat([init, media]));
+        const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", file], { encoding: "utf8" });
+        expect(probe.status).toBe(0);
+        const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; nb_read_frames: string }> }).streams;
+        expect(streams.map((s) => s.codec_type)).toEqual([kind]);
+        expect(Number(streams[0]!.nb_read_frames)).toBeGreaterThan(frames);
+      }
     }
     // the master was published once and did not need to change
     expect((await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`)).text).toBe(master);
@@ -84,14 +94,18 @@ describe("stable track layout across reconnects", () => {
     );
     const at = third.segments.findIndex((s) => s.discontinuity && s.mediaSequenceNumber > secondRun.mediaSequenceNumber);
     const lastOfRun2 = third.segments[at - 1]!;
-    const init = parseInit(Buffer.from(await (await fetch(base + lastOfRun2.map!.uri)).arrayBuffer()));
-    const bytes = Buffer.from(await (await fetch(base + lastOfRun2.uri)).arrayBuffer());
+    const audioThird = parsePlaylist((await fetchText(audioUrl)).text) as MediaPlaylist;
+    const lastAudioOfRun2 = audioThird.segments.find((s) => s.mediaSequenceNumber === lastOfRun2.mediaSequenceNumber)!;
     const seconds: Record<string, number> = {};
-    for (const box of new BoxSplitter().push(bytes)) {
-      if (box.type !== "moof") continue;
-      for (const frag of parseMoof(box.data, init.tracks)) {
-        const track = init.tracks.find((t) => t.trackId === frag.trackId)!;
-        seconds[track.kind] = (seconds[track.kind] ?? 0) + frag.duration / track.timescale;
+    for (const [at, item] of [[base, lastOfRun2], [audioBase, lastAudioOfRun2]] as const) {
+      const init = parseInit(Buffer.from(await (await fetch(at + item.map!.uri)).arrayBuffer()));
+      const bytes = Buffer.from(await (await fetch(at + item.uri)).arrayBuffer());
+      for (const box of new BoxSplitter().push(bytes)) {
+        if (box.type !== "moof") continue;
+        for (const frag of parseMoof(box.data, init.tracks)) {
+          const track = init.tracks.find((t) => t.trackId === frag.trackId)!;
+          seconds[track.kind] = (seconds[track.kind] ?? 0) + frag.duration / track.timescale;
+        }
       }
     }
     console.log(`last segment of a run: video ${seconds.video?.toFixed(3)} s, audio ${seconds.audio?.toFixed(3)} s`);

@@ -155,7 +155,7 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     );
   });
 
-  it("a segment fetched through the edge decodes at the rendition's resolution, cached immutable", async () => {
+  it("a segment fetched through the edge decodes at the rendition's resolution (video only, its audio in the audio rendition), cached immutable", async () => {
     const master = parsePlaylist((await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`)).text) as MasterPlaylist;
     const top = master.variants.find((v) => v.resolution?.height === 180)!;
     expect(top).toBeDefined();
@@ -179,7 +179,17 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     expect(video?.codec_name).toBe("h264");
     expect(video?.height).toBe(180);
     expect(video?.width).toBe(320);
-    expect(streams.find((s) => s.codec_type === "audio")?.codec_name).toBe("aac");
+    expect(streams.map((s) => s.codec_type)).toEqual(["video"]);
+    // the shared audio rendition: its segment of the same msn is audio only
+    const audioUrl = `${edge}/live/${stream.streamId}/audio/index.m3u8`;
+    const audioPlaylist = checkMediaPlaylist((await fetchText(audioUrl)).text);
+    const audioSegment = audioPlaylist.segments.find((s) => s.mediaSequenceNumber === segment.mediaSequenceNumber) ?? audioPlaylist.segments.at(-1)!;
+    const audioFile = join(dir, "audio.mp4");
+    writeFileSync(audioFile, Buffer.concat([
+      Buffer.from(await (await fetch(new URL(audioSegment.map!.uri, audioUrl))).arrayBuffer()),
+      Buffer.from(await (await fetch(new URL(audioSegment.uri, audioUrl))).arrayBuffer()),
+    ]));
+    expect(ffprobeStreams(audioFile).map((s) => [s.codec_type, s.codec_name])).toEqual([["audio", "aac"]]);
   });
 
   it("ends with EXT-X-ENDLIST once the broadcaster is gone past the grace period", async () => {
@@ -225,18 +235,31 @@ describe("recording and thumbnails", () => {
       inject("reconnectGraceMs") + 20_000,
       "the VOD playlist",
     );
-    const playlist = parsePlaylist(vod.text) as MediaPlaylist;
-    expect(vod.text).toContain("#EXT-X-PLAYLIST-TYPE:VOD");
-    expect(playlist.endlist).toBe(true);
+    // the recording's URL is its master: the top rendition's video and the audio rendition, the live layout
+    const master = parsePlaylist(vod.text) as MasterPlaylist;
+    expect(master.isMasterPlaylist).toBe(true);
+    expect(master.variants).toHaveLength(1);
+    expect(master.variants[0]!.audio.map((a) => a.uri)).toEqual(["audio/index.m3u8"]);
     expect(vod.headers.get("cache-control")).toMatch(/max-age=\d{4,}/);
+    expect((await fetchText(`${edge}/vod/${stream.streamId}/master.m3u8`)).text).toBe(vod.text);
+    const videoUrl = new URL(master.variants[0]!.uri, vodUrl).href;
+    const videoText = (await fetchText(videoUrl)).text;
+    const playlist = parsePlaylist(videoText) as MediaPlaylist;
+    expect(videoText).toContain("#EXT-X-PLAYLIST-TYPE:VOD");
+    expect(playlist.endlist).toBe(true);
+    const audioPlaylist = parsePlaylist((await fetchText(new URL("audio/index.m3u8", vodUrl).href)).text) as MediaPlaylist;
+    expect(audioPlaylist.endlist).toBe(true);
+    expect(audioPlaylist.segments.map((s) => s.uri)).toEqual(playlist.segments.map((s) => s.uri));
     const total = playlist.segments.reduce((sum, s) => sum + s.duration, 0);
     expect(total).toBeGreaterThan(20 - 2);
     expect(total).toBeLessThanOrEqual(publishedSeconds + 2);
-    // The same init and segments play back: ffprobe reads the VOD over HTTP through the edge.
-    const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", vodUrl], { encoding: "utf8" });
+    // The same inits and segments play back: ffprobe reads the VOD over HTTP through the edge, video and audio from one URL.
+    const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json", vodUrl], { encoding: "utf8" });
     expect(probe.status, probe.stderr).toBe(0);
-    expect(Math.abs(Number(probe.stdout.trim()) - total)).toBeLessThanOrEqual(2);
-    const segment = await fetch(new URL(playlist.segments[0]!.uri, vodUrl));
+    const probed = JSON.parse(probe.stdout) as { format: { duration: string }; streams: Array<{ codec_type: string }> };
+    expect(Math.abs(Number(probed.format.duration) - total)).toBeLessThanOrEqual(2);
+    expect(probed.streams.map((s) => s.codec_type).sort()).toEqual(["audio", "video"]);
+    const segment = await fetch(new URL(playlist.segments[0]!.uri, videoUrl));
     expect(segment.status).toBe(200);
     expect(segment.headers.get("cache-control")).toContain("immutable");
 

@@ -102,6 +102,21 @@ describe("LL-HLS through the edge", () => {
     expect(text).toMatch(/#EXT-X-PART:DURATION=[\d.]+,URI="[a-z0-9]+-p\d+\.m4s",INDEPENDENT=YES/);
     expect(text).toMatch(/#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[a-z0-9]+-p\d+\.m4s"/);
     expect(text).toMatch(/#EXT-X-RENDITION-REPORT:URI="\.\.\/[a-z0-9_]+\/index\.m3u8",LAST-MSN=\d+,LAST-PART=\d+/);
+    expect(text).toMatch(/#EXT-X-RENDITION-REPORT:URI="\.\.\/audio\/index\.m3u8",LAST-MSN=\d+,LAST-PART=\d+/);
+
+    // the one audio rendition is a full LL-HLS playlist too, shared by every variant of the master
+    const master = (await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`)).text;
+    expect(master).toMatch(/^#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="main",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio\/index\.m3u8"$/m);
+    const variants = master.match(/^#EXT-X-STREAM-INF:.*$/gm)!;
+    expect(variants.length).toBeGreaterThan(0);
+    for (const v of variants) expect(v).toMatch(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2".*AUDIO="audio"/);
+    const audio = await fetchText(`${edge}/live/${stream.streamId}/audio/index.m3u8`);
+    expect(audio.status).toBe(200);
+    expect(audio.text).toMatch(/^#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=[\d.]+,HOLD-BACK=6$/m);
+    expect(audio.text).toMatch(/#EXT-X-PART:DURATION=[\d.]+,URI="[a-z0-9]+-p\d+\.m4s",INDEPENDENT=YES/);
+    expect(audio.text).toMatch(/#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[a-z0-9]+-p\d+\.m4s"/);
+    expect(audio.text).toMatch(new RegExp(`#EXT-X-RENDITION-REPORT:URI="\\.\\./${rendition}/index\\.m3u8",LAST-MSN=\\d+,LAST-PART=\\d+`));
+    expect(audio.text).toMatch(/#EXT-X-PROGRAM-DATE-TIME:/);
   });
 
   it("a blocking request for the next part returns when that part appears, and names it", async () => {
@@ -145,12 +160,28 @@ describe("LL-HLS through the edge", () => {
     expect(origin400(after)).toBe(origin400(before));
   });
 
-  it("parts fetched through the edge concatenate into their segment and decode (ffprobe)", async () => {
+  it("parts fetched through the edge concatenate into their segment and decode (ffprobe): video only, audio only, aligned", async () => {
     const { text } = await fetchText(mediaUrl());
     const playlist = parsePlaylist(text) as MediaPlaylist;
-    // a complete segment whose parts are still listed
+    const decoded = await partsOfLastSegment(rendition, text);
+    expect(decoded.streams.map((s) => s.codec_type)).toEqual(["video"]);
+    expect(Number(decoded.streams[0]!.nb_read_frames)).toBeGreaterThanOrEqual(55); // ~2 s at 30 fps
+    // the audio rendition's segment with the same msn: the same part numbers, audio only
+    const audioText = (
+      await fetchText(`${edge}/live/${stream.streamId}/audio/index.m3u8?_HLS_msn=${playlist.segments.at(-1)!.mediaSequenceNumber}`)
+    ).text;
+    const audio = await partsOfLastSegment("audio", audioText, playlist.segments.at(-1)!.uri);
+    expect(audio.parts).toEqual(decoded.parts);
+    expect(audio.streams.map((s) => s.codec_type)).toEqual(["audio"]);
+    expect(Number(audio.streams[0]!.nb_read_frames)).toBeGreaterThanOrEqual(90); // ~2 s of 21.3 ms AAC frames
+  });
+
+  /** The parts of segment `segUri` (default: the playlist's last complete one) through the edge: they concatenate into it; ffprobe on init + parts. */
+  async function partsOfLastSegment(dir: string, text: string, segUri?: string) {
+    const playlist = parsePlaylist(text) as MediaPlaylist;
     const lines = text.split("\n");
-    const segUri = playlist.segments.at(-1)!.uri;
+    segUri ??= playlist.segments.at(-1)!.uri;
+    const segment = playlist.segments.find((s) => s.uri === segUri)!;
     const at = lines.indexOf(segUri);
     const parts: string[] = [];
     for (let i = at - 1; i >= 0 && !/^[a-z0-9]+-\d+\.m4s$/.test(lines[i]!); i--) {
@@ -158,22 +189,21 @@ describe("LL-HLS through the edge", () => {
       if (m) parts.unshift(m[1]!);
     }
     expect(parts.length).toBeGreaterThanOrEqual(5);
-    const base = `${edge}/live/${stream.streamId}/${rendition}/`;
+    const base = `${edge}/live/${stream.streamId}/${dir}/`;
     const bodies = await Promise.all(parts.map(async (p) => Buffer.from(await (await fetch(base + p)).arrayBuffer())));
-    const segment = Buffer.from(await (await fetch(base + segUri)).arrayBuffer());
-    expect(Buffer.concat(bodies).equals(segment)).toBe(true);
+    const whole = Buffer.from(await (await fetch(base + segUri)).arrayBuffer());
+    expect(Buffer.concat(bodies).equals(whole)).toBe(true);
+    expect(whole.toString("latin1", 4, 8)).toBe("styp"); // a CMAF segment, and so its first part
 
-    const init = Buffer.from(await (await fetch(base + playlist.segments.at(-1)!.map!.uri)).arrayBuffer());
-    const dir = mkdtempSync(join(tmpdir(), "ll-parts-"));
-    const file = join(dir, "parts.mp4");
+    const init = Buffer.from(await (await fetch(base + segment.map!.uri)).arrayBuffer());
+    expect(init.toString("latin1", 4, 12)).toBe("ftypcmfc");
+    const file = join(mkdtempSync(join(tmpdir(), "ll-parts-")), `${dir}.mp4`);
     writeFileSync(file, Buffer.concat([init, ...bodies]));
     const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", file], { encoding: "utf8" });
     expect(probe.status).toBe(0);
     const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; nb_read_frames: string }> }).streams;
-    const video = streams.find((s) => s.codec_type === "video")!;
-    expect(Number(video.nb_read_frames)).toBeGreaterThanOrEqual(55); // ~2 s at 30 fps
-    expect(streams.some((s) => s.codec_type === "audio")).toBe(true);
-  });
+    return { parts, streams };
+  }
 
   it("program date-time is the publisher's send time, not the transcoder's output time (bias < 0.35 s)", async () => {
     const t0 = source.t0();
@@ -186,7 +216,7 @@ describe("LL-HLS through the edge", () => {
     const biases: number[] = [];
     for (const segment of playlist.segments.slice(-3)) {
       const bytes = Buffer.from(await (await fetch(base + segment.uri)).arrayBuffer());
-      const [moof] = new BoxSplitter().push(bytes);
+      const moof = new BoxSplitter().push(bytes).find((b) => b.type === "moof");
       const frag = parseMoof(moof!.data, init.tracks).find((f) => f.trackId === video.trackId)!;
       // output decode time 0 is the publisher's frame 0: this segment's first frame left the publisher at t0 + dts
       const sentAt = t0! + (frag.baseMediaDecodeTime / video.timescale) * 1000;
@@ -211,12 +241,19 @@ describe("LL-HLS through the edge", () => {
     }
   });
 
-  it("a standard HLS client (FFmpeg's HLS demuxer) plays the same playlists", async () => {
+  it("a standard HLS client (FFmpeg's HLS demuxer) plays the same playlists: the master's video with its audio group", async () => {
     const result = spawnSync(
       resolveFfmpeg(),
-      ["-hide_banner", "-loglevel", "error", "-i", `${edge}/live/${stream.streamId}/master.m3u8`, "-map", "0:v:0", "-t", "3", "-f", "null", "-"],
+      ["-hide_banner", "-loglevel", "info", "-i", `${edge}/live/${stream.streamId}/master.m3u8`, "-map", "0:v:0", "-map", "0:a:0", "-t", "3", "-f", "null", "-"],
       { encoding: "utf8", timeout: 60_000 },
     );
     expect(result.status, result.stderr).toBe(0);
+    // both streams were read from the master (the video from a variant, the audio from the audio rendition) and decoded
+    expect(result.stderr).toMatch(/Stream #0:\d+[^\n]*: Video: h264/);
+    expect(result.stderr).toMatch(/Stream #0:\d+[^\n]*: Audio: aac/);
+    expect(result.stderr).toMatch(/-> #0:0 \(h264/);
+    expect(result.stderr).toMatch(/-> #0:1 \(aac/);
+    const frames = /frame=\s*(\d+)/.exec(result.stderr.slice(result.stderr.lastIndexOf("frame=")))?.[1];
+    expect(Number(frames)).toBeGreaterThan(60);
   });
 });

@@ -3,7 +3,9 @@
  * by the end-to-end tests and the benchmarks (which also read the optional
  * per-request hook, the media timeline and the modelled playhead).
  *
- * master → one variant → one plain media playlist load, then:
+ * master → one variant (and the audio rendition of its AUDIO group, loaded
+ * beside it the same way, as a player does with an alternate audio track) →
+ * one plain media playlist load each, then:
  *
  * - **LL-HLS** (default when the playlist has EXT-X-PART-INF and
  *   CAN-BLOCK-RELOAD=YES; `mode: "standard"` forces the other): join at
@@ -27,7 +29,9 @@
  * rate and stalls when the next media has not arrived. With `playhead.sync`
  * it runs the player's own sync controller (web/player/sync-controller.ts)
  * on that playhead every tick, applying its rate and seeks (a seek moves the
- * loader to the media holding the new position).
+ * loader to the media holding the new position). The playhead, the timeline
+ * and the segment/part counts follow the video; the audio track's counts are
+ * in `stats.audio` (requests, bytes, tiers and errors count both).
  */
 import { setMaxListeners } from "node:events";
 import HLS from "hls-parser";
@@ -36,6 +40,13 @@ import { SyncController, targetDelayFromPlaylist, type SyncConfig, type SyncStat
 import { ModelPlayhead } from "./model-playhead.js";
 
 export type ViewerMode = "ll" | "standard";
+
+/** What one track's loader fetched. */
+export interface TrackCounts {
+  segments: number;
+  parts: number;
+  blockingReloads: number;
+}
 
 export interface ViewerStats {
   requests: number;
@@ -63,6 +74,8 @@ export interface ViewerStats {
   durations?: Record<number, number>;
   /** With `playhead`: the modelled playhead at the end. */
   playhead?: PlayheadReport;
+  /** The audio rendition's loader, when the variant has an AUDIO group. */
+  audio?: TrackCounts;
 }
 
 export interface SegmentFetch {
@@ -363,24 +376,36 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
     const variants = master.variants;
     const variant = variants[options.variantIndex ?? Math.floor(Math.random() * variants.length)]!;
     const mediaUrl = new URL(variant.uri, options.masterUrl).href;
+    // The variant's audio group (EXT-X-MEDIA TYPE=AUDIO): the default rendition, loaded beside the video.
+    const audioRendition = variant.audio.find((a) => a.isDefault && a.uri) ?? variant.audio.find((a) => a.uri);
+    const audioUrl = audioRendition?.uri ? new URL(audioRendition.uri, options.masterUrl).href : undefined;
 
     // The first media playlist load is plain in both modes.
-    let first: { text: string; playlist: MediaPlaylist } | undefined;
-    while (!first && !stopped()) {
-      const response = await get(mediaUrl);
-      const text = response ? await body(() => response.text()) : undefined;
-      if (text === undefined) {
+    const firstLoad = async (url: string) => {
+      while (!stopped()) {
+        const response = await get(url);
+        const text = response ? await body(() => response.text()) : undefined;
+        if (text !== undefined) return { text, playlist: HLS.parse(text) as MediaPlaylist };
         await sleep(1_000, stop.signal);
-        continue;
       }
-      first = { text, playlist: HLS.parse(text) as MediaPlaylist };
-    }
+      return undefined;
+    };
+    const first = await firstLoad(mediaUrl);
     if (!first) return stats;
     const wantLl = options.mode === "ll" || ((options.mode ?? "auto") === "auto" && offersLowLatency(first.playlist));
     stats.mode = wantLl && offersLowLatency(first.playlist) ? "ll" : "standard";
-    const context: Context = { options, stats, mediaUrl, deadline, stop, request, get, body, stopped };
-    if (stats.mode === "ll") await runLowLatency(context, first);
-    else await runStandard(context, first);
+    const run = (context: Context, loaded: { text: string; playlist: MediaPlaylist }) =>
+      stats.mode === "ll" && offersLowLatency(loaded.playlist) ? runLowLatency(context, loaded) : runStandard(context, loaded);
+    const shared = { options, stats, deadline, stop, request, get, body, stopped };
+    const video = run({ ...shared, mediaUrl, counts: stats, primary: true }, first);
+    const audio = (async () => {
+      if (!audioUrl) return;
+      const counts: TrackCounts = { segments: 0, parts: 0, blockingReloads: 0 };
+      stats.audio = counts;
+      const loaded = await firstLoad(audioUrl);
+      if (loaded) await run({ ...shared, mediaUrl: audioUrl, counts, primary: false }, loaded);
+    })();
+    await Promise.all([video, audio]);
     return stats;
   } finally {
     clearTimeout(stopTimer);
@@ -393,6 +418,10 @@ interface Context {
   options: ViewerOptions;
   stats: ViewerStats;
   mediaUrl: string;
+  /** Where this track's loader counts what it fetched (the stats themselves for the video). */
+  counts: TrackCounts;
+  /** The video track: it owns the playhead, the timeline, the kept playlists and the end. */
+  primary: boolean;
   deadline: number;
   stop: AbortController;
   request(url: string): Promise<{ response?: Response; status: number }>;
@@ -401,17 +430,28 @@ interface Context {
   stopped(): boolean;
 }
 
+/**
+ * The stats a track's loader writes its media facts to (program time,
+ * timeline, durations, end): the viewer's own for the video, a scratch copy
+ * for the audio, whose facts would only duplicate the video's.
+ */
+function trackStats(ctx: Context): ViewerStats {
+  if (ctx.primary) return ctx.stats;
+  return { ...ctx.stats, playlists: [], timeline: undefined, durations: undefined, errors: ctx.stats.errors, tiers: ctx.stats.tiers };
+}
+
 function recordDurations(stats: ViewerStats, playlist: MediaPlaylist): void {
   if (stats.durations) for (const segment of completeSegments(playlist)) stats.durations[segment.mediaSequenceNumber] = segment.duration;
 }
 
 async function runStandard(ctx: Context, first: { text: string; playlist: MediaPlaylist }): Promise<void> {
-  const { options, stats, mediaUrl, get, body, stopped } = ctx;
+  const { options, mediaUrl, get, body, stopped, counts } = ctx;
+  const stats = trackStats(ctx);
   const startSegments = options.liveStartSegments ?? 3;
   let nextSequence: number | undefined;
   const initsFetched = new Set<string>();
   let pending: { text: string; playlist: MediaPlaylist } | undefined = first;
-  const model = options.playhead ? new PlayheadDriver(ctx, null) : undefined;
+  const model = options.playhead && ctx.primary ? new PlayheadDriver(ctx, null) : undefined;
   try {
     while (!stopped()) {
       let loaded = pending;
@@ -426,7 +466,7 @@ async function runStandard(ctx: Context, first: { text: string; playlist: MediaP
         loaded = { text, playlist: HLS.parse(text) as MediaPlaylist };
       }
       const { text, playlist } = loaded;
-      if (options.keepPlaylists) stats.playlists.push(text);
+      if (options.keepPlaylists && ctx.primary) stats.playlists.push(text);
       const first = playlist.mediaSequenceBase ?? 0;
       const segments = completeSegments(playlist);
       recordDurations(stats, playlist);
@@ -446,15 +486,15 @@ async function runStandard(ctx: Context, first: { text: string; playlist: MediaP
           const init = await get(new URL(mapUri, mediaUrl).href);
           const bytes = init ? await body(() => init.arrayBuffer()) : undefined;
           if (bytes) {
-            stats.bytes += bytes.byteLength;
+            ctx.stats.bytes += bytes.byteLength;
             initsFetched.add(mapUri);
           }
         }
         const media = await get(new URL(segment.uri, mediaUrl).href);
         const bytes = media ? await body(() => media.arrayBuffer()) : undefined;
         if (bytes) {
-          stats.bytes += bytes.byteLength;
-          stats.segments++;
+          ctx.stats.bytes += bytes.byteLength;
+          counts.segments++;
           const pdt = segment.programDateTime?.getTime();
           if (pdt !== undefined) {
             stats.lastProgramTime = pdt;
@@ -488,7 +528,8 @@ async function runStandard(ctx: Context, first: { text: string; playlist: MediaP
  * sharing the newest playlist and a queue.
  */
 async function runLowLatency(ctx: Context, first: { text: string; playlist: MediaPlaylist }): Promise<void> {
-  const { options, stats, mediaUrl, get, body, stopped } = ctx;
+  const { options, mediaUrl, get, body, stopped, counts } = ctx;
+  const stats = trackStats(ctx);
   let latest = first.playlist;
   const partTarget = latest.partTargetDuration ?? 1;
   const holdBack = latest.lowLatencyCompatibility?.partHoldBack ?? 3 * partTarget;
@@ -549,9 +590,9 @@ async function runLowLatency(ctx: Context, first: { text: string; playlist: Medi
   };
 
   ctx.stop.signal.addEventListener("abort", notify, { once: true });
-  const model = options.playhead ? new PlayheadDriver(ctx, reposition) : undefined;
+  const model = options.playhead && ctx.primary ? new PlayheadDriver(ctx, reposition) : undefined;
   const record = (text: string, playlist: MediaPlaylist) => {
-    if (options.keepPlaylists) stats.playlists.push(text);
+    if (options.keepPlaylists && ctx.primary) stats.playlists.push(text);
     recordDurations(stats, playlist);
     latest = playlist;
   };
@@ -589,7 +630,7 @@ async function runLowLatency(ctx: Context, first: { text: string; playlist: Medi
         const init = await get(unit.mapUri);
         const bytes = init ? await body(() => init.arrayBuffer()) : undefined;
         if (bytes) {
-          stats.bytes += bytes.byteLength;
+          ctx.stats.bytes += bytes.byteLength;
           initsFetched.add(unit.mapUri);
         }
       }
@@ -602,9 +643,9 @@ async function runLowLatency(ctx: Context, first: { text: string; playlist: Medi
         if (media.status === 404) break;
       }
       if (!bytes) continue;
-      stats.bytes += bytes.byteLength;
-      if (unit.part < 0) stats.segments++;
-      else stats.parts++;
+      ctx.stats.bytes += bytes.byteLength;
+      if (unit.part < 0) counts.segments++;
+      else counts.parts++;
       if (unit.start !== undefined) {
         stats.lastProgramTime = unit.start;
         model?.arrived(unit.start, unit.start + unit.duration * 1000);
@@ -627,7 +668,7 @@ async function runLowLatency(ctx: Context, first: { text: string; playlist: Medi
     while (!stopped() && !playlist.endlist) {
       const directive = nextDirective(playlist);
       if (stopped()) break;
-      stats.blockingReloads++;
+      counts.blockingReloads++;
       const response = await get(blockingUrl(mediaUrl, directive));
       const text = response ? await ctx.body(() => response.text()) : undefined;
       if (text === undefined) {

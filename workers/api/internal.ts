@@ -9,7 +9,7 @@
  *   POST /streams/:id/status             live / reconnecting / ended (lifecycle)
  *   POST /streams/:id/system             system event into the StreamRoom
  *   GET  /streams/:id/telemetry          the room's telemetry aggregate
- *   PUT  /streams/:id/vod/:name, /streams/:id/thumbnails/:index   (media/uploads.ts)
+ *   PUT  /streams/:id/vod/[:dir/]:name, /streams/:id/thumbnails/:index   (media/uploads.ts)
  *   POST /cron/run  POST /cron/watchdog  GET /events/:id/stats  GET /mother/:streamId/stats
  *   GET /relay/:streamId/:region/stats
  *   POST /dev/broadcasters               dev seed

@@ -1,6 +1,7 @@
 /**
  * Public reads of recordings and thumbnails from R2, through the edge cache:
- *   GET /vod/<streamId>/<name>              VOD HLS (playlist, init, segments)
+ *   GET /vod/<streamId>/<name>              VOD HLS: master.m3u8 (= index.m3u8)
+ *   GET /vod/<streamId>/<rendition>/<name>  a recorded rendition's playlist, inits, segments
  *   GET /thumbnails/<streamId>/<n>.jpg
  * Everything here is written once and never changes, so it is cached long,
  * validated by its R2 ETag (304) and readable by byte range (206): players
@@ -12,7 +13,7 @@ import type { AppEnv } from "../env.js";
 import { cachedResponse, storeInBackground } from "../lib/edge-cache.js";
 import { conditionalAnswer } from "../lib/byte-range.js";
 import { HttpError } from "../lib/errors.js";
-import { isThumbnailIndex, isVodName, thumbnailKey, vodContentType, vodKey } from "./keys.js";
+import { isThumbnailIndex, isVodName, thumbnailKey, vodContentType, vodKey, vodNameOf } from "./keys.js";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const VOD_PLAYLIST = "public, max-age=86400";
@@ -37,7 +38,7 @@ async function serveFromR2(c: Context<AppEnv>, key: string, contentType: string,
 
 export function handleVod(c: Context<AppEnv>): Promise<Response> | Response {
   const streamId = c.req.param("streamId") ?? "";
-  const name = c.req.param("name") ?? "";
+  const name = vodNameOf(c.req.param("dir"), c.req.param("name") ?? "");
   if (!isValidStreamId(streamId) || !isVodName(name)) throw new HttpError(400, "bad_path", "not a recording path");
   const cacheControl = name.endsWith(".m3u8") ? VOD_PLAYLIST : IMMUTABLE;
   return serveFromR2(c, vodKey(streamId, name), vodContentType(name), cacheControl);

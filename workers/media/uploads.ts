@@ -2,7 +2,7 @@
  * Origin → R2 uploads through the Worker (HMAC-signed over the raw bytes):
  * recording objects and thumbnails. Mounted at /api/internal/streams.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { parseConfig } from "../config.js";
 import type { AppEnv, Env } from "../env.js";
 import { readBodyBytes } from "../lib/body.js";
@@ -12,7 +12,7 @@ import { streamIdParam } from "../lib/params.js";
 import { requireStream } from "../streams/repository.js";
 import { publishThumbnail } from "../streams/thumbnails.js";
 import { publicBase } from "../streams/views.js";
-import { isThumbnailIndex, isVodName, thumbnailKey, vodContentType, vodKey } from "./keys.js";
+import { isThumbnailIndex, isVodName, thumbnailKey, vodContentType, vodKey, vodNameOf } from "./keys.js";
 
 const MAX_VOD_OBJECT_BYTES = 32 * 1024 * 1024;
 const MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024;
@@ -26,16 +26,19 @@ async function signedBytes(request: Request, env: Env, limit: number): Promise<U
 
 export const mediaUploads = new Hono<AppEnv>();
 
-mediaUploads.put("/:id/vod/:name", async (c) => {
+async function putVodObject(c: Context<AppEnv>): Promise<Response> {
   const bytes = await signedBytes(c.req.raw, c.env, MAX_VOD_OBJECT_BYTES);
-  const name = c.req.param("name");
+  const name = vodNameOf(c.req.param("dir"), c.req.param("name") ?? "");
   if (!isVodName(name)) throw new HttpError(400, "bad_name", "not a recording object name");
   const stream = await requireStream(c.env.DB, streamIdParam(c.req.param("id")));
   await c.env.MEDIA.put(vodKey(stream.id, name), bytes, {
     httpMetadata: { contentType: vodContentType(name) },
   });
   return c.json({ ok: true, key: vodKey(stream.id, name), bytes: bytes.byteLength }, 201);
-});
+}
+
+mediaUploads.put("/:id/vod/:name", putVodObject);
+mediaUploads.put("/:id/vod/:dir/:name", putVodObject);
 
 mediaUploads.put("/:id/thumbnails/:index", async (c) => {
   const bytes = await signedBytes(c.req.raw, c.env, MAX_THUMBNAIL_BYTES);
