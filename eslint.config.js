@@ -58,7 +58,6 @@ export default tseslint.config(
   { files: ["bench/fanout.ts"], rules: { "prefer-const": "off" } }, // `let server` is never reassigned
   { files: ["bench/peer/nginx-conf.ts"], rules: { "no-useless-escape": "off" } }, // `\/` inside a character class
   { files: ["web/app/boot.ts"], linterOptions: { reportUnusedDisableDirectives: "off" } }, // `no-var` directive that reports nothing
-  { files: ["test/unit/packager-boxes.test.ts"], rules: { "@typescript-eslint/no-unused-vars": "off" } }, // `full` imported, unused
   { files: ["web/player/player.ts"], rules: { "@typescript-eslint/no-misused-promises": "off" } }, // `if (playPromise)` on a Promise
   {
     // browser code: the player, the pages' apps, the bench pages and the replay page

@@ -11,7 +11,7 @@ import {
 import { SEGMENT_TYPE_BOX } from "../../origin/packager/cmaf.js";
 import { Segmenter, type SegmenterEvent, type Segment } from "../../origin/packager/segmenter.js";
 import {
-  AUDIO, NON_SYNC, SYNC, VIDEO, avInit, avc1, box, ftyp, full, largeBox, mdat, moof, moov, mp4a, trak, trex, u32, u64, zeros,
+  AUDIO, NON_SYNC, SYNC, VIDEO, avInit, avc1, box, ftyp, largeBox, mdat, moof, moov, mp4a, trak, trex, u32, u64, zeros,
   type TrafSpec,
 } from "./mp4-writer.js";
 
