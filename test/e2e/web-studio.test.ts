@@ -190,6 +190,8 @@ describe("studio and directory in Chromium", () => {
     await screenshot(studio, "studio-action-desktop");
     await studio.setViewportSize(PHONE);
     await screenshot(studio, "studio-live-phone");
+    // nothing wider than the screen (the QoE table turns into one card per group)
+    expect(await studio.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     await studio.setViewportSize(DESKTOP);
   });
 
