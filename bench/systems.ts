@@ -157,11 +157,19 @@ async function startOurs(
     supervised: true,
   });
   const stop = onCleanup("stack", () => stack.stop());
-  const created = await fetch(`${stack.edgeUrl}/api/streams`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ title: "bench" }),
-  });
+  // the supervised origin answers /healthz before its first heartbeat has put it in the Worker's
+  // pool: until then creating a stream is a 503 no_available_server, so ask again for a while
+  let created: Response;
+  for (let attempt = 1; ; attempt++) {
+    created = await fetch(`${stack.edgeUrl}/api/streams`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: "bench" }),
+    });
+    if (created.status !== 503 || attempt >= 60) break;
+    await created.body?.cancel();
+    await sleep(500);
+  }
   if (created.status !== 201) throw new Error(`create stream: ${created.status} ${await created.text()}`);
   const stream = (await created.json()) as { streamId: string; ingestUrl: string };
   const metrics = async () => parsePrometheus(await (await fetch(`${stack.originUrl}/metrics`)).text());
