@@ -92,7 +92,7 @@ export class BoxSplitter {
 
   private peek(n: number): Buffer {
     const first = this.pieces[0];
-    if (first.length >= n) return first.subarray(0, n);
+    if (first && first.length >= n) return first.subarray(0, n);
     return Buffer.concat(this.pieces, n);
   }
 
@@ -103,6 +103,7 @@ export class BoxSplitter {
     let used = 0; // whole pieces consumed; removed in one splice so tiny reads stay linear
     while (filled < n) {
       const piece = this.pieces[used];
+      if (!piece) throw new Error(`box splitter: ${n} bytes asked, ${filled} queued`); // callers check `queued` first
       const want = n - filled;
       if (piece.length <= want) {
         piece.copy(out, filled);

@@ -57,10 +57,17 @@ export function need(box: BoxRange, offset: number, bytes: number): void {
   if (offset + bytes > box.end) throw new BoxError(`box '${box.type}' too short`);
 }
 
+/** The byte at `pos`; past the end of the data is a BoxError, never `undefined` arithmetic. */
+export function byteAt(buf: Buffer, pos: number): number {
+  const value = buf[pos];
+  if (value === undefined) throw new BoxError(`read past the end of the data at ${pos}`);
+  return value;
+}
+
 /** Version and flags of a FullBox; its fields start 4 bytes after `body`. */
 export function fullBox(buf: Buffer, box: BoxRange): { version: number; flags: number; pos: number } {
   need(box, box.body, 4);
-  return { version: buf[box.body], flags: buf.readUInt32BE(box.body) & 0xffffff, pos: box.body + 4 };
+  return { version: byteAt(buf, box.body), flags: buf.readUInt32BE(box.body) & 0xffffff, pos: box.body + 4 };
 }
 
 export function readU64(buf: Buffer, pos: number): number {

@@ -3,7 +3,7 @@
  * master playlist and to interpret the fragments that follow.
  */
 import { BoxError } from "./box-splitter.js";
-import { child, childrenOf, children, fullBox, need, path, type BoxRange } from "./box-walk.js";
+import { byteAt, child, childrenOf, children, fullBox, need, path, type BoxRange } from "./box-walk.js";
 
 /** The trex defaults a fragment falls back on when tfhd/trun are silent. */
 export interface TrackDefaults {
@@ -120,7 +120,7 @@ function describeSampleEntry(buf: Buffer, entry: BoxRange, track: InitTrack): vo
       const avcC = firstChild(buf, entry.body + VISUAL_ENTRY_FIELDS, entry.end, "avcC");
       if (avcC) {
         need(avcC, avcC.body, 4);
-        const [, profile, compat, level] = buf.subarray(avcC.body, avcC.body + 4);
+        const [profile, compat, level] = [1, 2, 3].map((i) => byteAt(buf, avcC.body + i)) as [number, number, number];
         track.codec = `${fourcc}.${hex2(profile)}${hex2(compat)}${hex2(level)}`;
       }
     }
@@ -150,11 +150,11 @@ function firstChild(buf: Buffer, start: number, end: number, type: string): BoxR
 /** Reads an MPEG-4 descriptor header (tag + 1..4 byte expandable size). */
 function descriptor(buf: Buffer, pos: number, end: number): { tag: number; body: number; end: number } | undefined {
   if (pos >= end) return undefined;
-  const tag = buf[pos++];
+  const tag = byteAt(buf, pos++);
   let size = 0;
   for (let i = 0; i < 4; i++) {
     if (pos >= end) return undefined;
-    const b = buf[pos++];
+    const b = byteAt(buf, pos++);
     size = (size << 7) | (b & 0x7f);
     if ((b & 0x80) === 0) break;
   }
@@ -168,20 +168,21 @@ function codecFromEsds(buf: Buffer, esds: BoxRange): string | undefined {
   if (!es || es.tag !== 0x03) return undefined;
   let p = es.body + 2; // ES_ID
   if (p >= es.end) return undefined;
-  const flags = buf[p++];
+  const flags = byteAt(buf, p++);
   if (flags & 0x80) p += 2; // dependsOn_ES_ID
   if (flags & 0x40) p += 1 + (buf[p] ?? 0); // URL
   if (flags & 0x20) p += 2; // OCR_ES_Id
   const dcd = descriptor(buf, p, es.end);
   if (!dcd || dcd.tag !== 0x04 || dcd.body >= dcd.end) return undefined;
-  const oti = buf[dcd.body];
+  const oti = byteAt(buf, dcd.body);
   if (oti !== 0x40) return `mp4a.${hex2(oti)}`;
   const dsi = descriptor(buf, dcd.body + 13, dcd.end);
   if (!dsi || dsi.tag !== 0x05 || dsi.body >= dsi.end) return undefined;
-  let aot = buf[dsi.body] >> 3;
+  const first = byteAt(buf, dsi.body);
+  let aot = first >> 3;
   if (aot === 31) {
     if (dsi.body + 1 >= dsi.end) return undefined;
-    aot = 32 + (((buf[dsi.body] & 0x07) << 3) | (buf[dsi.body + 1] >> 5));
+    aot = 32 + (((first & 0x07) << 3) | (byteAt(buf, dsi.body + 1) >> 5));
   }
   return aot === 0 ? undefined : `mp4a.40.${aot}`;
 }

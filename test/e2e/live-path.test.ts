@@ -123,6 +123,9 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     for (const viewer of viewers) {
       if (viewer.mode === "standard") expect(viewer.segments).toBeGreaterThanOrEqual(4);
       else expect(viewer.parts).toBeGreaterThanOrEqual(8);
+      // the audio rendition alongside, the same way
+      if (viewer.mode === "standard") expect(viewer.audio?.segments).toBeGreaterThanOrEqual(4);
+      else expect(viewer.audio?.parts).toBeGreaterThanOrEqual(8);
     }
     expect(viewers.filter((v) => v.mode === "ll")).toHaveLength(VIEWERS / 2);
     for (const text of viewers.flatMap((v) => v.playlists)) checkMediaPlaylist(text);
@@ -134,13 +137,14 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     expect(metrics.get('origin_hls_max_fetches_per_object{type="init"}')).toBe(1);
     const originSegments = delta('origin_hls_object_fetches_total{type="segment"}');
     const originParts = delta('origin_hls_object_fetches_total{type="part"}');
-    const viewerSegments = viewers.reduce((sum, v) => sum + v.segments, 0);
-    const viewerParts = viewers.reduce((sum, v) => sum + v.parts, 0);
+    // (the viewers load the audio rendition beside the video, as players do: both count)
+    const viewerSegments = viewers.reduce((sum, v) => sum + v.segments + (v.audio?.segments ?? 0), 0);
+    const viewerParts = viewers.reduce((sum, v) => sum + v.parts + (v.audio?.parts ?? 0), 0);
     expect(viewerSegments + viewerParts).toBeGreaterThan((originSegments + originParts) * 10);
     // Playlists: about one origin fetch per rendition per freshness window (plain) or per
     // distinct blocking answer, not per viewer.
     const playlistFetches = delta('origin_hls_object_fetches_total{type="media"}') + delta('origin_hls_object_fetches_total{type="blocking"}');
-    const viewerPlaylistRequests = viewers.reduce((sum, v) => sum + v.requests - v.segments - v.parts, 0);
+    const viewerPlaylistRequests = viewers.reduce((sum, v) => sum + v.requests - v.segments - v.parts - (v.audio?.segments ?? 0) - (v.audio?.parts ?? 0), 0);
     expect(playlistFetches).toBeLessThan(viewerPlaylistRequests / 5);
     const tiers = viewers.reduce<Record<string, number>>((acc, v) => {
       for (const [k, n] of Object.entries(v.tiers)) acc[k] = (acc[k] ?? 0) + n;

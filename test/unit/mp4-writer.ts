@@ -126,9 +126,9 @@ export function traf(t: TrafSpec): Buffer {
     const fields = [u32(to - from), u32(0)];
     if (r === 0 && t.firstFlags !== undefined) fields.push(u32(t.firstFlags));
     for (let i = from; i < to; i++) {
-      if (t.durations) fields.push(u32(t.durations[i]));
+      if (t.durations) fields.push(u32(t.durations[i] ?? 0));
       fields.push(u32(100));
-      if (t.sampleFlags) fields.push(u32(t.sampleFlags[i]));
+      if (t.sampleFlags) fields.push(u32(t.sampleFlags[i] ?? 0));
     }
     truns.push(full("trun", 0, flags, ...fields));
   }

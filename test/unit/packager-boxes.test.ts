@@ -47,7 +47,7 @@ describe("BoxSplitter", () => {
   const expected = ["ftyp", "free", "mdat", "moof", "mdat"];
 
   it("reassembles boxes from any split, including 64-bit largesize headers", () => {
-    for (const [seed, maxPiece] of [
+    for (const [seed, maxPiece] of <Array<[number, number]>>[
       [1, 1],
       [2, 3],
       [3, 17],
@@ -59,7 +59,7 @@ describe("BoxSplitter", () => {
       for (const piece of splitRandomly(stream, rng(seed), maxPiece)) boxes.push(...splitter.push(piece));
       expect(boxes.map((b) => b.type)).toEqual(expected);
       expect(Buffer.concat(boxes.map((b) => b.data)).equals(stream)).toBe(true);
-      expect(boxes[2].data.length).toBe(316);
+      expect(boxes[2]!.data.length).toBe(316);
       expect(splitter.buffered).toBe(0);
     }
   });
@@ -79,8 +79,8 @@ describe("BoxSplitter", () => {
     const input = Buffer.concat([ftyp(), ftyp()]);
     const [a] = splitter.push(input);
     input.fill(0);
-    expect(a.type).toBe("ftyp");
-    expect(a.data.toString("latin1", 8, 12)).toBe("isom");
+    expect(a!.type).toBe("ftyp");
+    expect(a!.data.toString("latin1", 8, 12)).toBe("isom");
   });
 
   it("rejects absurd sizes instead of buffering them", () => {
@@ -130,7 +130,7 @@ describe("parseInit", () => {
 
   it("derives the AAC object type from the DecoderSpecificInfo, including the escape value", () => {
     const aot = (asc: Buffer | undefined, oti?: number) =>
-      parseInit(moov([{ id: 1, handler: "soun", timescale: 44100, entry: mp4a(asc, oti) }], [])).tracks[0].codec;
+      parseInit(moov([{ id: 1, handler: "soun", timescale: 44100, entry: mp4a(asc, oti) }], [])).tracks[0]!.codec;
     expect(aot(Buffer.from([0x2b, 0x92, 0x08, 0x00]))).toBe("mp4a.40.5"); // HE-AAC
     expect(aot(Buffer.from([0xf9, 0x40]))).toBe("mp4a.40.42"); // 31 + 6 bits → 32 + 10
     expect(aot(undefined)).toBe("mp4a.40.2");
@@ -152,8 +152,8 @@ describe("parseInit", () => {
       [7, "video", 15360, "avc1.42c00d"],
       [8, "other", 1000, "mett"],
     ]);
-    expect(tracks[0].defaultSampleDuration).toBe(512);
-    expect(tracks[1].defaultSampleDuration).toBeUndefined();
+    expect(tracks[0]!.defaultSampleDuration).toBe(512);
+    expect(tracks[1]!.defaultSampleDuration).toBeUndefined();
   });
 
   it("fails clearly without a moov or with a box overrunning its parent", () => {
@@ -184,15 +184,15 @@ describe("parseMoof", () => {
 
   it("falls back from trun to tfhd to trex for durations", () => {
     const [tfhdDefault] = parseMoof(moof(1, { id: 1, bmdt: 0, count: 4, tfhdDuration: 1500 }), defaults);
-    expect(tfhdDefault.duration).toBe(6000);
+    expect(tfhdDefault!.duration).toBe(6000);
     const [trexDefault] = parseMoof(moof(1, { id: 1, bmdt: 0, count: 4 }), defaults);
-    expect(trexDefault.duration).toBe(12000);
+    expect(trexDefault!.duration).toBe(12000);
     expect(() => parseMoof(moof(1, { id: 9, bmdt: 0, count: 4 }), defaults)).toThrow(/no sample duration/);
   });
 
   it("detects sync from first_sample_flags, then per-sample flags, then tfhd, then trex", () => {
     const sync = (t: Omit<TrafSpec, "id" | "bmdt" | "count">) =>
-      parseMoof(moof(1, { id: 1, bmdt: 0, count: 2, ...t }), defaults)[0].firstSampleIsSync;
+      parseMoof(moof(1, { id: 1, bmdt: 0, count: 2, ...t }), defaults)[0]!.firstSampleIsSync;
     expect(sync({ firstFlags: SYNC, tfhdFlags: NON_SYNC })).toBe(true);
     expect(sync({ firstFlags: NON_SYNC, sampleFlags: [0, 0] })).toBe(false);
     expect(sync({ sampleFlags: [SYNC, NON_SYNC] })).toBe(true);
@@ -200,7 +200,7 @@ describe("parseMoof", () => {
     expect(sync({ tfhdFlags: 0 })).toBe(true);
     expect(sync({ tfhdFlags: NON_SYNC | SYNC })).toBe(false);
     expect(sync({})).toBe(false); // trex says non-sync
-    expect(parseMoof(moof(1, { id: 2, bmdt: 0, count: 2 }), defaults)[0].firstSampleIsSync).toBe(true);
+    expect(parseMoof(moof(1, { id: 2, bmdt: 0, count: 2 }), defaults)[0]!.firstSampleIsSync).toBe(true);
   });
 
   it("reads 64-bit tfdt and sums across several truns", () => {
@@ -214,8 +214,8 @@ describe("parseMoof", () => {
 
   it("treats an empty traf as not starting with a sync sample", () => {
     const [t] = parseMoof(moof(1, { id: 1, bmdt: 0, count: 0 }), defaults);
-    expect(t.sampleCount).toBe(0);
-    expect(t.firstSampleIsSync).toBe(false);
+    expect(t!.sampleCount).toBe(0);
+    expect(t!.firstSampleIsSync).toBe(false);
   });
 
   it("requires tfdt, as CMAF does", () => {

@@ -94,7 +94,7 @@ describe("renderMediaPlaylist", () => {
       [5, 3, "init-e1-1.mp4"],
       [6, 4, "init-e1-1.mp4"],
     ]);
-    expect(parsed.segments[2].programDateTime?.getTime()).toBe(T0 + 62_000);
+    expect(parsed.segments[2]!.programDateTime?.getTime()).toBe(T0 + 62_000);
   });
 
   it("omits DISCONTINUITY-SEQUENCE at 0 and INDEPENDENT-SEGMENTS when not claimed", () => {
