@@ -98,6 +98,8 @@ describe("studio and directory in Chromium", () => {
     // a viewer who came early: the waiting state
     mobile = (await openPage(browser, `${edge()}/watch/${streamId}`, { viewport: PHONE, userAgent: MOBILE_UA })).page;
     await eventually(async () => ((await watchState(mobile)).overlay === "created" ? true : undefined), 20_000, "the waiting state");
+    // the game's score is there before the video (nothing to spoil without a playhead)
+    await eventually(async () => ((await watchState(mobile)).score?.shown.event ? true : undefined), 20_000, "the scorebug while waiting");
     await screenshot(mobile, "watch-waiting-phone");
     if (await studio.locator("text=Show").count()) await studio.click("text=Show");
     const key = await studio.locator("[data-role=stream-key]").innerText();
