@@ -79,7 +79,8 @@ describe("watch page (web app) in Chromium", () => {
     await a.hover(".video-wrap");
     await a.focus("media-rendition-menu-button");
     await a.keyboard.press("Enter");
-    const item = (text: string) => a.locator("media-rendition-menu media-chrome-menu-item", { hasText: text });
+    // by exact name: "Auto (90p)" also contains "90p" once ABR is on the low rendition (a busy machine)
+    const item = (name: string) => a.locator("media-rendition-menu").getByRole("menuitemradio", { name, exact: name !== "Auto" });
     await item("90p").waitFor({ timeout: 15_000 });
     await controlsSettled(a); // the menu's opening transition
     await screenshot(a, "watch-quality-menu-desktop");
