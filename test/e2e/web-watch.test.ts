@@ -59,11 +59,11 @@ describe("watch page (web app) in Chromium", () => {
 
   it("plays, with controls, the LIVE badge and the scorebug", async () => {
     for (const page of [a, b]) {
-      await eventually(async () => ((await page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "playback").catch(async (error) => {
+      await eventually(async () => ((await page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 60_000, "playback").catch(async (error) => {
         const s = await watchState(page);
         throw new Error(`${error}: ${JSON.stringify({ status: s.status, overlay: s.overlay, socket: s.socket, player: await page.evaluate(() => window.__player ?? null) })}`);
       });
-      await eventually(async () => (home(await watchState(page)) === 40 ? true : undefined), 15_000, "the scorebug");
+      await eventually(async () => (home(await watchState(page)) === 40 ? true : undefined), 30_000, "the scorebug");
     }
     expect(await a.locator("#scorebug").innerText()).toMatch(/HCH\s*40\s*–\s*SUM\s*37/);
     expect(await a.getAttribute(".score-mode", "aria-pressed")).toBe("false");
@@ -71,7 +71,7 @@ describe("watch page (web app) in Chromium", () => {
     for (const tag of ["media-play-button", "media-mute-button", "media-fullscreen-button", "media-rendition-menu-button"]) {
       expect(await a.locator(tag).count(), tag).toBe(1);
     }
-    await eventually(async () => ((await a.locator("#live").innerText()) === "LIVE" ? true : undefined), 15_000, "the LIVE badge");
+    await eventually(async () => ((await a.locator("#live").innerText()) === "LIVE" ? true : undefined), 30_000, "the LIVE badge");
     // quality menu: automatic plus every rendition of the ladder
     const levels = await a.evaluate(() => (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { length: number } }).videoRenditions.length);
     expect(levels).toBe(2); // the e2e ladder: 180p, 90p
@@ -87,7 +87,7 @@ describe("watch page (web app) in Chromium", () => {
     await item("90p").click();
     const selected = () => a.evaluate(() => (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { selectedIndex: number } }).videoRenditions.selectedIndex);
     await expect.poll(selected, { timeout: 15_000 }).toBe(0);
-    await eventually(async () => ((await a.evaluate(() => window.__player!.level)) === 0 ? true : undefined), 15_000, "the switch to 90p");
+    await eventually(async () => ((await a.evaluate(() => window.__player!.level)) === 0 ? true : undefined), 30_000, "the switch to 90p");
     // and back to automatic
     await a.hover(".video-wrap");
     await a.click("media-rendition-menu-button");
@@ -270,8 +270,8 @@ describe("watch page (web app) in Chromium", () => {
 
   it("phone layout", async () => {
     const phone = await openPage(browser, stream.watchUrl, { viewport: PHONE, userAgent: MOBILE_UA });
-    await eventually(async () => ((await phone.page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 30_000, "playback on the phone");
-    await eventually(async () => (home(await watchState(phone.page)) !== undefined ? true : undefined), 15_000, "the scorebug on the phone");
+    await eventually(async () => ((await phone.page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 60_000, "playback on the phone");
+    await eventually(async () => (home(await watchState(phone.page)) !== undefined ? true : undefined), 30_000, "the scorebug on the phone");
     await screenshot(phone.page, "watch-phone");
     // nothing wider than the screen
     expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
