@@ -30,7 +30,7 @@ export function parseScaleArgs(argv: readonly string[]): { inputs: ScaleInputs; 
     const name = names.find((n) => `--${kebab(n)}` === arg);
     if (!name) throw new Error(`unknown option ${arg} (inputs: ${names.map((n) => `--${kebab(n)}`).join(" ")})`);
     const number = Number(value);
-    const mayBeZero = name === "audioRenditions" || name === "shardSockets" || name === "llShare";
+    const mayBeZero = name === "audioRenditions" || name === "shardSockets" || name === "llShare" || name === "shardPlanColoCache";
     if (value === undefined || !Number.isFinite(number) || number < 0 || (!mayBeZero && number === 0)) {
       throw new Error(`${arg} wants a ${mayBeZero ? "non-negative" : "positive"} number`);
     }

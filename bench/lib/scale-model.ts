@@ -62,6 +62,8 @@ export interface ScaleInputs {
   socketJoinSeconds: number;
   /** workers/rooms/fanout/placement.ts PLAN_TTL_MS: an isolate placing sockets asks the room's plan at most this often. */
   planRefreshSeconds: number;
+  /** 1: the plan is shared through the colo's Cache API (placement.ts), so about one isolate per colo asks the room; 0: every isolate asks. */
+  shardPlanColoCache: number;
 }
 
 /** Where each documented figure comes from (printed with the table). */
@@ -92,6 +94,7 @@ export const DEFAULT_SCALE_INPUTS: ScaleInputs = {
   eventUpdatesPerSecond: 1,
   socketJoinSeconds: 60,
   planRefreshSeconds: 1,
+  shardPlanColoCache: 1,
 };
 
 export interface ObjectRates {
@@ -242,9 +245,11 @@ export function socketLoad(i: ScaleInputs, sockets = i.sockets): SocketLoad {
   const sharded = i.shardSockets > 0;
   const shards = sharded ? Math.max(1, Math.ceil(sockets / i.shardSockets)) : 0;
   const joinsPerSecond = sockets / i.socketJoinSeconds;
-  // every isolate placing sockets in a second asks the plan once (PLAN_TTL_MS); sockets spread over every colo's isolates
+  // every isolate placing sockets asks the plan at most once per PLAN_TTL_MS (sockets spread over every colo's
+  // isolates); with the colo's cached copy, about one isolate per colo asks
   const media = mediaLoad(i);
-  const placingIsolates = Math.min(joinsPerSecond / i.planRefreshSeconds, i.colos * Math.max(1, media.isolatesPerColo));
+  const askersPerColo = i.shardPlanColoCache ? 1 : Math.max(1, media.isolatesPerColo);
+  const placingIsolates = Math.min(joinsPerSecond * i.planRefreshSeconds, i.colos * askersPerColo);
   return {
     sockets,
     shards,
@@ -346,7 +351,7 @@ export function scaleModel(inputs: ScaleInputs = DEFAULT_SCALE_INPUTS): ScaleRep
       {
         shardedBy: `shards of ${i.shardSockets} sockets: shard plan asked while the audience joins`,
         audience: i.shardSockets > 0 ? socketAt((s) => s.roomPlanRps, i.durableObjectRps) : null,
-        why: `each isolate placing sockets asks the room every ${i.planRefreshSeconds} s; audience joining over ${i.socketJoinSeconds} s`,
+        why: `${i.shardPlanColoCache ? "one isolate per colo (the plan is shared through the colo's cache)" : "each isolate placing sockets"} asks the room every ${i.planRefreshSeconds} s; audience joining over ${i.socketJoinSeconds} s`,
       },
     ],
   };
@@ -388,6 +393,7 @@ export function renderScaleModel(report: ScaleReport): string {
   input("eventUpdatesPerSecond", "EVENT_POLL_MS 1000");
   input("socketJoinSeconds", "stated (kick-off)");
   input("planRefreshSeconds", "workers/rooms/fanout/placement.ts PLAN_TTL_MS");
+  input("shardPlanColoCache", "1 = placement.ts shares the plan through the colo's Cache API");
   lines.push("");
   lines.push("## Media: objects per playlist and second", "");
   lines.push(

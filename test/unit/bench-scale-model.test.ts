@@ -106,14 +106,19 @@ describe("scale model: media tiers", () => {
 
 describe("scale model: sockets", () => {
   it("spreads sockets over shards and counts the room's pushes and plan requests", () => {
-    const s = socketLoad({ ...ROUND, sockets: 100_000, shardSockets: 1_000, eventUpdatesPerSecond: 2, socketJoinSeconds: 100 });
+    const storm = { ...ROUND, sockets: 100_000, shardSockets: 1_000, eventUpdatesPerSecond: 2, socketJoinSeconds: 100 };
+    const s = socketLoad({ ...storm, shardPlanColoCache: 0 });
     expect(s.shards).toBe(100);
     expect(s.socketsPerShard).toBe(1_000);
     expect(s.roomPushesPerSecond).toBe(200);
-    // 1,000 joins/s, every placing isolate asks the plan once a second (at most the isolates there are)
+    // 1,000 joins/s, every placing isolate asks the plan once a second (at most the isolates there are: 100 colos × 10)
     expect(s.roomPlanRps).toBe(1_000);
     expect(s.shardRpsDuringJoin).toBe(10 + 2);
     expect(s.socketsPerObject).toBe(1_000);
+    // with the plan shared through each colo's cache: one asker per colo
+    expect(socketLoad({ ...storm, shardPlanColoCache: 1 }).roomPlanRps).toBe(100);
+    expect(scaleModel({ ...storm, shardPlanColoCache: 1 }).socketAudienceAtLimit[2]!.audience).toBeNull();
+    expect(scaleModel({ ...storm, isolateRps: 1_000, shardPlanColoCache: 0 }).socketAudienceAtLimit[2]!.audience).not.toBeNull();
   });
 
   it("without shards every socket is on the room: the hibernatable socket limit is the audience limit", () => {

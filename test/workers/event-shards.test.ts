@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../workers/index.js";
 import type { EventRoom } from "../../workers/rooms/event-room.js";
 import type { ShardDelivery, ShardReport } from "../../workers/rooms/fanout/shard-protocol.js";
+import { forgetPlacements } from "../../workers/rooms/fanout/placement.js";
 import { CONNECT_HEADER } from "../../workers/rooms/room.js";
 import { eventRoom, eventShard } from "../../workers/stubs.js";
 import { BASE, randomId, sleep } from "./helpers.js";
@@ -117,6 +118,32 @@ describe("event fan-out shards", () => {
     const shards = (stats as unknown as { shards: { index: number; sockets: number }[] }).shards;
     expect(new Map(shards.map((s) => [s.index, s.sockets]))).toEqual(perShard);
     expect(await eventRoom(env, id).viewerCount()).toBe(sockets.length);
+  });
+
+  it("the shard plan goes through the colo's cache: an isolate that fetched it leaves it there, a new one places from it", async () => {
+    const id = await newGame();
+    const first = await connect(id, { capacity: 3 });
+    const key = `https://shard-plan.internal/${encodeURIComponent(id)}`;
+    const cached = await caches.default.match(key);
+    expect(cached, "the room's plan in the colo's cache").toBeDefined();
+    expect(cached!.headers.get("Cache-Control")).toBe("max-age=1");
+    expect(((await cached!.json()) as { shards: unknown[] }).shards).toEqual(expect.any(Array));
+
+    // another isolate of the colo left a plan a moment ago: shard 0 full, shard 7 with room. A new
+    // isolate places from it instead of asking the room (which knows only shard 0 with one socket).
+    await caches.default.put(
+      key,
+      new Response(JSON.stringify({ shards: [{ index: 0, sockets: 3 }, { index: 7, sockets: 0 }] }), { headers: { "Cache-Control": "max-age=1" } }),
+    );
+    forgetPlacements();
+    const second = await connect(id, { capacity: 3 });
+    expect(helloOf(first).shard).toBe(0);
+    expect(helloOf(second).shard).toBe(7);
+    // a malformed copy is ignored (the room is asked)
+    await caches.default.put(key, new Response(JSON.stringify({ shards: "nope" }), { headers: { "Cache-Control": "max-age=1" } }));
+    forgetPlacements();
+    const third = await connect(id, { capacity: 3 });
+    expect([0, 7]).toContain(helloOf(third).shard);
   });
 
   it("every socket on every shard gets the same frames, in the same order, with the same seq", async () => {

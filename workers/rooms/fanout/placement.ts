@@ -12,6 +12,13 @@
  * with the audience. The shard itself refuses a socket beyond the capacity
  * (503 + x-shard-full, checked in the turn that accepts), so the cap holds
  * whatever the estimates; the route then marks it full and picks again.
+ *
+ * The plan an isolate fetches is also kept in the colo's Cache API for
+ * PLAN_TTL_MS, and read from there first: while an audience joins, every
+ * isolate of every colo places sockets, and the room would otherwise answer
+ * one plan request per isolate per PLAN_TTL_MS (the scale model,
+ * bench/results/scale-model.md, puts its ~1,000 req/s limit at about 60,000
+ * sockets joining in a minute); with the colo's copy it is about one per colo.
  */
 import type { Env } from "../../env.js";
 import { eventRoom, eventShard } from "../../stubs.js";
@@ -57,7 +64,7 @@ async function refreshPlan(env: Pick<Env, "EVENT_ROOM">, eventId: string, entry:
   if (now - entry.fetchedAt < PLAN_TTL_MS) return;
   entry.refreshing ??= (async () => {
     try {
-      const plan: ShardPlan = await eventRoom(env, eventId).shardPlan();
+      const plan: ShardPlan = (await planFromColo(eventId)) ?? (await planFromRoom(env, eventId));
       entry.plan = new Map(plan.shards.map((s) => [s.index, s.sockets]));
     } catch (error) {
       // place on what this isolate knows; the shards still enforce their capacity
@@ -68,6 +75,36 @@ async function refreshPlan(env: Pick<Env, "EVENT_ROOM">, eventId: string, entry:
     }
   })();
   await entry.refreshing;
+}
+
+const planKey = (eventId: string) => `https://shard-plan.internal/${encodeURIComponent(eventId)}`;
+
+/** The plan another isolate of this colo fetched less than PLAN_TTL_MS ago, if any. A failing cache is a miss. */
+async function planFromColo(eventId: string): Promise<ShardPlan | undefined> {
+  const hit = await caches.default.match(planKey(eventId)).catch(() => undefined);
+  if (hit === undefined) return undefined;
+  const body: unknown = await hit.json().catch(() => null);
+  return isPlan(body) ? body : undefined;
+}
+
+/** The room's plan, left in the colo's cache for the other isolates. */
+async function planFromRoom(env: Pick<Env, "EVENT_ROOM">, eventId: string): Promise<ShardPlan> {
+  const plan = await eventRoom(env, eventId).shardPlan();
+  const copy = new Response(JSON.stringify(plan), {
+    headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${Math.max(1, Math.round(PLAN_TTL_MS / 1000))}` },
+  });
+  await caches.default.put(planKey(eventId), copy).catch((error: unknown) => console.warn(`event ${eventId}: shard plan not cached`, error));
+  return plan;
+}
+
+function isPlan(value: unknown): value is ShardPlan {
+  if (value === null || typeof value !== "object" || !Array.isArray((value as ShardPlan).shards)) return false;
+  return (value as ShardPlan).shards.every((s) => Number.isInteger(s?.index) && s.index >= 0 && Number.isFinite(s?.sockets));
+}
+
+/** Forgets what this isolate knows about every event's shards, as a new isolate of the same colo (tests). */
+export function forgetPlacements(): void {
+  events.clear();
 }
 
 /** index → estimated sockets: max(reported, placed here lately) + on their way, capacity while marked full. */
