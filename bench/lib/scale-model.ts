@@ -69,9 +69,9 @@ export interface ScaleInputs {
 /** Where each documented figure comes from (printed with the table). */
 export const SOURCES = {
   durableObjectRps:
-    "https://developers.cloudflare.com/durable-objects/platform/limits/ (\"An individual Object has a soft limit of 1,000 requests per second\"; also the Durable Objects FAQ, https://developers.cloudflare.com/durable-objects/reference/faq/)",
+    'https://developers.cloudflare.com/durable-objects/platform/limits/ ("An individual Object has a soft limit of 1,000 requests per second"; also the Durable Objects FAQ, https://developers.cloudflare.com/durable-objects/reference/faq/)',
   hibernatableSockets:
-    "https://developers.cloudflare.com/durable-objects/api/state/ (acceptWebSocket: \"a maximum of 32,768 WebSocket connections per Durable Object\")",
+    'https://developers.cloudflare.com/durable-objects/api/state/ (acceptWebSocket: "a maximum of 32,768 WebSocket connections per Durable Object")',
 } as const;
 
 export const DEFAULT_SCALE_INPUTS: ScaleInputs = {
@@ -405,13 +405,17 @@ export function renderScaleModel(report: ScaleReport): string {
     "",
   );
   lines.push("## Media: requests per second on each tier", "");
-  lines.push("| tier | instance | instances | req/s per instance | limit | share of limit | audience at which one instance passes its limit | note |");
+  lines.push(
+    "| tier | instance | instances | req/s per instance | limit | share of limit | audience at which one instance passes its limit | note |",
+  );
   lines.push("|---|---|---:|---:|---:|---:|---:|---|");
   for (const t of report.tiers) {
     const share = t.limitRps ? `${fmt((t.rpsPerInstance / t.limitRps) * 100)} %` : "—";
     const limit = t.limitRps ? `${fmt(t.limitRps)} (${t.limitSource})` : t.limitSource;
     const audience = t.limitRps ? (t.audienceAtLimit === null ? "never" : fmt(t.audienceAtLimit)) : "—";
-    lines.push(`| ${t.tier} | ${t.instance} | ${fmt(t.instances)} | ${fmt(t.rpsPerInstance)} | ${limit} | ${share} | ${audience} | ${t.note} |`);
+    lines.push(
+      `| ${t.tier} | ${t.instance} | ${fmt(t.instances)} | ${fmt(t.rpsPerInstance)} | ${limit} | ${share} | ${audience} | ${t.note} |`,
+    );
   }
   lines.push("");
   lines.push("## Sockets: one event", "");
@@ -420,7 +424,8 @@ export function renderScaleModel(report: ScaleReport): string {
     "",
   );
   lines.push("| fan-out | smallest socket audience at which one object passes a limit | limit |", "|---|---:|---|");
-  for (const a of report.socketAudienceAtLimit) lines.push(`| ${a.shardedBy} | ${a.audience === null ? "no limit reached" : fmt(a.audience)} | ${a.why} |`);
+  for (const a of report.socketAudienceAtLimit)
+    lines.push(`| ${a.shardedBy} | ${a.audience === null ? "no limit reached" : fmt(a.audience)} | ${a.why} |`);
   lines.push("");
   return lines.join("\n");
 }

@@ -85,7 +85,11 @@ function routeFetch(edgeHost: string): () => void {
 
 interface RelayStats {
   motherRequests: number;
-  mother?: { calls: Partial<Record<string, number>>; objects: Partial<Record<string, number>>; maxPerObject: Partial<Record<string, number>> };
+  mother?: {
+    calls: Partial<Record<string, number>>;
+    objects: Partial<Record<string, number>>;
+    maxPerObject: Partial<Record<string, number>>;
+  };
 }
 
 const COUNTED: ObjectType[] = ["part", "blocking", "segment", "init"];
@@ -105,7 +109,9 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
   const relayStats = () => Promise.all(regions.map((r) => signedGet<RelayStats>(`/api/internal/relay/${streamId}/${r}/stats`)));
 
   const viewers = options.coloViewers;
-  log(`colos: ${viewers} viewers over ${colos.length} simulated colos in ${regions.length} regions (${regions.join(", ")}) for ${options.coloSeconds} s (load ${load1()})`);
+  log(
+    `colos: ${viewers} viewers over ${colos.length} simulated colos in ${regions.length} regions (${regions.join(", ")}) for ${options.coloSeconds} s (load ${load1()})`,
+  );
   const relaysBefore = await relayStats();
   const mark = await ours.originMark();
   const tiers: Record<string, number> = {};
@@ -145,7 +151,8 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
   const requests = stats.reduce((n, s) => n + s.requests, 0);
   const edge = EDGE_TIERS.reduce((n, t) => n + (tiers[t] ?? 0), 0);
   // mother calls per object, by type: per region (each relay's own objects) and over all regions (the origin's objects are their union)
-  const delta = (k: "calls" | "objects", type: string, i: number) => (relaysAfter[i]?.mother?.[k][type] ?? 0) - (relaysBefore[i]?.mother?.[k][type] ?? 0);
+  const delta = (k: "calls" | "objects", type: string, i: number) =>
+    (relaysAfter[i]?.mother?.[k][type] ?? 0) - (relaysBefore[i]?.mother?.[k][type] ?? 0);
   const perRegion: Record<string, Array<number | null>> = {};
   const overall: Record<string, number | null> = {};
   for (const type of COUNTED) {
@@ -168,11 +175,52 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
   const byType = (values: Record<string, number | null>) => COUNTED.map((t) => `${t} ${fmt(values[t])}`).join(", ");
   const group = `multi-colo (${colos.length} colos, ${regions.length} regions, ${viewers} viewers)`;
   const rows: Row[] = [
-    { group, measure: "viewer requests / answered / errors", unit: "", ours: `${requests} / ${answered} / ${errors.length}`, peer: null, better: "" },
-    { group, measure: "answered by the edge tiers (of answered)", unit: "%", ours: answered ? (edge / answered) * 100 : null, peer: null, better: "higher", note: "edge-memory + edge-hit + edge-coalesced" },
-    { group, measure: "X-Cache-Tier of viewer answers", unit: "", ours: Object.entries(tiers).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", "), peer: null, better: "" },
-    { group, measure: "origin requests per object", unit: "", ours: byType(originPerObject), peer: null, better: "lower", note: "expected ≤ 1: origin 200s / distinct objects it served in the window" },
-    { group, measure: "mother requests per object, all regions", unit: "", ours: byType(overall), peer: null, better: "lower", note: `expected ≤ ${regions.length} (regions): Σ relays' mother calls / distinct objects the origin served` },
+    {
+      group,
+      measure: "viewer requests / answered / errors",
+      unit: "",
+      ours: `${requests} / ${answered} / ${errors.length}`,
+      peer: null,
+      better: "",
+    },
+    {
+      group,
+      measure: "answered by the edge tiers (of answered)",
+      unit: "%",
+      ours: answered ? (edge / answered) * 100 : null,
+      peer: null,
+      better: "higher",
+      note: "edge-memory + edge-hit + edge-coalesced",
+    },
+    {
+      group,
+      measure: "X-Cache-Tier of viewer answers",
+      unit: "",
+      ours: Object.entries(tiers)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", "),
+      peer: null,
+      better: "",
+    },
+    {
+      group,
+      measure: "origin requests per object",
+      unit: "",
+      ours: byType(originPerObject),
+      peer: null,
+      better: "lower",
+      note: "expected ≤ 1: origin 200s / distinct objects it served in the window",
+    },
+    {
+      group,
+      measure: "mother requests per object, all regions",
+      unit: "",
+      ours: byType(overall),
+      peer: null,
+      better: "lower",
+      note: `expected ≤ ${regions.length} (regions): Σ relays' mother calls / distinct objects the origin served`,
+    },
     {
       group,
       measure: "mother requests per object, per region",
@@ -182,13 +230,39 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
       better: "lower",
       note: `expected ≤ 1 in each region (${regions.join("/")}): a relay's mother calls / distinct objects it asked for`,
     },
-    { group, measure: "most mother calls of one object from one relay", unit: "", ours: maxMotherPerObject, peer: null, better: "lower", note: "since the relay started; parts, blocking answers, segments, inits" },
+    {
+      group,
+      measure: "most mother calls of one object from one relay",
+      unit: "",
+      ours: maxMotherPerObject,
+      peer: null,
+      better: "lower",
+      note: "since the relay started; parts, blocking answers, segments, inits",
+    },
   ];
   const notes = [
     `multi-colo: viewers carry X-Dev-Colo/X-Dev-Region (round-robin over ${colos.map((c) => c.colo).join(", ")}); each simulated colo has its own hot tier, coalescer and Cache API entries (keyed by colo), but all run in wrangler dev's one workerd process on this machine's CPU: one isolate per colo, and the colos compete for the same cores.`,
     ...(errors.length ? [`multi-colo: ${errors.length} viewer errors, e.g. ${errors.slice(0, 3).join("; ")}`] : []),
   ];
-  const failures = stats.every((s) => s.parts + s.segments === 0) ? [`multi-colo: viewers fetched no part or segment (${errors.slice(0, 3).join("; ")})`] : [];
+  const failures = stats.every((s) => s.parts + s.segments === 0)
+    ? [`multi-colo: viewers fetched no part or segment (${errors.slice(0, 3).join("; ")})`]
+    : [];
   log(`  colos: ${requests} requests, ${answered} answered, ${errors.length} errors; origin ${origin.requests} requests`);
-  return { rows, notes, raw: { colos, tiers, requestsByType, origin, relaysBefore, relaysAfter, perRegion, overall, originPerObject, errors: errors.slice(0, 20) }, failures };
+  return {
+    rows,
+    notes,
+    raw: {
+      colos,
+      tiers,
+      requestsByType,
+      origin,
+      relaysBefore,
+      relaysAfter,
+      perRegion,
+      overall,
+      originPerObject,
+      errors: errors.slice(0, 20),
+    },
+    failures,
+  };
 }

@@ -26,7 +26,20 @@ export function runScale(outDir: string, log: (m: string) => void): PhaseResult 
       note: t.limitSource,
     }));
   for (const a of report.socketAudienceAtLimit) {
-    rows.push({ group, measure: `event sockets, fan-out ${a.shardedBy}: smallest audience over the limit`, unit: "", ours: a.audience === null ? "no limit reached" : fmt(a.audience), peer: null, better: "", note: a.why });
+    rows.push({
+      group,
+      measure: `event sockets, fan-out ${a.shardedBy}: smallest audience over the limit`,
+      unit: "",
+      ours: a.audience === null ? "no limit reached" : fmt(a.audience),
+      peer: null,
+      better: "",
+      note: a.why,
+    });
   }
-  return { rows, notes: [`scale model: inputs, sources and every tier in ${path} (not measured: arithmetic on stated inputs)`], raw: report, failures: [] };
+  return {
+    rows,
+    notes: [`scale model: inputs, sources and every tier in ${path} (not measured: arithmetic on stated inputs)`],
+    raw: report,
+    failures: [],
+  };
 }

@@ -100,7 +100,9 @@ describe("scale model: media tiers", () => {
     // the mother's rate stops growing once every region has every playlist: 190 req/s
     expect(mother.rpsPerInstance).toBe(190);
     expect(mother.audienceAtLimit).toBeNull();
-    expect(scaleModel({ ...ROUND, regions: 100, colos: 300 }).tiers.find((t) => t.tier.startsWith("mother"))!.audienceAtLimit).not.toBeNull();
+    expect(
+      scaleModel({ ...ROUND, regions: 100, colos: 300 }).tiers.find((t) => t.tier.startsWith("mother"))!.audienceAtLimit,
+    ).not.toBeNull();
   });
 });
 
@@ -139,7 +141,14 @@ describe("scale model: sockets", () => {
 describe("scale model: rendering and flags", () => {
   it("prints every tier, the limits and their documentation pages", () => {
     const md = renderScaleModel(scaleModel(DEFAULT_SCALE_INPUTS));
-    for (const text of ["regional relay", "mother", "origin", "developers.cloudflare.com/durable-objects/platform/limits", "32,768", "ASSUMPTION"]) {
+    for (const text of [
+      "regional relay",
+      "mother",
+      "origin",
+      "developers.cloudflare.com/durable-objects/platform/limits",
+      "32,768",
+      "ASSUMPTION",
+    ]) {
       expect(md).toContain(text);
     }
   });
