@@ -215,6 +215,8 @@ describe("studio and directory in Chromium", () => {
       return { capping: hls.autoLevelCapping, auto: hls.autoLevelEnabled, menu: video.videoRenditions.selectedIndex };
     });
     expect(abr).toEqual({ capping: -1, auto: true, menu: -1 });
+    // the studio records the action once the API has answered, which can come after the viewer applied it
+    await eventually(async () => ((await studioState())!.actions.some((a) => a.group === "device:mobile" && a.action === "uncap_rendition") ? true : undefined), 20_000, "the studio to record the lift");
     expect((await studioState())!.actions.at(-1)).toMatchObject({ group: "device:mobile", action: "uncap_rendition" });
     // the table: the badge gone, the button offers the cap again
     await expect.poll(() => row.innerText(), { timeout: 20_000 }).not.toContain("capped");
