@@ -73,7 +73,7 @@ export class StreamRoom extends Room<StreamSocketState> {
           this.sendToGroup(groupTag(group), { type: "system", event, data, group }, ({ who }) => inGroup(group, who)),
         isOwner: (who) => isOwner(who, this.parts.metadata.ownerId),
         muteAddressOf: (userId) =>
-          muteAddressOf({ socketsOf: (id) => this.connections.all(`user:${id}`), db: env.DB, roomName: () => this.name }, userId),
+          muteAddressOf({ socketsOf: (id) => this.connections.all(`user:${id}`), db: this.env.DB, roomName: () => this.name }, userId),
         applyStatus: (status, at) => this.applyStatus(status, at),
         openPoll: (openedBy, question, choices) => this.openPollNow(openedBy, question, choices),
       },
