@@ -9,7 +9,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_SCALE_INPUTS, renderScaleModel, scaleModel, type ScaleInputs, type ScaleReport } from "./lib/scale-model.js";
+import { renderScaleModel } from "./lib/scale-model-report.js";
+import { DEFAULT_SCALE_INPUTS, scaleModel, type ScaleInputs, type ScaleReport } from "./lib/scale-model.js";
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 

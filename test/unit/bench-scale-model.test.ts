@@ -5,12 +5,12 @@ import {
   fmt,
   mediaLoad,
   objectRates,
-  renderScaleModel,
   scaleModel,
   socketLoad,
   viewerRps,
   type ScaleInputs,
 } from "../../bench/lib/scale-model.js";
+import { renderScaleModel } from "../../bench/lib/scale-model-report.js";
 import { parseScaleArgs } from "../../bench/scale-model.js";
 
 /** Round figures so the arithmetic can be checked by hand. */
