@@ -1,7 +1,8 @@
 /**
  * The master playlist of a stream: one EXT-X-STREAM-INF per video rendition,
  * all sharing the one audio rendition (EXT-X-MEDIA TYPE=AUDIO). Each variant
- * lists both codecs and a BANDWIDTH that includes the audio it plays with.
+ * lists both codecs and a BANDWIDTH that includes the audio it plays with,
+ * and says it has no closed captions.
  */
 import { renderMasterPlaylist, type MasterPlaylistVariant } from "./playlist.js";
 import type { Rendition } from "./rendition.js";
@@ -32,6 +33,9 @@ export function buildMaster(specs: readonly RenditionSpec[], renditions: Readonl
       height: video.height,
       frameRate: spec.frameRate,
       audioGroup: AUDIO_GROUP,
+      // Our encode never carries CEA-608/708 captions. Saying so spares players from probing
+      // segments for them (Shaka 5 does, and fails on an LL-HLS open segment that is only parts).
+      noClosedCaptions: true,
     });
   }
   return renderMasterPlaylist(variants, [

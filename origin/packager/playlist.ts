@@ -154,6 +154,8 @@ export interface MasterPlaylistVariant {
   frameRate?: number;
   /** GROUP-ID of the EXT-X-MEDIA TYPE=AUDIO renditions it plays with. */
   audioGroup?: string;
+  /** CLOSED-CAPTIONS=NONE: the video carries no CEA-608/708 captions (then every variant must say so). */
+  noClosedCaptions?: boolean;
 }
 
 /** An alternative audio rendition (EXT-X-MEDIA:TYPE=AUDIO). */
@@ -189,6 +191,7 @@ export function renderMasterPlaylist(variants: readonly MasterPlaylistVariant[],
     if (v.width !== undefined && v.height !== undefined) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
     if (v.frameRate !== undefined) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
     if (v.audioGroup !== undefined) attrs.push(`AUDIO="${quoted(v.audioGroup)}"`);
+    if (v.noClosedCaptions) attrs.push("CLOSED-CAPTIONS=NONE");
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(",")}`);
     lines.push(v.uri);
   }

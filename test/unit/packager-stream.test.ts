@@ -263,6 +263,7 @@ describe("StreamPackager with FFmpeg fMP4", () => {
       averageBandwidth: 264_000,
     });
     expect(master.variants[0]!.audio.map((r) => [r.groupId, r.uri, r.isDefault, r.autoselect])).toEqual([["audio", "audio/index.m3u8", true, true]]);
+    expect(masterText).toMatch(/^#EXT-X-STREAM-INF:.*,AUDIO="audio",CLOSED-CAPTIONS=NONE$/m);
     expect(packager.getObject("master.m3u8")?.contentType).toBe("application/vnd.apple.mpegurl");
 
     // Parts: the FFmpeg fragments inside each segment, numbered across segments; audio parts alike, aligned.
