@@ -68,6 +68,10 @@ describe("studio and directory in Chromium", () => {
 
   it("signs in with the API key and creates a stream for an event", async () => {
     await screenshot(studio, "studio-signin-desktop");
+    await studio.setViewportSize(PHONE);
+    await screenshot(studio, "studio-signin-phone");
+    expect(await studio.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await studio.setViewportSize(DESKTOP);
     await studio.fill("#api-key", "not-a-key-0000000000");
     await studio.click("#signin-form button[type=submit]");
     await expect.poll(() => studio.locator("#signin-error").innerText(), { timeout: 20_000 }).toContain("Unknown API key");
@@ -252,6 +256,10 @@ describe("studio and directory in Chromium", () => {
     expect(await studio.locator("#workspace .chat input").isDisabled()).toBe(true);
     await studio.locator(".thumbs img").first().waitFor({ timeout: 20_000 });
     await screenshot(studio, "studio-ended-desktop");
+    await studio.setViewportSize(PHONE);
+    await screenshot(studio, "studio-ended-phone");
+    expect(await studio.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await studio.setViewportSize(DESKTOP);
     // the one expected failure: the wrong key tried at sign-in (401)
     expect(studioErrors.filter((e) => !/WebSocket|status of 401/.test(e))).toEqual([]);
     expect(await unlabelledControls(studio)).toEqual([]);
