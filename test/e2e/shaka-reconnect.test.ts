@@ -16,8 +16,9 @@
  * sync and latency figures rest on): with that, Shaka 5.2.12 rebuilds its
  * segment index ("full playlist rebuild selected for overlap recovery"),
  * finds no segment at its playhead ("Iterator ... should never be null"),
- * jumps forward, and in most of our runs stayed stuck. The default
- * configuration is opened too and its outcome logged, not asserted.
+ * jumps forward, and in 5 of our 7 runs then sat stuck (the other two went
+ * on, with recoverable errors). The default configuration is opened too
+ * and its outcome logged, not asserted.
  *
  * The page is a small static one served by the test (Shaka from
  * node_modules; SHAKA_DEBUG=1 for the debug build); media comes from the
