@@ -56,6 +56,18 @@ export function renderScaleModel(report: ScaleReport): string {
     );
   }
   lines.push("");
+  lines.push("How the relay's figures depend on the assumed isolate capacity (isolates per colo follow from it):", "");
+  lines.push(
+    "| isolate capacity (req/s) | isolates per colo | req/s per relay | audience at which a relay passes its limit |",
+    "|---:|---:|---:|---:|",
+  );
+  for (const r of report.relaySensitivity) {
+    const capacity = r.isolateRps >= 1e9 ? "unbounded (1 isolate per colo)" : fmt(r.isolateRps);
+    lines.push(
+      `| ${capacity} | ${r.isolatesPerColo} | ${fmt(r.relayRps)} | ${r.audienceAtLimit === null ? "never" : fmt(r.audienceAtLimit)} |`,
+    );
+  }
+  lines.push("");
   lines.push("## Sockets: one event", "");
   lines.push(
     `${fmt(s.sockets)} sockets over ${s.shards} shards (${fmt(s.socketsPerShard)} each, at most ${fmt(i.hibernatableSockets)} per object): the room pushes ${fmt(s.roomPushesPerSecond)} frames/s to its shards; while the audience joins (${fmt(s.sockets / i.socketJoinSeconds)} sockets/s) the room answers ${fmt(s.roomPlanRps)} shard-plan requests/s and each shard takes ${fmt(s.shardRpsDuringJoin)} requests/s.`,

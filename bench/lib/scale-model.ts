@@ -268,6 +268,31 @@ export interface ScaleReport {
   tiers: TierLoad[];
   /** Smallest socket audience at which one object passes a limit, per way of fanning out. */
   socketAudienceAtLimit: { shardedBy: string; audience: number | null; why: string }[];
+  /** The relay's figures under other isolate capacities (the assumption they depend on most). */
+  relaySensitivity: RelaySensitivity[];
+}
+
+export interface RelaySensitivity {
+  isolateRps: number;
+  isolatesPerColo: number;
+  relayRps: number;
+  audienceAtLimit: number | null;
+}
+
+/** Isolate capacities the relay's figures are also given for. */
+export const SENSITIVITY_ISOLATE_RPS = [250, 1_000, 4_000, 20_000, 1e9] as const;
+
+export function relaySensitivity(i: ScaleInputs): RelaySensitivity[] {
+  return SENSITIVITY_ISOLATE_RPS.map((isolateRps) => {
+    const inputs = { ...i, isolateRps };
+    const m = mediaLoad(inputs);
+    return {
+      isolateRps,
+      isolatesPerColo: m.isolatesPerColo,
+      relayRps: m.relayRps,
+      audienceAtLimit: audienceAtLimit((v) => mediaLoad(inputs, v).relayRps, i.durableObjectRps),
+    };
+  });
 }
 
 const DO_LIMIT = "Durable Object soft limit (doc)";
@@ -337,6 +362,7 @@ export function scaleModel(inputs: ScaleInputs = DEFAULT_SCALE_INPUTS): ScaleRep
     media,
     sockets,
     tiers,
+    relaySensitivity: relaySensitivity(i),
     socketAudienceAtLimit: [
       {
         shardedBy: "none (every socket on the EventRoom)",

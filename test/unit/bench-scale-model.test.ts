@@ -5,6 +5,8 @@ import {
   fmt,
   mediaLoad,
   objectRates,
+  relaySensitivity,
+  SENSITIVITY_ISOLATE_RPS,
   scaleModel,
   socketLoad,
   viewerRps,
@@ -103,6 +105,23 @@ describe("scale model: media tiers", () => {
     expect(
       scaleModel({ ...ROUND, regions: 100, colos: 300 }).tiers.find((t) => t.tier.startsWith("mother"))!.audienceAtLimit,
     ).not.toBeNull();
+  });
+});
+
+describe("scale model: how the relay depends on the isolate assumption", () => {
+  it("fewer requests per isolate mean more isolates and more relay requests; one isolate per colo is the floor", () => {
+    const rows = relaySensitivity(ROUND);
+    expect(rows.map((r) => r.isolateRps)).toEqual([...SENSITIVITY_ISOLATE_RPS]);
+    for (let k = 1; k < rows.length; k++) {
+      expect(rows[k]!.isolatesPerColo).toBeLessThanOrEqual(rows[k - 1]!.isolatesPerColo);
+      expect(rows[k]!.relayRps).toBeLessThanOrEqual(rows[k - 1]!.relayRps);
+    }
+    const single = rows.at(-1)!;
+    expect(single.isolatesPerColo).toBe(1);
+    // 10 colos per region × 2 playlists × (8 live-edge + 1.5 per-colo objects/s)
+    expect(single.relayRps).toBe(10 * 2 * 9.5);
+    expect(single.audienceAtLimit).toBeNull();
+    expect(scaleModel(ROUND).relaySensitivity).toEqual(rows);
   });
 });
 
