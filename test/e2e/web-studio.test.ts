@@ -186,9 +186,14 @@ describe("studio and directory in Chromium", () => {
     await eventually(async () => ((await watchState(mobile)).telemetrySent.some((t) => t.at > applied.actions[0]!.at && t.bitrateKbps === lowest) ? true : undefined), 40_000, "a report at the capped bitrate");
     await eventually(async () => ((await studioState())!.qoe?.groups["device:mobile"]?.avgBitrateKbps === lowest ? true : undefined), 30_000, "the capped bitrate in the studio's table");
     await expect.poll(() => row.locator("td.bitrate").innerText(), { timeout: 20_000 }).toBe(`${lowest} kb/s`);
-    // the desktop group kept its quality
-    expect((await studioState())!.qoe?.groups["device:desktop"]?.avgBitrateKbps).toBeGreaterThan(lowest);
     expect(await row.innerText()).toContain("capped");
+    // hls.js's ceiling: the lowest level on the mobile viewer; the desktop group uncapped (which level its ABR
+    // then picks is hls.js's business: on a loaded machine it sat on the low one too, so that is not asserted)
+    const ceiling = (page: Page) => page.evaluate(() => ({ maxAuto: window.__edgePlayer!.hls!.maxAutoLevel, top: window.__edgePlayer!.hls!.levels.length - 1 }));
+    expect((await ceiling(mobile)).maxAuto).toBe(0);
+    const desktopCeiling = await ceiling(desktop);
+    expect(desktopCeiling.maxAuto).toBe(desktopCeiling.top);
+    expect(await studio.locator('tr[data-group="device:desktop"]').innerText()).not.toContain("capped");
     // a notice to every viewer
     await studio.fill("input[name=notice]", "Halftime show in 5 minutes");
     await studio.click("text=Send notice");
@@ -203,32 +208,42 @@ describe("studio and directory in Chromium", () => {
 
   it("lifting the cap gives the mobile viewers automatic quality back; the table shows it", async () => {
     const row = studio.locator('tr[data-group="device:mobile"]');
-    const lowest = await mobile.evaluate(() => Math.round(window.__edgePlayer!.hls!.levels[0]!.bitrate / 1000));
     expect(await row.locator("button").innerText()).toBe("Lift cap");
     await row.locator("button").click();
     const lifted = await eventually(async () => {
       const s = await watchState(mobile);
       const uncap = s.actions.find((a) => a.action === "uncap_rendition");
-      return uncap ? { s, at: uncap.at } : undefined;
+      return uncap ? s : undefined;
     }, 20_000, "the mobile viewer to lift the cap");
-    expect(lifted.s.renditionCap).toBeNull();
-    // automatic quality: hls.js's ABR uncapped, the quality menu on "Auto"
+    expect(lifted.renditionCap).toBeNull();
+    // automatic quality: hls.js's ABR on, its ceiling back at the top level, the quality menu on "Auto"
     const abr = await mobile.evaluate(() => {
       const hls = window.__edgePlayer!.hls!;
       const video = document.querySelector("video") as HTMLVideoElement & { videoRenditions: { selectedIndex: number } };
-      return { capping: hls.autoLevelCapping, auto: hls.autoLevelEnabled, menu: video.videoRenditions.selectedIndex };
+      return { capping: hls.autoLevelCapping, auto: hls.autoLevelEnabled, ceilingAtTop: hls.maxAutoLevel === hls.levels.length - 1, menu: video.videoRenditions.selectedIndex };
     });
-    expect(abr).toEqual({ capping: -1, auto: true, menu: -1 });
+    expect(abr).toEqual({ capping: -1, auto: true, ceilingAtTop: true, menu: -1 });
     // the studio records the action once the API has answered, which can come after the viewer applied it
     await eventually(async () => ((await studioState())!.actions.some((a) => a.group === "device:mobile" && a.action === "uncap_rendition") ? true : undefined), 20_000, "the studio to record the lift");
     expect((await studioState())!.actions.at(-1)).toMatchObject({ group: "device:mobile", action: "uncap_rendition" });
     // the table: the badge gone, the button offers the cap again
     await expect.poll(() => row.innerText(), { timeout: 20_000 }).not.toContain("capped");
     expect(await row.locator("button").innerText()).toMatch(/^Cap/);
-    // and its effect: hls.js climbs back above the capped level, the next reports and the table show it
-    await eventually(async () => ((await watchState(mobile)).telemetrySent.some((t) => t.at > lifted.at && (t.bitrateKbps ?? 0) > lowest) ? true : undefined), 60_000, "a report above the capped bitrate");
-    await eventually(async () => (((await studioState())!.qoe?.groups["device:mobile"]?.avgBitrateKbps ?? 0) > lowest ? true : undefined), 30_000, "the mobile group's bitrate back up in the table");
-    await expect.poll(() => row.locator("td.bitrate").innerText(), { timeout: 20_000 }).not.toBe(`${lowest} kb/s`);
+    // nothing holds the viewer down any more: its own pick of the top rendition (what the quality menu sets) plays,
+    // and its reports bring that bitrate to the table (which level ABR itself climbs to is hls.js's call, kept low
+    // on a loaded machine, so the pick is made by hand)
+    const pick = (index: number) =>
+      mobile.evaluate((i) => {
+        (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { selectedIndex: number } }).videoRenditions.selectedIndex = i;
+      }, index);
+    const top = await mobile.evaluate(() => ({ level: window.__edgePlayer!.hls!.levels.length - 1, kbps: Math.round(window.__edgePlayer!.hls!.levels.at(-1)!.bitrate / 1000) }));
+    await pick(top.level);
+    await eventually(async () => ((await mobile.evaluate(() => window.__player!.level)) === top.level ? true : undefined), 30_000, "the top rendition on the viewer");
+    await eventually(async () => ((await studioState())!.qoe?.groups["device:mobile"]?.avgBitrateKbps === top.kbps ? true : undefined), 45_000, "the top bitrate in the studio's table");
+    await expect.poll(() => row.locator("td.bitrate").innerText(), { timeout: 20_000 }).toBe(`${top.kbps} kb/s`);
+    // and back to automatic
+    await pick(-1);
+    expect(await mobile.evaluate(() => window.__edgePlayer!.hls!.autoLevelEnabled)).toBe(true);
   });
 
   it("the directory lists the stream under its event, with the live score; recent replays", async () => {
