@@ -352,7 +352,7 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
     } catch (error) {
       clearTimeout(timer);
       options.onRequest?.({ url, status: 0, tier: null, ms: Date.now() - started });
-      if (!stop.signal.aborted) stats.errors.push(`${timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : (error as Error).message} ${url}`);
+      if (!stop.signal.aborted) stats.errors.push(`${timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : describeFetchError(error)} ${url}`);
       return { status: 0 };
     }
   };
@@ -805,4 +805,11 @@ class PlayheadDriver {
       samples: this.samples,
     };
   }
+}
+
+/** undici says only "fetch failed"; the reason (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET...) is in its cause. */
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const reason = cause?.code ?? cause?.message;
+  return reason ? `${(error as Error).message} (${reason})` : (error as Error).message;
 }
