@@ -16,7 +16,7 @@ export function renderScaleModel(report: ScaleReport): string {
   input("colos", "stated");
   input("regions", "stated (workers/tiers/regions.ts maps continents to regions)");
   input("renditions", "README: default ladder 720p, 360p, 240p");
-  input("audioRenditions", "0 = audio muxed into each rendition");
+  input("audioRenditions", "README, Packaging: one shared audio rendition (its own LL-HLS playlist, parts and blocking reloads)");
   input("partSeconds", "origin PART_DURATION_MS default 333");
   input("segmentSeconds", "origin target duration 2 s, 1 s keyframes");
   input("plainPlaylistMaxAgeSeconds", "mother's Cache-Control on a plain media playlist");

@@ -32,7 +32,7 @@ export interface ScaleInputs {
   regions: number;
   /** Video renditions of the ladder (README: default ladder 720p, 360p, 240p). */
   renditions: number;
-  /** Separate audio renditions (0: audio is muxed into each video rendition). */
+  /** Separate audio renditions (the packager writes one shared audio rendition; 0 = audio muxed into each video rendition). */
   audioRenditions: number;
   /** origin/config.ts PART_DURATION_MS default. */
   partSeconds: number;
@@ -79,7 +79,7 @@ export const DEFAULT_SCALE_INPUTS: ScaleInputs = {
   colos: 300,
   regions: 10,
   renditions: 3,
-  audioRenditions: 0,
+  audioRenditions: 1,
   partSeconds: 0.333,
   segmentSeconds: 2,
   plainPlaylistMaxAgeSeconds: 1,
