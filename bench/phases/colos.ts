@@ -116,10 +116,16 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
   const mark = await ours.originMark();
   const tiers: Record<string, number> = {};
   const requestsByType: Partial<Record<ObjectType, number>> = {};
+  // distinct objects viewers got (a blocking answer by its query), over every colo: the objects the tiers could ask for
+  const gotObjects = new Map<string, ObjectType>();
   let answered = 0;
   const onRequest = (r: RequestRecord) => {
     const type = classifyViewerUrl(r.url);
     requestsByType[type] = (requestsByType[type] ?? 0) + 1;
+    if (r.status === 200) {
+      const url = new URL(r.url);
+      gotObjects.set(type === "blocking" ? url.pathname + url.search : url.pathname, type);
+    }
     if (r.status === 0) return;
     answered++;
     const tier = r.tier ?? "none";
@@ -160,9 +166,11 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
       const objects = delta("objects", type, i);
       return objects ? delta("calls", type, i) / objects : null;
     });
+    // the origin's distinct objects are not the denominator: the mother answers some blocking requests from its
+    // own newest playlist without the origin
     const calls = regions.reduce((n, _, i) => n + delta("calls", type, i), 0);
-    const unique = origin.uniqueByType[type];
-    overall[type] = unique ? calls / unique : null;
+    const got = [...gotObjects.values()].filter((t) => t === type).length;
+    overall[type] = got ? calls / got : null;
   }
   const originPerObject: Record<string, number | null> = {};
   for (const type of COUNTED) {
@@ -219,7 +227,7 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
       ours: byType(overall),
       peer: null,
       better: "lower",
-      note: `expected ≤ ${regions.length} (regions): Σ relays' mother calls / distinct objects the origin served`,
+      note: `expected ≤ ${regions.length} (regions): Σ relays' mother calls / distinct objects viewers got in all colos`,
     },
     {
       group,
