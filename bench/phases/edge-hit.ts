@@ -8,8 +8,9 @@
  *
  * On ours, each run also reads the CPU time the three processes of wrangler
  * dev used (its Node CLI, the proxy workerd, the user Worker's workerd; from
- * /proc) and divides it by the requests served: CPU per request does not
- * depend on how loaded the machine is, requests/s does. `/healthz` (a JSON
+ * /proc) and divides it by the requests served: CPU per request depends
+ * much less than requests/s on how loaded the machine is (not at all would be
+ * too strong: fewer requests share each wake-up). `/healthz` (a JSON
  * answer from the same Worker, no media work) is measured the same way: the
  * runtime's floor per request, so the edge's own cost is the difference.
  */
@@ -131,7 +132,7 @@ export async function runEdgeHit(ctx: PhaseContext, targets: HitTarget[]): Promi
         ["ours straight to workerd", direct],
       ] as const).flatMap(([label, r]) =>
         r?.cpu
-          ? [{ group, measure: `CPU per request, ${label}: user workerd / proxy workerd / wrangler node`, unit: "", ours: cpuCell(r.cpu), peer: null, better: "lower" as const, note: "ms of CPU (from /proc) ÷ requests served: independent of the machine's load" }]
+          ? [{ group, measure: `CPU per request, ${label}: user workerd / proxy workerd / wrangler node`, unit: "", ours: cpuCell(r.cpu), peer: null, better: "lower" as const, note: "ms of CPU (from /proc) ÷ requests served: less dependent on the machine's load than requests/s" }]
           : [],
       ),
       {
