@@ -299,7 +299,7 @@ describe("studio and directory in Chromium", () => {
     const pageThrough = async (page: Page, cards: string, more: string, firstPage: number) => {
       const list = page.locator(cards);
       await page.locator(more).waitFor({ state: "visible", timeout: 30_000 });
-      expect(await list.count()).toBe(firstPage);
+      await expect.poll(() => list.count(), { timeout: 20_000 }).toBe(firstPage);
       while (await page.locator(more).isVisible()) {
         const before = await list.count();
         await page.click(more);

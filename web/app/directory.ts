@@ -44,9 +44,10 @@ class Directory {
       const page = await api<Page>(query);
       this.live = more ? [...this.live, ...page.streams] : page.streams;
       this.liveCursor = page.nextCursor;
-      show($("#more-live"), page.nextCursor !== null);
       await this.loadEvents();
       this.renderLive();
+      // after the cards: "More" never shows over a list still being drawn
+      show($("#more-live"), page.nextCursor !== null);
       status.textContent = this.live.length === 0 ? "Nobody is live right now. Start a stream from the Studio." : "";
       show(status, this.live.length === 0);
       void this.refreshViewers();
@@ -142,11 +143,11 @@ class Directory {
       const query = `/api/streams?status=ended&limit=${REPLAY_PAGE}${more && this.replayCursor ? `&cursor=${encodeURIComponent(this.replayCursor)}` : ""}`;
       const page = await api<Page>(query);
       this.replayCursor = page.nextCursor;
-      show($("#more-replays"), page.nextCursor !== null);
       const list = $("#replays");
       if (!more) replace(list);
       for (const stream of page.streams) list.appendChild(el("li", {}, replayCard(stream)));
       if (list.children.length === 0) list.appendChild(el("li", { class: "muted" }, "No replays yet."));
+      show($("#more-replays"), page.nextCursor !== null);
     } catch (error) {
       replace($("#replays"), el("li", { class: "error" }, `Could not load the replays: ${(error as Error).message}`));
     }
