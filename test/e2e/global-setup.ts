@@ -4,8 +4,8 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startStack, type RunningStack } from "../../scripts/stack.js";
 
-// what setup() provides to the test files: declared in provided-context.ts (type-checked with them
-// under tsconfig.strict.json, which cannot take this file: the stack imports origin/packager)
+// what setup() provides to the test files: declared in provided-context.ts, which the test files
+// can see without importing the stack
 import "./provided-context.js";
 
 const RECONNECT_GRACE_MS = 4_000;
