@@ -85,6 +85,7 @@ function routeFetch(edgeHost: string): () => void {
 
 interface RelayStats {
   motherRequests: number;
+  startedAt?: number;
   mother?: {
     calls: Partial<Record<string, number>>;
     objects: Partial<Record<string, number>>;
@@ -156,9 +157,12 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
   const errors = stats.flatMap((s) => s.errors);
   const requests = stats.reduce((n, s) => n + s.requests, 0);
   const edge = EDGE_TIERS.reduce((n, t) => n + (tiers[t] ?? 0), 0);
-  // mother calls per object, by type: per region (each relay's own objects) and over all regions (the origin's objects are their union)
+  // mother calls per object, by type: per region (each relay's own objects) and over all regions. A relay's counters
+  // are in memory: one that restarted during the phase counts from its restart (and the all-regions figure is not given)
+  const restarted = regions.filter((_, i) => relaysAfter[i]?.startedAt !== relaysBefore[i]?.startedAt);
+  const before = (i: number) => (restarted.includes(regions[i]!) ? undefined : relaysBefore[i]);
   const delta = (k: "calls" | "objects", type: string, i: number) =>
-    (relaysAfter[i]?.mother?.[k][type] ?? 0) - (relaysBefore[i]?.mother?.[k][type] ?? 0);
+    (relaysAfter[i]?.mother?.[k][type] ?? 0) - (before(i)?.mother?.[k][type] ?? 0);
   const perRegion: Record<string, Array<number | null>> = {};
   const overall: Record<string, number | null> = {};
   for (const type of COUNTED) {
@@ -170,7 +174,7 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
     // own newest playlist without the origin
     const calls = regions.reduce((n, _, i) => n + delta("calls", type, i), 0);
     const got = [...gotObjects.values()].filter((t) => t === type).length;
-    overall[type] = got ? calls / got : null;
+    overall[type] = got && restarted.length === 0 ? calls / got : null;
   }
   const originPerObject: Record<string, number | null> = {};
   for (const type of COUNTED) {
@@ -251,6 +255,11 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
   const notes = [
     `multi-colo: viewers carry X-Dev-Colo/X-Dev-Region (round-robin over ${colos.map((c) => c.colo).join(", ")}); each simulated colo has its own hot tier, coalescer and Cache API entries (keyed by colo), but all run in wrangler dev's one workerd process on this machine's CPU: one isolate per colo, and the colos compete for the same cores.`,
     ...(errors.length ? [`multi-colo: ${errors.length} viewer errors, e.g. ${errors.slice(0, 3).join("; ")}`] : []),
+    ...(restarted.length
+      ? [
+          `multi-colo: the relay of ${restarted.join(", ")} restarted during the phase (its counters are in memory): its per-region figure covers the time since, and the all-regions figure is not given`,
+        ]
+      : []),
   ];
   const failures = stats.every((s) => s.parts + s.segments === 0)
     ? [`multi-colo: viewers fetched no part or segment (${errors.slice(0, 3).join("; ")})`]
@@ -261,6 +270,7 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
     notes,
     raw: {
       colos,
+      restarted,
       tiers,
       requestsByType,
       origin,

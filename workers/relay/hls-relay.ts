@@ -40,6 +40,8 @@ export interface RelayStats {
   cacheBytes: number;
   /** Mother requests per object, by type (the benchmark's "mother requests per object" per region). */
   mother: UpstreamCounts;
+  /** When this instance started (ms): the counters are in memory, so a restart starts them again. */
+  startedAt: number;
 }
 
 export class HlsRelay extends DurableObject<Env> {
@@ -47,6 +49,7 @@ export class HlsRelay extends DurableObject<Env> {
   private readonly flights = new Coalescer<StoredAnswer>();
   private readonly counters = { requests: 0, motherRequests: 0, coalesced: 0 };
   private readonly upstream = new UpstreamCounter();
+  private readonly startedAt = Date.now();
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -91,6 +94,7 @@ export class HlsRelay extends DurableObject<Env> {
       cacheEntries: this.cache.entries,
       cacheBytes: this.cache.bytes,
       mother: this.upstream.snapshot(),
+      startedAt: this.startedAt,
     };
   }
 }
