@@ -117,16 +117,15 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
   const mark = await ours.originMark();
   const tiers: Record<string, number> = {};
   const requestsByType: Partial<Record<ObjectType, number>> = {};
-  // distinct objects viewers got (a blocking answer by its query), over every colo: the objects the tiers could ask for
-  const gotObjects = new Map<string, ObjectType>();
+  // distinct objects viewers asked for (a blocking answer by its query), answered or not, over every colo: every relay
+  // call comes from one of them (one cut at the stop too)
+  const askedObjects = new Map<string, ObjectType>();
   let answered = 0;
   const onRequest = (r: RequestRecord) => {
     const type = classifyViewerUrl(r.url);
     requestsByType[type] = (requestsByType[type] ?? 0) + 1;
-    if (r.status === 200) {
-      const url = new URL(r.url);
-      gotObjects.set(type === "blocking" ? url.pathname + url.search : url.pathname, type);
-    }
+    const url = new URL(r.url);
+    askedObjects.set(type === "blocking" ? url.pathname + url.search : url.pathname, type);
     if (r.status === 0) return;
     answered++;
     const tier = r.tier ?? "none";
@@ -173,8 +172,8 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
     // the origin's distinct objects are not the denominator: the mother answers some blocking requests from its
     // own newest playlist without the origin
     const calls = regions.reduce((n, _, i) => n + delta("calls", type, i), 0);
-    const got = [...gotObjects.values()].filter((t) => t === type).length;
-    overall[type] = got && restarted.length === 0 ? calls / got : null;
+    const asked = [...askedObjects.values()].filter((t) => t === type).length;
+    overall[type] = asked && restarted.length === 0 ? calls / asked : null;
   }
   const originPerObject: Record<string, number | null> = {};
   for (const type of COUNTED) {
@@ -231,7 +230,7 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
       ours: byType(overall),
       peer: null,
       better: "lower",
-      note: `expected ≤ ${regions.length} (regions): Σ relays' mother calls / distinct objects viewers got in all colos`,
+      note: `expected ≤ ${regions.length} (regions): Σ relays' mother calls / distinct objects viewers asked for in all colos`,
     },
     {
       group,
