@@ -99,11 +99,18 @@ export async function launchPlayers(pageServer: PageServer): Promise<Players> {
     handleSIGTERM: false,
     handleSIGHUP: false,
     args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
       "--autoplay-policy=no-user-gesture-required",
       // Background tabs must keep playing and rendering at full rate.
-      "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+      "--disable-background-timer-throttling",
+      "--disable-renderer-backgrounding",
       "--disable-backgrounding-occluded-windows",
     ],
   });

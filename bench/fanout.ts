@@ -435,7 +435,8 @@ function renderMarkdown(result: Omit<FanoutResult, "markdown" | "rows">): string
   const d = result.oursDirect;
   const where = result.via === "proxy" ? "wrangler dev" : "user workerd socket, no dev proxy";
   const ours = result.shardSockets > 0 ? `EventRoom → shards (${where})` : `EventRoom, no shards (${where})`;
-  const oursDirect = result.shardSockets > 0 ? "EventRoom → shards, no dev proxy (diagnostic)" : "EventRoom, no shards, no dev proxy (diagnostic)";
+  const oursDirect =
+    result.shardSockets > 0 ? "EventRoom → shards, no dev proxy (diagnostic)" : "EventRoom, no shards, no dev proxy (diagnostic)";
   const ratio = (x: number) => Math.round((x / b.changeToReceipt.p99) * 100) / 100;
   const verdict = (s: SystemResult) =>
     `p99 ${s.changeToReceipt.p99} ms (${s.changeToReceipt.p99 <= 100 ? "≤" : "**>**"} 100 ms), ${ratio(s.changeToReceipt.p99)}× plain ws (${ratio(s.changeToReceipt.p99) <= 1.5 ? "≤" : "**>**"} 1.5×), missed ${s.missed}, order ${s.sameOrder ? "kept" : "**NOT kept**"}, identical frames on every socket ${s.sameFrames ? "yes" : "**NO**"}`;
@@ -456,10 +457,14 @@ function renderMarkdown(result: Omit<FanoutResult, "markdown" | "rows">): string
     "",
     ...(result.viaNote !== undefined ? [`- Our sockets: ${result.viaNote}.`] : []),
     `- Goal: p99 ≤ 100 ms and ≤ 1.5× the plain baseline, 0 missed, order kept. ${result.via === "proxy" ? "Through wrangler dev" : "Straight to workerd"}: ${verdict(o)}.${
-      d ? ` Without wrangler dev's proxy Worker (sockets on the user Worker's workerd socket, measured after the main rounds): ${verdict(d)}.` : ""
+      d
+        ? ` Without wrangler dev's proxy Worker (sockets on the user Worker's workerd socket, measured after the main rounds): ${verdict(d)}.`
+        : ""
     } Plain ws: missed ${b.missed}, order ${b.sameOrder ? "kept" : "NOT kept"}.`,
     `- Sockets per shard (from each socket's hello): ${result.via === "proxy" ? "through wrangler dev" : "straight to workerd"} ${shardSummary(o.shards)}${d ? `; without the proxy ${shardSummary(d.shards)}` : ""}.${
-      result.roomShards ? ` The room's registry after the rounds: ${result.roomShards.map((r) => `#${r.index} ${r.sockets} sockets, acked seq ${r.acked}`).join("; ")}.` : ""
+      result.roomShards
+        ? ` The room's registry after the rounds: ${result.roomShards.map((r) => `#${r.index} ${r.sockets} sockets, acked seq ${r.acked}`).join("; ")}.`
+        : ""
     }`,
     `- Sockets lost during the rounds: ours ${lostSummary(o.lost)}${d ? `, without the proxy ${lostSummary(d.lost)}` : ""}, plain ws ${lostSummary(b.lost)}.`,
     `- Connect ${result.sockets} sockets: ours ${o.connectMs} ms${d ? ` (without the proxy ${d.connectMs} ms)` : ""}, plain ws ${b.connectMs} ms.`,
@@ -561,9 +566,13 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       wsBase = `ws://127.0.0.1:${port}`;
       if (viaNote === undefined) viaNote = "--via direct: our sockets go straight to the user Worker's workerd socket";
     }
-    log(`connecting ${sockets} sockets to the EventRoom (${via === "proxy" ? "through wrangler dev's proxy" : "on the user workerd socket"}) and ${sockets} to the plain ws server`);
+    log(
+      `connecting ${sockets} sockets to the EventRoom (${via === "proxy" ? "through wrangler dev's proxy" : "on the user workerd socket"}) and ${sockets} to the plain ws server`,
+    );
     let t0 = now();
-    const ours = await inBatches(sockets, 100, (i) => connectProbe(`${wsBase}/ws/events/${eventId}?token=${encodeURIComponent(tokens[i]!)}`));
+    const ours = await inBatches(sockets, 100, (i) =>
+      connectProbe(`${wsBase}/ws/events/${eventId}?token=${encodeURIComponent(tokens[i]!)}`),
+    );
     const oursConnectMs = Math.round(now() - t0);
     t0 = now();
     const theirs = await inBatches(sockets, 100, () => connectProbe(baseline!.url));
@@ -593,7 +602,9 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
           } catch (error) {
             stats = String(error);
           }
-          throw new Error(`round ${round}: ${missing.join(", ")} never polled the change; requests ${JSON.stringify(simulator.requests)}; room ${stats}`);
+          throw new Error(
+            `round ${round}: ${missing.join(", ")} never polled the change; requests ${JSON.stringify(simulator.requests)}; room ${stats}`,
+          );
         }
         const arrived = await Promise.all(groups.map((g) => Promise.all(g.probes.map((p) => p.wait(round, roundTimeoutMs)))));
         groups.forEach((g, gi) => {
@@ -651,7 +662,10 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
     });
     const roomStats = async () => {
       const path = `/api/internal/events/${eventId}/stats`;
-      const res = await fetch(`${edgeUrl}${path}`, { headers: await signRequest(stack!.secret, "GET", path, ""), signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${edgeUrl}${path}`, {
+        headers: await signRequest(stack!.secret, "GET", path, ""),
+        signal: AbortSignal.timeout(10_000),
+      });
       return (await res.json()) as { shards?: { index: number; sockets: number; acked: number }[] };
     };
 
@@ -781,9 +795,17 @@ function argValue(name: string): string | undefined {
 }
 
 /** The stack's ports (23787 edge, 23080 origin, 23935 RTMP, 23090 provider, 23091 baseline) shifted by `offset`. */
-export function fanoutPorts(offset: number): Pick<FanoutOptions, "edgePort" | "originHttpPort" | "rtmpPort" | "providerPort" | "baselinePort"> {
+export function fanoutPorts(
+  offset: number,
+): Pick<FanoutOptions, "edgePort" | "originHttpPort" | "rtmpPort" | "providerPort" | "baselinePort"> {
   if (!Number.isInteger(offset) || offset < 0) throw new Error("--port-offset wants a non-negative integer");
-  return { edgePort: 23787 + offset, originHttpPort: 23080 + offset, rtmpPort: 23935 + offset, providerPort: 23090 + offset, baselinePort: 23091 + offset };
+  return {
+    edgePort: 23787 + offset,
+    originHttpPort: 23080 + offset,
+    rtmpPort: 23935 + offset,
+    providerPort: 23090 + offset,
+    baselinePort: 23091 + offset,
+  };
 }
 
 if (process.argv.includes("--baseline-server")) {

@@ -117,9 +117,31 @@ const SMOKE: Partial<BenchOptions> = {
 };
 
 const NUMERIC: Array<keyof BenchOptions> = [
-  "sourceWidth", "sourceHeight", "frameRate", "latencySeconds", "warmupSeconds", "offloadSeconds", "rampSeconds",
-  "syncViewers", "syncJoinSeconds", "syncTabs", "syncTabJoinSeconds", "syncTailSeconds", "syncSettleSeconds", "syncLockTimeoutSeconds", "syncRounds", "hitSeconds", "hitConnections",
-  "fanoutSockets", "fanoutUpdates", "peerPlaylistTtl", "offloadStandardPct", "portOffset", "colos", "coloViewers", "coloSeconds",
+  "sourceWidth",
+  "sourceHeight",
+  "frameRate",
+  "latencySeconds",
+  "warmupSeconds",
+  "offloadSeconds",
+  "rampSeconds",
+  "syncViewers",
+  "syncJoinSeconds",
+  "syncTabs",
+  "syncTabJoinSeconds",
+  "syncTailSeconds",
+  "syncSettleSeconds",
+  "syncLockTimeoutSeconds",
+  "syncRounds",
+  "hitSeconds",
+  "hitConnections",
+  "fanoutSockets",
+  "fanoutUpdates",
+  "peerPlaylistTtl",
+  "offloadStandardPct",
+  "portOffset",
+  "colos",
+  "coloViewers",
+  "coloSeconds",
 ];
 
 function kebab(name: string): string {
@@ -157,7 +179,9 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
     else if (arg === "--no-install") options.install = false;
     else if (arg === "--peer-stale-updating") options.peerStaleUpdating = true;
     else if (arg === "--viewers") {
-      options.viewers = next().split(",").map((v) => Number(v));
+      options.viewers = next()
+        .split(",")
+        .map((v) => Number(v));
       if (options.viewers.some((v) => !Number.isInteger(v) || v < 1)) throw new Error("--viewers wants positive integers");
     } else if (arg === "--part-ms") {
       options.partMs = partMs(next(), arg);

@@ -163,16 +163,25 @@ async function main(): Promise<number> {
     title: options.smoke ? "edge-hls-sync bench (smoke)" : "edge-hls-sync bench: ours vs nginx-rtmp + nginx proxy_cache",
     startedAt: started.toISOString(),
     mode: `${options.smoke ? "smoke" : "full"} (${options.phases.join(", ")}), ${((Date.now() - startedMs) / 1000).toFixed(0)} s`,
-    machine: { ...machineAtStart, "load average at end (1/5/15 min)": (await import("node:os")).loadavg().map((l) => l.toFixed(2)).join(" ") },
+    machine: {
+      ...machineAtStart,
+      "load average at end (1/5/15 min)": (await import("node:os"))
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" "),
+    },
     versions: describeVersions(ROOT, resolveFfmpeg(), CHROMIUM, withPeer),
     settings: {
       ladder: `${options.ladder} (same command for both: origin/transcode/ladder-args.ts), x264 ${options.preset}, 1 s GOP, ${options.frameRate} fps`,
       source: `${options.sourceWidth}x${options.sourceHeight} testsrc2 + burnt-in clock + frame barcode, x264 ultrafast 1500k, one encode tee'd to both`,
       segments: `2 s target; ours: CMAF fMP4, 6-segment window, LL-HLS parts (${llSetting(oursLl, options.partMs)}), blocking reload; peer: MPEG-TS, hls_playlist_length 8s, no LL-HLS`,
       "cache TTLs": `ours: mother writes master max-age=86400, plain media playlist max-age=1 (kept about one part), blocking playlist answers max-age=86400 under a canonical key, parts and segments immutable; peer: mother/child proxy_cache_valid master 86400 s, media playlist ${options.peerPlaylistTtl} s, segments 1 y, proxy_cache_lock on${options.peerStaleUpdating ? ", proxy_cache_use_stale updating" : " (no proxy_cache_use_stale updating)"}`,
-      player: "headless Chromium. Ours LL-HLS: the product's watch page /watch/<id> (web/player: hls.js 1.7 lowLatencyMode + sync controller; ?sync=0 turns the controller off). Ours standard and the peer: the bench player, hls.js { lowLatencyMode: false, liveSyncDurationCount: 2 } (the old watch page's config without LL)",
+      player:
+        "headless Chromium. Ours LL-HLS: the product's watch page /watch/<id> (web/player: hls.js 1.7 lowLatencyMode + sync controller; ?sync=0 turns the controller off). Ours standard and the peer: the bench player, hls.js { lowLatencyMode: false, liveSyncDurationCount: 2 } (the old watch page's config without LL)",
       viewers: `offload ${options.viewers.join("/")} for ${options.offloadSeconds} s (ramp ${options.rampSeconds} s, ours ${100 - options.offloadStandardPct} % LL-HLS / ${options.offloadStandardPct} % standard); sync ${options.syncViewers} simulated per group joining over ${options.syncJoinSeconds} s; ${options.syncTabs} tabs per group`,
-      "part comparison": options.comparePartMs.length ? `PART_DURATION_MS ${options.partMs ?? "default"} vs ${options.comparePartMs.join(", ")}: our stacks side by side after the main phases, one source, one watch page tab each` : "not run",
+      "part comparison": options.comparePartMs.length
+        ? `PART_DURATION_MS ${options.partMs ?? "default"} vs ${options.comparePartMs.join(", ")}: our stacks side by side after the main phases, one source, one watch page tab each`
+        : "not run",
     },
   };
   const allNotes = [

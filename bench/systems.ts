@@ -136,7 +136,9 @@ async function startOurs(
 ): Promise<OursStack> {
   const stateDir = mkdtempSync(join(tmpdir(), "edge-hls-bench-"));
   onCleanup("bench state dir", () => rmSync(stateDir, { recursive: true, force: true }));
-  log(`starting our stack${partMs ? ` with PART_DURATION_MS=${partMs}` : ""} (edge :${ports.edge}, origin :${ports.origin}, rtmp :${ports.rtmp}) …`);
+  log(
+    `starting our stack${partMs ? ` with PART_DURATION_MS=${partMs}` : ""} (edge :${ports.edge}, origin :${ports.origin}, rtmp :${ports.rtmp}) …`,
+  );
   const stack = await startStack({
     edgePort: ports.edge,
     originHttpPort: ports.origin,
@@ -223,7 +225,9 @@ export async function startSystems(options: BenchOptions, withPeer: boolean, log
     const dir = mkdtempSync(join(tmpdir(), "edge-hls-bench-nginx-"));
     chmodSync(dir, 0o755); // nginx's workers (nobody) serve and write below it
     onCleanup("nginx dir", () => rmSync(dir, { recursive: true, force: true }));
-    log(`starting the peer nginx (rtmp :${ports.peerRtmp}, origin :${ports.peerOrigin}, mother :${ports.peerMother}, child :${ports.peerChild}) …`);
+    log(
+      `starting the peer nginx (rtmp :${ports.peerRtmp}, origin :${ports.peerOrigin}, mother :${ports.peerMother}, child :${ports.peerChild}) …`,
+    );
     peerRunning = await startPeer({
       dir,
       ports: { rtmp: ports.peerRtmp, origin: ports.peerOrigin, mother: ports.peerMother, child: ports.peerChild },
@@ -250,7 +254,9 @@ export async function startSystems(options: BenchOptions, withPeer: boolean, log
 
   const outputs = [oursStack.ingestUrl];
   if (peerRunning) outputs.push(`${peerRunning.rtmpUrl}/src/${PEER_STREAM}`);
-  log(`publishing one ${options.sourceWidth}x${options.sourceHeight}@${options.frameRate} test source to ${outputs.length === 2 ? "both systems" : "our system"} …`);
+  log(
+    `publishing one ${options.sourceWidth}x${options.sourceHeight}@${options.frameRate} test source to ${outputs.length === 2 ? "both systems" : "our system"} …`,
+  );
   const source = startBenchSource({
     outputs,
     width: options.sourceWidth,
@@ -277,10 +283,7 @@ export async function startSystems(options: BenchOptions, withPeer: boolean, log
   try {
     await Promise.all(list.map((s) => waitPlayable(s.masterUrl, 3, 60_000, s.label)));
   } catch (error) {
-    const tail = [
-      `source: ${source.process.stderrTail()}`,
-      peerLadder ? `peer ladder: ${peerLadder.stderrTail()}` : "",
-    ].join("\n");
+    const tail = [`source: ${source.process.stderrTail()}`, peerLadder ? `peer ladder: ${peerLadder.stderrTail()}` : ""].join("\n");
     throw new Error(`${(error as Error).message}\n${tail}`);
   }
   ours.lowLatency = await lowLatencyInfo(ours.masterUrl);
@@ -315,7 +318,12 @@ export interface PartComparison {
 }
 
 /** Starts bench/stack-child.ts and waits for its ready line. */
-async function startChildStack(options: BenchOptions, ports: Ports, partMs: number | null, log: (m: string) => void): Promise<{ system: BenchSystem; ingestUrl: string; stop(): Promise<void> }> {
+async function startChildStack(
+  options: BenchOptions,
+  ports: Ports,
+  partMs: number | null,
+  log: (m: string) => void,
+): Promise<{ system: BenchSystem; ingestUrl: string; stop(): Promise<void> }> {
   const config: StackChildConfig = {
     edgePort: ports.edge,
     originHttpPort: ports.origin,
@@ -328,18 +336,28 @@ async function startChildStack(options: BenchOptions, ports: Ports, partMs: numb
       ...(partMs ? { PART_DURATION_MS: String(partMs) } : {}),
     },
   };
-  log(`starting our stack${partMs ? ` with PART_DURATION_MS=${partMs}` : ""} in its own process (edge :${ports.edge}, origin :${ports.origin}, rtmp :${ports.rtmp}) …`);
-  const child = spawnTracked(`stack (part ${partMs ?? "default"})`, process.execPath, ["--import", "tsx", join(ROOT, "bench", "stack-child.ts"), JSON.stringify(config)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    stopGraceMs: 30_000,
-  });
+  log(
+    `starting our stack${partMs ? ` with PART_DURATION_MS=${partMs}` : ""} in its own process (edge :${ports.edge}, origin :${ports.origin}, rtmp :${ports.rtmp}) …`,
+  );
+  const child = spawnTracked(
+    `stack (part ${partMs ?? "default"})`,
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "bench", "stack-child.ts"), JSON.stringify(config)],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      stopGraceMs: 30_000,
+    },
+  );
   const ready = await new Promise<StackChildReady>((resolve, reject) => {
     let buffer = "";
-    const timer = setTimeout(() => reject(new Error(`stack child (part ${partMs ?? "default"}) not ready within 120 s: ${child.stderrTail()}`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`stack child (part ${partMs ?? "default"}) not ready within 120 s: ${child.stderrTail()}`)),
+      120_000,
+    );
     child.child.stdout!.on("data", (d: Buffer) => {
       buffer += d.toString();
-      const line = buffer.split("\n").find((l) => l.startsWith("{\"ready\""));
+      const line = buffer.split("\n").find((l) => l.startsWith('{"ready"'));
       if (line) {
         clearTimeout(timer);
         resolve((JSON.parse(line) as { ready: StackChildReady }).ready);
@@ -372,7 +390,11 @@ async function startChildStack(options: BenchOptions, ports: Ports, partMs: numb
  * below the main run's (26xxx), publishes one source to all of them and waits
  * until every one is playable.
  */
-export async function startPartComparison(options: BenchOptions, partMs: Array<number | null>, log: (m: string) => void): Promise<PartComparison> {
+export async function startPartComparison(
+  options: BenchOptions,
+  partMs: Array<number | null>,
+  log: (m: string) => void,
+): Promise<PartComparison> {
   let source: BenchSource | undefined;
   const started: Array<Awaited<ReturnType<typeof startChildStack>>> = [];
   const stopAll = async () => {
@@ -381,7 +403,9 @@ export async function startPartComparison(options: BenchOptions, partMs: Array<n
   };
   try {
     // 26xxx: below the main run's ports and clear of the e2e suites' 18xxx/28xxx/38xxx
-    const children = await Promise.allSettled(partMs.map((ms, i) => startChildStack(options, benchPorts(options.portOffset - 1000 - 50 * i), ms, log)));
+    const children = await Promise.allSettled(
+      partMs.map((ms, i) => startChildStack(options, benchPorts(options.portOffset - 1000 - 50 * i), ms, log)),
+    );
     for (const c of children) if (c.status === "fulfilled") started.push(c.value);
     const failed = children.find((c) => c.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;

@@ -36,13 +36,7 @@ export async function sha256Hex(data: SignedBody): Promise<string> {
 
 /** Raw HMAC-SHA256 of `message` under `secret` (WebCrypto). */
 export async function hmacSha256(secret: string, message: string): Promise<ArrayBuffer> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return crypto.subtle.sign("HMAC", key, encoder.encode(message));
 }
 

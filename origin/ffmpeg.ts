@@ -13,8 +13,7 @@ const require = createRequire(import.meta.url);
 function fromPackage(load: () => unknown): string | undefined {
   try {
     const value = load();
-    const path =
-      typeof value === "string" ? value : (value as { path?: string } | null | undefined)?.path;
+    const path = typeof value === "string" ? value : (value as { path?: string } | null | undefined)?.path;
     return path && existsSync(path) ? path : undefined;
   } catch {
     return undefined;
@@ -34,9 +33,6 @@ export function resolveFfmpeg(): string {
 }
 
 export function resolveFfprobe(): string {
-  ffprobePath ??=
-    process.env.FFPROBE_PATH ||
-    fromPackage(() => require("@ffprobe-installer/ffprobe")) ||
-    "ffprobe";
+  ffprobePath ??= process.env.FFPROBE_PATH || fromPackage(() => require("@ffprobe-installer/ffprobe")) || "ffprobe";
   return ffprobePath;
 }

@@ -77,8 +77,12 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
           const extensions = [];
           if (config.record) {
             const recorder = new Recorder(packager, {
-              streamId, renditions: [top, AUDIO_RENDITION], master: () => packager.masterFor([top]),
-              targetDuration: config.targetDuration, uploader: api, log: streamLog,
+              streamId,
+              renditions: [top, AUDIO_RENDITION],
+              master: () => packager.masterFor([top]),
+              targetDuration: config.targetDuration,
+              uploader: api,
+              log: streamLog,
               resumeSegments: resumed?.recording,
               onSegmentRecorded: (segment) => journal.appendRecording(segment),
             });
@@ -161,7 +165,9 @@ export async function startOrigin(config: OriginConfig, log: Logger = defaultLog
   );
   void heartbeat.beatNow();
   process.once("exit", killAllTranscodersSync);
-  log(`origin ${config.originId}: http ${config.publicBaseUrl}, rtmp ${config.publicRtmpUrl}, ladder ${config.ladder.map((r) => r.name).join("/")}`);
+  log(
+    `origin ${config.originId}: http ${config.publicBaseUrl}, rtmp ${config.publicRtmpUrl}, ladder ${config.ladder.map((r) => r.name).join("/")}`,
+  );
 
   let stopping: Promise<void> | undefined;
   return {

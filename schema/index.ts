@@ -77,7 +77,9 @@ export const streams = sqliteTable(
     /** URL path of the latest thumbnail (/thumbnails/<id>/<n>.jpg) */
     thumbnailUrl: text("thumbnail_url"),
     /** viewer source mode with hysteresis (workers/control/viewer-source.ts) */
-    playbackMode: text("playback_mode", { enum: ["origin", "edge"] }).notNull().default("origin"),
+    playbackMode: text("playback_mode", { enum: ["origin", "edge"] })
+      .notNull()
+      .default("origin"),
     /** JSON: the broadcaster's location at create time ({lat, lon} and/or {country}) */
     location: text("location"),
     /** JSON: archived copy of the event row at create time */

@@ -58,7 +58,6 @@ export interface SimGame {
   auto: boolean;
 }
 
-
 export interface SimulatorOptions {
   port?: number;
   host?: string;
@@ -247,7 +246,11 @@ export async function startProviderSimulator(options: SimulatorOptions = {}): Pr
         const team = random() < 0.5 ? game.home : game.away;
         const points = 1 + Math.floor(random() * 3);
         team.score += points;
-        game.details = { ...game.details, possession: team === game.home ? game.away.abbr : game.home.abbr, lastPlay: `${team.abbr} +${points}` };
+        game.details = {
+          ...game.details,
+          possession: team === game.home ? game.away.abbr : game.home.abbr,
+          lastPlay: `${team.abbr} +${points}`,
+        };
       }
       if (game.clockSeconds <= 0) {
         const period = typeof game.period === "number" ? game.period : 1;

@@ -188,8 +188,18 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const wrangler = spawn(
     WRANGLER,
     [
-      "dev", "--port", String(edgePort), "--ip", "127.0.0.1", "--persist-to", stateDir,
-      "--env-file", envFile, "--show-interactive-dev-session=false", "--inspector-port", "0",
+      "dev",
+      "--port",
+      String(edgePort),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      stateDir,
+      "--env-file",
+      envFile,
+      "--show-interactive-dev-session=false",
+      "--inspector-port",
+      "0",
       ...varArgs,
     ],
     {

@@ -58,8 +58,10 @@ if (demo) {
     Playlist: ${created.playbackUrl}
     Sockets (token: curl -s -X POST ${stack.edgeUrl}/api/session/anonymous):
       chat/system: ${ws}/ws/streams/${created.streamId}?token=<token>${
-        !externalFeed ? `
-      score:       ${ws}/ws/events/${DEMO_EVENT_ID}?token=<token>` : ""
+        !externalFeed
+          ? `
+      score:       ${ws}/ws/events/${DEMO_EVENT_ID}?token=<token>`
+          : ""
       }
 `);
 }

@@ -117,7 +117,11 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
   if (!exists) return errorResponse(404, "unknown_stream", "no such stream");
 
   const config = parseConfig(c.env);
-  const placement = placementOf(c.req.raw as Request & { cf?: { colo?: unknown; continent?: unknown } }, DEFAULT_REGIONS, config.tiers.devColoHeader);
+  const placement = placementOf(
+    c.req.raw as Request & { cf?: { colo?: unknown; continent?: unknown } },
+    DEFAULT_REGIONS,
+    config.tiers.devColoHeader,
+  );
   // a simulated colo (dev header) gets caches of its own, as a real colo would
   const coloPrefix = placement.simulated ? `/__colo/${placement.colo}` : "";
   const cacheKey = `${url.origin}${coloPrefix}/live/${streamId}/${objectPath}${search}`;
@@ -156,9 +160,7 @@ export async function handleLive(c: Context<AppEnv>): Promise<Response> {
       if (isEdgeCacheable(cacheControl)) {
         const stored = toResponse(answer);
         stored.headers.set(STORED_AT_HEADER, String(Date.now()));
-        c.executionCtx.waitUntil(
-          cache.put(cacheKey, stored).catch((error: unknown) => console.error("edge: cache put failed", error)),
-        );
+        c.executionCtx.waitUntil(cache.put(cacheKey, stored).catch((error: unknown) => console.error("edge: cache put failed", error)));
       }
     }
     return answer;
@@ -196,7 +198,14 @@ function withoutUpstreamTier(answer: Buffered): Buffered {
 }
 
 /** The region's relay, through its fetch() entry point so that cancelling `signal` reaches it. */
-async function askRelay(env: Env, placement: Placement, streamId: string, objectPath: string, search: string, signal: AbortSignal): Promise<Buffered> {
+async function askRelay(
+  env: Env,
+  placement: Placement,
+  streamId: string,
+  objectPath: string,
+  search: string,
+  signal: AbortSignal,
+): Promise<Buffered> {
   const stub = hlsRelay(env, streamId, placement.region, DEFAULT_REGIONS.hints[placement.region]);
   const response = await stub.fetch(new Request(`https://relay/${streamId}/${objectPath}${search}`, { signal }));
   return { status: response.status, headers: [...response.headers], body: await response.arrayBuffer() };

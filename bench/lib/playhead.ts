@@ -24,7 +24,9 @@ export interface PlayedSegment {
 
 /** Start (s) of every msn on a timeline chained from EXTINF durations; gaps use the median duration. */
 export function chainStarts(durations: Readonly<Record<number, number>>): Map<number, number> {
-  const msns = Object.keys(durations).map(Number).sort((a, b) => a - b);
+  const msns = Object.keys(durations)
+    .map(Number)
+    .sort((a, b) => a - b);
   const starts = new Map<number, number>();
   if (msns.length === 0) return starts;
   const sortedDurations = msns.map((m) => durations[m]!).sort((a, b) => a - b);

@@ -79,9 +79,7 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   for (const s of series) {
     if (s.points.length === 0) continue;
     const d = s.points.map((p, i) => `${i ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
-    parts.push(
-      `<path d="${d}" fill="none" stroke="${esc(s.color)}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""}/>`,
-    );
+    parts.push(`<path d="${d}" fill="none" stroke="${esc(s.color)}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""}/>`);
   }
   series.forEach((s, i) => {
     const x = margin.left + (i % legendColumns) * 240;

@@ -83,8 +83,15 @@
     var first = c[0];
     var last = c[c.length - 1];
     var filters = [
-      "drawbox=x=" + (first.x - 4) + ":y=" + (first.y - 4) + ":w=" + (last.x + last.w - first.x + 8) +
-        ":h=" + (first.h + 8) + ":color=black:t=fill",
+      "drawbox=x=" +
+        (first.x - 4) +
+        ":y=" +
+        (first.y - 4) +
+        ":w=" +
+        (last.x + last.w - first.x + 8) +
+        ":h=" +
+        (first.h + 8) +
+        ":color=black:t=fill",
       "drawbox=x=" + c[0].x + ":y=" + c[0].y + ":w=" + c[0].w + ":h=" + c[0].h + ":color=white:t=fill",
     ];
     var bitTerms = [];
@@ -92,15 +99,11 @@
       var term = "mod(floor(n/" + Math.pow(2, i) + "),2)";
       bitTerms.push(term);
       var cell = c[2 + i];
-      filters.push(
-        "drawbox=x=" + cell.x + ":y=" + cell.y + ":w=" + cell.w + ":h=" + cell.h +
-          ":color=white:t=fill:enable='" + term + "'",
-      );
+      filters.push("drawbox=x=" + cell.x + ":y=" + cell.y + ":w=" + cell.w + ":h=" + cell.h + ":color=white:t=fill:enable='" + term + "'");
     }
     var p = c[2 + BITS];
     filters.push(
-      "drawbox=x=" + p.x + ":y=" + p.y + ":w=" + p.w + ":h=" + p.h +
-        ":color=white:t=fill:enable='mod(" + bitTerms.join("+") + ",2)'",
+      "drawbox=x=" + p.x + ":y=" + p.y + ":w=" + p.w + ":h=" + p.h + ":color=white:t=fill:enable='mod(" + bitTerms.join("+") + ",2)'",
     );
     return filters.join(",");
   }

@@ -32,7 +32,9 @@
     hls.loadSource(src);
     hls.attachMedia(video);
   }
-  video.addEventListener("waiting", function () { state.stalls++; });
+  video.addEventListener("waiting", function () {
+    state.stalls++;
+  });
   video.play().catch(function () {});
 
   function readFrame() {
@@ -51,7 +53,11 @@
     sample: function () {
       var now = Date.now();
       var frame = null;
-      try { frame = readFrame(); } catch (e) { state.errors.push("read: " + e.message); }
+      try {
+        frame = readFrame();
+      } catch (e) {
+        state.errors.push("read: " + e.message);
+      }
       var pdt = hls && hls.playingDate ? hls.playingDate.getTime() : null;
       return {
         now: now,

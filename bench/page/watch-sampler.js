@@ -28,7 +28,12 @@
       var video = document.querySelector("video");
       var p = window.__player || null;
       var frame = null;
-      try { frame = video ? readFrame(video) : null; } catch (e) { errors.push("read: " + e.message); if (errors.length > 20) errors.shift(); }
+      try {
+        frame = video ? readFrame(video) : null;
+      } catch (e) {
+        errors.push("read: " + e.message);
+        if (errors.length > 20) errors.shift();
+      }
       // __player is refreshed every tick (100 ms): bring its program time to now at the current rate.
       var pdt = null;
       if (p && typeof p.programDateTime === "number") {
@@ -50,8 +55,17 @@
         syncState: p ? p.syncState : "off",
         targetDelay: p ? p.targetDelay : null,
         player: "watch page" + (p && p.sync ? " (sync on)" : " (sync off)"),
-        fatal: p ? p.errors.filter(function (e) { return e.fatal; }).length : 0,
-        errors: (p ? p.errors.slice(-5).map(function (e) { return e.details + (e.fatal ? " (fatal)" : ""); }) : []).concat(errors.slice(-2)),
+        fatal: p
+          ? p.errors.filter(function (e) {
+              return e.fatal;
+            }).length
+          : 0,
+        errors: (p
+          ? p.errors.slice(-5).map(function (e) {
+              return e.details + (e.fatal ? " (fatal)" : "");
+            })
+          : []
+        ).concat(errors.slice(-2)),
       };
     },
   };

@@ -23,7 +23,13 @@ export function peerVariantSuffix(rendition: RenditionSpec): string {
 }
 
 export function buildPeerLadderArgs(o: PeerLadderOptions): string[] {
-  const args = buildLadderArgs({ ladder: o.ladder, frameRate: o.frameRate, preset: o.preset, partDuration: 0.5, audioInEveryRendition: true });
+  const args = buildLadderArgs({
+    ladder: o.ladder,
+    frameRate: o.frameRate,
+    preset: o.preset,
+    partDuration: 0.5,
+    audioInEveryRendition: true,
+  });
   const input = args.indexOf("pipe:0");
   if (input < 1 || args[input - 1] !== "-i") throw new Error("unexpected ladder args: no -i pipe:0");
   const out = [...args.slice(0, input), o.inputUrl];

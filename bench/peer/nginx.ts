@@ -79,7 +79,9 @@ async function waitForPort(url: string, timeoutMs: number, proc: Tracked): Promi
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }
 
-export async function startPeer(options: Omit<NginxConfOptions, "modulePath" | "rtmpPort" | "originPort" | "motherPort" | "childPort"> & { ports: PeerPorts }): Promise<RunningPeer> {
+export async function startPeer(
+  options: Omit<NginxConfOptions, "modulePath" | "rtmpPort" | "originPort" | "motherPort" | "childPort"> & { ports: PeerPorts },
+): Promise<RunningPeer> {
   const nginx = nginxBinary();
   if (!nginx || !existsSync(RTMP_MODULE)) throw new Error("nginx with the RTMP module is not installed");
   const { dir, ports } = options;

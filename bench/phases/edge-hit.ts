@@ -103,7 +103,8 @@ export async function runEdgeHit(ctx: PhaseContext, targets: HitTarget[]): Promi
         : await runNodeLoad(target.url, { connections: options.hitConnections, durationSec: options.hitSeconds });
       const cpu = target.system === "ours" ? perRequest(before, cpuOf(processes), result.requests) : undefined;
       results.push({ target, result, load: load1(), ...(cpu ? { cpu } : {}) });
-      if (result.requests === 0 || result.non2xx === result.requests) failures.push(`edge-hit: ${name} ${kind} served no successful request`);
+      if (result.requests === 0 || result.non2xx === result.requests)
+        failures.push(`edge-hit: ${name} ${kind} served no successful request`);
       await sleep(options.smoke ? 200 : 1_000);
     }
   }
@@ -115,24 +116,60 @@ export async function runEdgeHit(ctx: PhaseContext, targets: HitTarget[]): Promi
     const ours = get("ours");
     const direct = get("ours", true);
     const peer = peerOn ? get("peer") : undefined;
-    const group = kind === "healthz" ? "runtime floor: /healthz of the same Worker (no media work)" : `edge hit, ${kind === "segment" ? "one segment" : "master playlist"}`;
+    const group =
+      kind === "healthz"
+        ? "runtime floor: /healthz of the same Worker (no media work)"
+        : `edge hit, ${kind === "segment" ? "one segment" : "master playlist"}`;
     rows.push(
       { group, measure: "requests/s", unit: "req/s", ours: ours?.result.rps ?? null, peer: peer?.result.rps ?? null, better: "higher" },
       { group, measure: "p50 latency", unit: "ms", ours: ours?.result.p50 ?? null, peer: peer?.result.p50 ?? null, better: "lower" },
       { group, measure: "p99 latency", unit: "ms", ours: ours?.result.p99 ?? null, peer: peer?.result.p99 ?? null, better: "lower" },
       ...(direct
         ? ([
-            { group, measure: "requests/s, ours straight to workerd (no wrangler dev proxy)", unit: "req/s", ours: direct.result.rps, peer: peer?.result.rps ?? null, better: "higher" },
-            { group, measure: "p50 latency, ours straight to workerd", unit: "ms", ours: direct.result.p50, peer: peer?.result.p50 ?? null, better: "lower" },
-            { group, measure: "p99 latency, ours straight to workerd", unit: "ms", ours: direct.result.p99, peer: peer?.result.p99 ?? null, better: "lower" },
+            {
+              group,
+              measure: "requests/s, ours straight to workerd (no wrangler dev proxy)",
+              unit: "req/s",
+              ours: direct.result.rps,
+              peer: peer?.result.rps ?? null,
+              better: "higher",
+            },
+            {
+              group,
+              measure: "p50 latency, ours straight to workerd",
+              unit: "ms",
+              ours: direct.result.p50,
+              peer: peer?.result.p50 ?? null,
+              better: "lower",
+            },
+            {
+              group,
+              measure: "p99 latency, ours straight to workerd",
+              unit: "ms",
+              ours: direct.result.p99,
+              peer: peer?.result.p99 ?? null,
+              better: "lower",
+            },
           ] satisfies Row[])
         : []),
-      ...([
-        ["ours", ours],
-        ["ours straight to workerd", direct],
-      ] as const).flatMap(([label, r]) =>
+      ...(
+        [
+          ["ours", ours],
+          ["ours straight to workerd", direct],
+        ] as const
+      ).flatMap(([label, r]) =>
         r?.cpu
-          ? [{ group, measure: `CPU per request, ${label}: user workerd / proxy workerd / wrangler node`, unit: "", ours: cpuCell(r.cpu), peer: null, better: "lower" as const, note: "ms of CPU (from /proc) ÷ requests served: less dependent on the machine's load than requests/s" }]
+          ? [
+              {
+                group,
+                measure: `CPU per request, ${label}: user workerd / proxy workerd / wrangler node`,
+                unit: "",
+                ours: cpuCell(r.cpu),
+                peer: null,
+                better: "lower" as const,
+                note: "ms of CPU (from /proc) ÷ requests served: less dependent on the machine's load than requests/s",
+              },
+            ]
           : [],
       ),
       {

@@ -16,7 +16,7 @@ type FanoutModule = { runFanout?: (o: { sockets: number; updates: number; smoke:
 export function fanoutRows(result: unknown): Row[] {
   const group = "event fan-out";
   if (result && typeof result === "object" && Array.isArray((result as { rows?: unknown }).rows)) {
-    return ((result as { rows: Array<Partial<Row>> }).rows).map((r) => ({
+    return (result as { rows: Array<Partial<Row>> }).rows.map((r) => ({
       group: r.group ?? group,
       measure: String(r.measure ?? "?"),
       unit: r.unit ?? "",
@@ -41,7 +41,16 @@ export function fanoutRows(result: unknown): Row[] {
 export async function runFanoutPhase(ctx: { options: BenchOptions; log(m: string): void }, root: string): Promise<PhaseResult> {
   const file = join(root, "bench", "fanout.ts");
   const missing = (why: string): PhaseResult => ({
-    rows: [{ group: "event fan-out", measure: "provider change → every socket", unit: "", ours: `not available (${why})`, peer: `not available (${why})`, better: "" }],
+    rows: [
+      {
+        group: "event fan-out",
+        measure: "provider change → every socket",
+        unit: "",
+        ours: `not available (${why})`,
+        peer: `not available (${why})`,
+        better: "",
+      },
+    ],
     notes: [],
     raw: null,
     failures: [],
@@ -52,8 +61,19 @@ export async function runFanoutPhase(ctx: { options: BenchOptions; log(m: string
   ctx.log(`fan-out: ${ctx.options.fanoutSockets} sockets, ${ctx.options.fanoutUpdates} updates (bench/fanout.ts)`);
   try {
     const offset = ctx.options.portOffset;
-    const ports = { edgePort: 23787 + offset, originHttpPort: 23080 + offset, rtmpPort: 23935 + offset, providerPort: 23090 + offset, baselinePort: 23091 + offset };
-    const result = await mod.runFanout({ sockets: ctx.options.fanoutSockets, updates: ctx.options.fanoutUpdates, smoke: ctx.options.smoke, ...ports });
+    const ports = {
+      edgePort: 23787 + offset,
+      originHttpPort: 23080 + offset,
+      rtmpPort: 23935 + offset,
+      providerPort: 23090 + offset,
+      baselinePort: 23091 + offset,
+    };
+    const result = await mod.runFanout({
+      sockets: ctx.options.fanoutSockets,
+      updates: ctx.options.fanoutUpdates,
+      smoke: ctx.options.smoke,
+      ...ports,
+    });
     return { rows: fanoutRows(result), notes: [], raw: result, failures: [] };
   } catch (error) {
     return {

@@ -111,7 +111,9 @@ export async function sampleTabs(
   const series: Record<string, Array<[number, number]>> = {};
   for (const tab of tabs) {
     const mine = samples.filter((s) => s.key === tab.key);
-    series[tab.key] = mine.flatMap((s) => (s.frame === null ? [] : [[s.at, (s.now - source.frameWallTime(s.frame)) / 1000] as [number, number]]));
+    series[tab.key] = mine.flatMap((s) =>
+      s.frame === null ? [] : [[s.at, (s.now - source.frameWallTime(s.frame)) / 1000] as [number, number]],
+    );
     const pdt = mine.flatMap((s) => (s.programDateTime === null ? [] : [[s.at, (s.now - s.programDateTime) / 1000] as [number, number]]));
     if (pdt.length) series[`${tab.key} (PDT)`] = pdt;
   }
@@ -162,7 +164,9 @@ export async function runLatency(ctx: PhaseContext): Promise<PhaseResult> {
   const players = await ctx.players();
   if (!players) {
     return {
-      rows: [{ group: "latency", measure: "glass-to-glass", unit: "", ours: "not run (no Chromium)", peer: "not run (no Chromium)", better: "" }],
+      rows: [
+        { group: "latency", measure: "glass-to-glass", unit: "", ours: "not run (no Chromium)", peer: "not run (no Chromium)", better: "" },
+      ],
       notes: [],
       raw: null,
       failures: [],
@@ -173,7 +177,9 @@ export async function runLatency(ctx: PhaseContext): Promise<PhaseResult> {
     benchTab(systems.ours, "ours-std", "ours standard HLS (hls.js lowLatencyMode off)"),
     ...(systems.peer ? [benchTab(systems.peer, "peer", "peer nginx (hls.js, same config)")] : []),
   ];
-  log(`latency: ${tabs.length} tabs (${tabs.map((t) => t.key).join(", ")}), warm-up ${options.warmupSeconds} s, ${options.latencySeconds} samples (load ${load1()})`);
+  log(
+    `latency: ${tabs.length} tabs (${tabs.map((t) => t.key).join(", ")}), warm-up ${options.warmupSeconds} s, ${options.latencySeconds} samples (load ${load1()})`,
+  );
   const raw = await sampleTabs(ctx, players, tabs, systems.source);
   for (const tab of tabs) if (!raw.series[tab.key]?.length) failures.push(`latency: no readable frame from ${tab.key}`);
 
@@ -182,33 +188,82 @@ export async function runLatency(ctx: PhaseContext): Promise<PhaseResult> {
   const peerCell = (f: keyof Summary) => (peerOn ? peer[f] : null);
   const rows: Row[] = [];
   const part = partLabel(systems.ours);
-  for (const [key, name] of [["ours-ll", "LL-HLS, watch page (sync on)"], ["ours-std", "standard HLS, hls.js lowLatencyMode off"]] as const) {
+  for (const [key, name] of [
+    ["ours-ll", "LL-HLS, watch page (sync on)"],
+    ["ours-std", "standard HLS, hls.js lowLatencyMode off"],
+  ] as const) {
     const s = seriesSummary(raw, key);
     const pdt = seriesSummary(raw, `${key} (PDT)`);
     rows.push(
-      { group: "latency", measure: `${name}: glass-to-glass median (barcode)`, unit: "s", ours: s.p50, peer: peerCell("p50"), better: "lower", ...(key === "ours-ll" ? { note: part } : { note: "same stream, whole segments" }) },
-      { group: "latency", measure: `${name}: glass-to-glass p95 (barcode)`, unit: "s", ours: s.p95, peer: peerCell("p95"), better: "lower" },
+      {
+        group: "latency",
+        measure: `${name}: glass-to-glass median (barcode)`,
+        unit: "s",
+        ours: s.p50,
+        peer: peerCell("p50"),
+        better: "lower",
+        ...(key === "ours-ll" ? { note: part } : { note: "same stream, whole segments" }),
+      },
+      {
+        group: "latency",
+        measure: `${name}: glass-to-glass p95 (barcode)`,
+        unit: "s",
+        ours: s.p95,
+        peer: peerCell("p95"),
+        better: "lower",
+      },
       { group: "latency", measure: `${name}: min / max`, unit: "", ours: minMax(s), peer: peerOn ? minMax(peer) : null, better: "" },
-      { group: "latency", measure: `${name}: now − PDT at playhead, median / p95`, unit: "", ours: medianP95(pdt), peer: peerOn ? "n/a (no PDT)" : null, better: "", note: "the product's definition; PDT is the ingest arrival of the source frame, so it omits the source encode" },
-      { group: "latency", measure: `${name}: player stalls during sampling`, unit: "", ours: stallCount(raw.samples, key), peer: peerOn ? stallCount(raw.samples, "peer") : null, better: "lower" },
+      {
+        group: "latency",
+        measure: `${name}: now − PDT at playhead, median / p95`,
+        unit: "",
+        ours: medianP95(pdt),
+        peer: peerOn ? "n/a (no PDT)" : null,
+        better: "",
+        note: "the product's definition; PDT is the ingest arrival of the source frame, so it omits the source encode",
+      },
+      {
+        group: "latency",
+        measure: `${name}: player stalls during sampling`,
+        unit: "",
+        ours: stallCount(raw.samples, key),
+        peer: peerOn ? stallCount(raw.samples, "peer") : null,
+        better: "lower",
+      },
     );
   }
-  rows.push({ group: "latency", measure: "samples (1/s) LL / standard", unit: "", ours: `${seriesSummary(raw, "ours-ll").n} / ${seriesSummary(raw, "ours-std").n}`, peer: peerOn ? peer.n : null, better: "" });
+  rows.push({
+    group: "latency",
+    measure: "samples (1/s) LL / standard",
+    unit: "",
+    ours: `${seriesSummary(raw, "ours-ll").n} / ${seriesSummary(raw, "ours-std").n}`,
+    peer: peerOn ? peer.n : null,
+    better: "",
+  });
   return {
     rows,
-    notes: [`latency phase: source fell behind real time by at most ${Math.round(raw.sourceMaxLagMs)} ms (x264 of the source on a loaded machine); load ${load1()} at the end`],
+    notes: [
+      `latency phase: source fell behind real time by at most ${Math.round(raw.sourceMaxLagMs)} ms (x264 of the source on a loaded machine); load ${load1()} at the end`,
+    ],
     raw,
     failures,
   };
 }
 
 /** LL-HLS latency at several part durations: our stacks side by side on one source (no peer). */
-export async function runPartComparison(ctx: Pick<PhaseContext, "options" | "log" | "players">, comparison: PartComparison): Promise<PhaseResult> {
+export async function runPartComparison(
+  ctx: Pick<PhaseContext, "options" | "log" | "players">,
+  comparison: PartComparison,
+): Promise<PhaseResult> {
   const { options, log } = ctx;
   const players = await ctx.players();
   if (!players) return { rows: [], notes: ["part comparison not run: no Chromium"], raw: null, failures: [] };
-  const tabs = comparison.systems.map((system) => watchTab(system, `ours-ll@${system.partMs ?? "default"}`, `ours LL-HLS, ${partLabel(system)}`));
-  log(`latency by part duration: ${tabs.map((t) => t.key).join(", ")}, warm-up ${options.warmupSeconds} s, ${options.latencySeconds} samples (load ${load1()})`);
+  const tabs = comparison.systems.map((system) =>
+    watchTab(system, `ours-ll@${system.partMs ?? "default"}`, `ours LL-HLS, ${partLabel(system)}`),
+  );
+  log(
+    `latency by part duration: ${tabs.map((t) => t.key).join(", ")}, warm-up ${options.warmupSeconds} s, ${options.latencySeconds} samples (load ${load1()})`,
+  );
   const raw = await sampleTabs(ctx, players, tabs, comparison.source);
   const failures = tabs.filter((t) => !raw.series[t.key]?.length).map((t) => `latency by part duration: no readable frame from ${t.key}`);
   const rows: Row[] = [];
@@ -219,9 +274,24 @@ export async function runPartComparison(ctx: Pick<PhaseContext, "options" | "log
     const group = "latency by part duration";
     const name = system.partMs ? `PART_DURATION_MS=${system.partMs}` : "origin default part";
     rows.push(
-      { group, measure: `LL-HLS watch page, ${name}: glass-to-glass median / p95`, unit: "", ours: medianP95(s), peer: null, better: "", note: partLabel(system) },
+      {
+        group,
+        measure: `LL-HLS watch page, ${name}: glass-to-glass median / p95`,
+        unit: "",
+        ours: medianP95(s),
+        peer: null,
+        better: "",
+        note: partLabel(system),
+      },
       { group, measure: `LL-HLS watch page, ${name}: now − PDT median / p95`, unit: "", ours: medianP95(pdt), peer: null, better: "" },
-      { group, measure: `LL-HLS watch page, ${name}: stalls`, unit: "", ours: stallCount(raw.samples, tab.key), peer: null, better: "lower" },
+      {
+        group,
+        measure: `LL-HLS watch page, ${name}: stalls`,
+        unit: "",
+        ours: stallCount(raw.samples, tab.key),
+        peer: null,
+        better: "lower",
+      },
     );
   }
   return {

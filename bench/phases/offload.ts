@@ -13,7 +13,13 @@
  * from the lines its nginx origin tier logged during the window.
  */
 import { setMaxListeners } from "node:events";
-import { runSimulatedViewer, type PlayheadOptions, type RequestRecord, type ViewerMode, type ViewerStats } from "../../test/support/simulated-viewer.js";
+import {
+  runSimulatedViewer,
+  type PlayheadOptions,
+  type RequestRecord,
+  type ViewerMode,
+  type ViewerStats,
+} from "../../test/support/simulated-viewer.js";
 import { classifyViewerUrl, type ObjectType, type OriginCounts } from "../lib/origin-counts.js";
 import { median } from "../lib/stats.js";
 import type { Row } from "../lib/table.js";
@@ -245,8 +251,11 @@ export async function runOffload(ctx: PhaseContext): Promise<PhaseResult> {
     await sleep(options.smoke ? 300 : 1_200); // late origin log lines land
     const origin = await system.originSince(mark);
     entries.push({ system: system.key, viewers, aggregate, origin, load: load1() });
-    if (aggregate.segments + aggregate.parts === 0) failures.push(`offload: ${system.key} viewers fetched no segment or part (${aggregate.errorSamples.join("; ")})`);
-    const modes = Object.entries(aggregate.byMode).map(([m, x]) => `${x!.viewers} ${m}`).join(", ");
+    if (aggregate.segments + aggregate.parts === 0)
+      failures.push(`offload: ${system.key} viewers fetched no segment or part (${aggregate.errorSamples.join("; ")})`);
+    const modes = Object.entries(aggregate.byMode)
+      .map(([m, x]) => `${x!.viewers} ${m}`)
+      .join(", ");
     log(
       `  ${system.key}: ${modes}; ${aggregate.requests} viewer requests (${aggregate.parts} parts, ${aggregate.segments} segments, ` +
         `${aggregate.blockingReloads} blocking reloads), ${aggregate.errors} errors; ${origin.requests} origin requests`,
@@ -264,7 +273,12 @@ export async function runOffload(ctx: PhaseContext): Promise<PhaseResult> {
       await sleep(1_000);
     }
   }
-  return { rows: offloadRows(entries, options.viewers, systems.peer !== undefined), notes: offloadNotes(entries, options.offloadStandardPct), raw: entries, failures };
+  return {
+    rows: offloadRows(entries, options.viewers, systems.peer !== undefined),
+    notes: offloadNotes(entries, options.offloadStandardPct),
+    raw: entries,
+    failures,
+  };
 }
 
 export function offloadRows(entries: OffloadEntry[], sizes: readonly number[], peerOn: boolean): Row[] {
@@ -278,34 +292,104 @@ export function offloadRows(entries: OffloadEntry[], sizes: readonly number[], p
     if (!ours) continue;
     const peer = peerOn ? get("peer") : undefined;
     const group = `offload ${viewers} viewers`;
-    const row = (measure: string, unit: string, f: (x: OffloadFigures) => number | string | null | undefined, better: Row["better"], note?: string, peerValue?: Row["peer"]): Row => ({
+    const row = (
+      measure: string,
+      unit: string,
+      f: (x: OffloadFigures) => number | string | null | undefined,
+      better: Row["better"],
+      note?: string,
+      peerValue?: Row["peer"],
+    ): Row => ({
       group,
       measure,
       unit,
       ours: f(ours) ?? null,
-      peer: peerValue !== undefined ? peerValue : peer ? f(peer) ?? null : null,
+      peer: peerValue !== undefined ? peerValue : peer ? (f(peer) ?? null) : null,
       better,
       ...(note ? { note } : {}),
     });
     const noLl = peer ? "n/a (no LL-HLS)" : null;
     rows.push(
       row("viewer requests (parts / segments)", "", (x) => `${x.viewerRequests} (${x.viewerParts} / ${x.viewerSegments})`, ""),
-      row("requests per viewer per second, LL-HLS viewers", "req/s", (x) => x.requestsPerViewerSecond.ll, "", "a blocking playlist reload and a part per part duration", noLl),
+      row(
+        "requests per viewer per second, LL-HLS viewers",
+        "req/s",
+        (x) => x.requestsPerViewerSecond.ll,
+        "",
+        "a blocking playlist reload and a part per part duration",
+        noLl,
+      ),
       row("requests per viewer per second, standard viewers", "req/s", (x) => x.requestsPerViewerSecond.standard, ""),
       row("origin requests", "", (x) => x.originRequests, "lower"),
       row("origin requests by type", "", (x) => typeBreakdown(x.originByType), ""),
-      row("origin fetches per part", "", (x) => x.originPerObject.part, "lower", "200s / distinct parts the origin served in the window; 1 = each once", noLl),
-      row("origin fetches per blocking playlist answer", "", (x) => x.originPerObject.blocking, "lower", "per distinct (rendition, _HLS_msn, _HLS_part)", noLl),
+      row(
+        "origin fetches per part",
+        "",
+        (x) => x.originPerObject.part,
+        "lower",
+        "200s / distinct parts the origin served in the window; 1 = each once",
+        noLl,
+      ),
+      row(
+        "origin fetches per blocking playlist answer",
+        "",
+        (x) => x.originPerObject.blocking,
+        "lower",
+        "per distinct (rendition, _HLS_msn, _HLS_part)",
+        noLl,
+      ),
       row("origin fetches per segment", "", (x) => x.originPerObject.segment, "lower"),
-      row("origin fetches per distinct segment/init viewers requested", "", (x) => x.originPerDistinctSegment, "lower", "1 = each object reached the origin once"),
-      row("most origin fetches of one part / blocking answer / segment", "", (x) => maxes(x), "lower", "ours: since the origin started; peer: in this window"),
-      row("origin plain media-playlist fetches per rendition per second", "", (x) => x.plainPlaylistFetchesPerSecond, "lower", "ours: the mother keeps a plain playlist about one part; peer: 2 s TTL per tier"),
+      row(
+        "origin fetches per distinct segment/init viewers requested",
+        "",
+        (x) => x.originPerDistinctSegment,
+        "lower",
+        "1 = each object reached the origin once",
+      ),
+      row(
+        "most origin fetches of one part / blocking answer / segment",
+        "",
+        (x) => maxes(x),
+        "lower",
+        "ours: since the origin started; peer: in this window",
+      ),
+      row(
+        "origin plain media-playlist fetches per rendition per second",
+        "",
+        (x) => x.plainPlaylistFetchesPerSecond,
+        "lower",
+        "ours: the mother keeps a plain playlist about one part; peer: 2 s TTL per tier",
+      ),
       row("offload (1 − origin/viewer requests)", "%", (x) => x.offloadPct, "higher"),
-      row("answered at the outermost tier, of all requests", "%", (x) => x.edgeHitPct, "higher", "ours: edge-memory + edge-hit + edge-coalesced (joined a fetch another viewer started); peer: edge-hit; the requests include those cut at the stop (next row)"),
-      row("answered at the outermost tier, of answered requests", "%", (x) => x.edgeOfAnsweredPct, "higher", "same tiers ÷ requests that got an answer (any status)"),
-      row("requests without an answer (cut at the stop or timed out)", "", (x) => x.unanswered, "lower", "each viewer's blocking reload and part in flight when it stops; many when the edge queues requests"),
+      row(
+        "answered at the outermost tier, of all requests",
+        "%",
+        (x) => x.edgeHitPct,
+        "higher",
+        "ours: edge-memory + edge-hit + edge-coalesced (joined a fetch another viewer started); peer: edge-hit; the requests include those cut at the stop (next row)",
+      ),
+      row(
+        "answered at the outermost tier, of answered requests",
+        "%",
+        (x) => x.edgeOfAnsweredPct,
+        "higher",
+        "same tiers ÷ requests that got an answer (any status)",
+      ),
+      row(
+        "requests without an answer (cut at the stop or timed out)",
+        "",
+        (x) => x.unanswered,
+        "lower",
+        "each viewer's blocking reload and part in flight when it stops; many when the edge queues requests",
+      ),
       row("X-Cache-Tier of viewer answers", "", (x) => x.tiers, ""),
-      row("viewers' lag behind live at the end, median, LL-HLS / standard", "", (x) => x.lag, "", "stop − PDT of the newest media fetched (ours only: the peer has no PDT); grows when the tiers cannot keep up"),
+      row(
+        "viewers' lag behind live at the end, median, LL-HLS / standard",
+        "",
+        (x) => x.lag,
+        "",
+        "stop − PDT of the newest media fetched (ours only: the peer has no PDT); grows when the tiers cannot keep up",
+      ),
       row("viewer errors", "", (x) => x.errors, "lower"),
     );
   }
@@ -317,7 +401,10 @@ function offloadNotes(entries: OffloadEntry[], standardPct: number): string[] {
     `offload: on ours ${standardPct} % of the viewers play standard HLS (whole segments) on the same playlists, the rest LL-HLS; the peer's viewers all play standard HLS (it has no parts).`,
   ];
   for (const e of entries) {
-    if (e.aggregate.errors) notes.push(`offload ${e.viewers} viewers, ${e.system}: ${e.aggregate.errors} viewer errors, e.g. ${e.aggregate.errorSamples.slice(0, 3).join("; ")}`);
+    if (e.aggregate.errors)
+      notes.push(
+        `offload ${e.viewers} viewers, ${e.system}: ${e.aggregate.errors} viewer errors, e.g. ${e.aggregate.errorSamples.slice(0, 3).join("; ")}`,
+      );
   }
   return notes;
 }

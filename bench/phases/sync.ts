@@ -79,7 +79,18 @@ function summarizeSim(group: SimGroupKey, system: SystemKey, stats: ViewerStats[
   if (group === "peer") {
     const positions = chainedPositions(stats, end).map((p) => p * 1000);
     const sp = spread(positions);
-    return { group, system, positions, spreadMs: sp, viewersWithPlayhead: positions.length, stalls: 0, seeks: 0, medianOffsetMs: null, medianDelayMs: null, errors };
+    return {
+      group,
+      system,
+      positions,
+      spreadMs: sp,
+      viewersWithPlayhead: positions.length,
+      stalls: 0,
+      seeks: 0,
+      medianOffsetMs: null,
+      medianDelayMs: null,
+      errors,
+    };
   }
   const positions = modelledPositions(stats, end);
   const offsets = stats.flatMap((s) => (s.playhead?.offset === null || s.playhead?.offset === undefined ? [] : [s.playhead.offset * 1000]));
@@ -124,7 +135,9 @@ async function simulated(ctx: PhaseContext): Promise<SimResult[]> {
   const batches = options.smoke ? [groups] : [groups.filter((g) => g.key !== "ours-free"), groups.filter((g) => g.key === "ours-free")];
   for (const batch of batches) {
     if (batch.length === 0) continue;
-    log(`sync: ${options.syncViewers} simulated viewers per group (${batch.map((g) => g.key).join(", ")}) joining over ${options.syncJoinSeconds} s (load ${load1()})`);
+    log(
+      `sync: ${options.syncViewers} simulated viewers per group (${batch.map((g) => g.key).join(", ")}) joining over ${options.syncJoinSeconds} s (load ${load1()})`,
+    );
     results.push(...(await Promise.all(batch.map(runGroup))));
   }
   return results;
@@ -190,7 +203,11 @@ async function tabs(ctx: PhaseContext): Promise<TabResult[] | undefined> {
         const lockDeadline = Date.now() + options.syncLockTimeoutSeconds * 1000;
         while (Date.now() < lockDeadline) {
           const s = await Promise.all(opened.map((p) => p.sample()));
-          if (s.every((x) => x.syncState === "locked" || (x.offsetToTarget !== null && Math.abs(x.offsetToTarget) <= DEFAULT_SYNC_CONFIG.deadBand))) {
+          if (
+            s.every(
+              (x) => x.syncState === "locked" || (x.offsetToTarget !== null && Math.abs(x.offsetToTarget) <= DEFAULT_SYNC_CONFIG.deadBand),
+            )
+          ) {
             lockedAfterMs = Date.now() - allPlaying;
             break;
           }
@@ -257,8 +274,8 @@ export async function runSync(ctx: PhaseContext): Promise<PhaseResult> {
   for (const r of tab ?? []) if (r.rounds.length === 0) failures.push(`sync: fewer than 2 tabs showed a readable frame (${r.group})`);
   const simOf = (g: SimGroupKey) => sim.find((x) => x.group === g);
   const tabOf = (g: TabGroupKey) => tab?.find((x) => x.group === g);
-  const peerSim = peerOn ? simOf("peer")?.spreadMs ?? null : null;
-  const peerTab = peerOn ? tabOf("peer")?.spreadMs ?? null : null;
+  const peerSim = peerOn ? (simOf("peer")?.spreadMs ?? null) : null;
+  const peerTab = peerOn ? (tabOf("peer")?.spreadMs ?? null) : null;
   const simRow = (g: "ours-sync" | "ours-free", name: string): Row[] => {
     const r = simOf(g);
     return [
@@ -284,7 +301,10 @@ export async function runSync(ctx: PhaseContext): Promise<PhaseResult> {
   };
   const rows: Row[] = [...simRow("ours-sync", "LL-HLS + sync controller"), ...simRow("ours-free", "LL-HLS, no controller")];
   if (tab) {
-    for (const [g, name] of [["watch-sync", "watch page ?sync=1"], ["watch-free", "watch page ?sync=0"]] as const) {
+    for (const [g, name] of [
+      ["watch-sync", "watch page ?sync=1"],
+      ["watch-free", "watch page ?sync=0"],
+    ] as const) {
       const r = tabOf(g);
       rows.push(
         {
@@ -300,7 +320,9 @@ export async function runSync(ctx: PhaseContext): Promise<PhaseResult> {
           group: "sync",
           measure: `tabs, ${name}: program-time spread / median latency / stalls`,
           unit: "",
-          ours: r ? `${r.pdtSpreadMs === null ? "—" : Math.round(r.pdtSpreadMs) + " ms"} / ${r.latency === null ? "—" : r.latency.toFixed(2) + " s"} / ${r.stalls}` : null,
+          ours: r
+            ? `${r.pdtSpreadMs === null ? "—" : Math.round(r.pdtSpreadMs) + " ms"} / ${r.latency === null ? "—" : r.latency.toFixed(2) + " s"} / ${r.stalls}`
+            : null,
           peer: peerOn && g === "watch-sync" ? fmtPeerTab(tabOf("peer")) : null,
           better: "",
           note: "program time from window.__player (hls.js playingDate), extrapolated to one instant",

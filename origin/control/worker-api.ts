@@ -60,11 +60,7 @@ export class WorkerApi {
     }
     if (!response.ok) {
       const error = (json as Partial<ErrorBody>).error;
-      throw new WorkerApiError(
-        response.status,
-        error?.code ?? "http_error",
-        error?.message ?? `HTTP ${response.status} from ${path}`,
-      );
+      throw new WorkerApiError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status} from ${path}`);
     }
     return json as T;
   }

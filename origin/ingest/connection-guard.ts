@@ -51,7 +51,9 @@ export class ConnectionGuard {
     if (count > this.options.maxPerAddress) {
       this.refused++;
       if (this.refused === 1 || this.refused % 100 === 0) {
-        this.options.log(`rtmp: refused a connection from ${address}: more than ${this.options.maxPerAddress} open (${this.refused} refused so far)`);
+        this.options.log(
+          `rtmp: refused a connection from ${address}: more than ${this.options.maxPerAddress} open (${this.refused} refused so far)`,
+        );
       }
       socket.destroy();
       return;

@@ -169,15 +169,18 @@ export class RtmpIngest {
     // "reconnecting" and a new publish can take over.
     const idleMs = this.options.mediaIdleTimeoutMs ?? 5_000;
     let lastMediaAt = Date.now();
-    const watchdog = setInterval(() => {
-      if (ended) return;
-      const silentFor = Date.now() - lastMediaAt;
-      if (silentFor > idleMs) {
-        this.options.log(`rtmp publisher ${clientAddress} sent no media for ${silentFor} ms: closing it`);
-        session.close();
-        session.socket?.destroy();
-      }
-    }, Math.max(100, Math.min(1_000, idleMs / 4)));
+    const watchdog = setInterval(
+      () => {
+        if (ended) return;
+        const silentFor = Date.now() - lastMediaAt;
+        if (silentFor > idleMs) {
+          this.options.log(`rtmp publisher ${clientAddress} sent no media for ${silentFor} ms: closing it`);
+          session.close();
+          session.socket?.destroy();
+        }
+      },
+      Math.max(100, Math.min(1_000, idleMs / 4)),
+    );
     watchdog.unref();
     this.watchdogs.add(watchdog);
     endListeners.push(() => {

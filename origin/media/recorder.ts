@@ -116,7 +116,8 @@ export class Recorder {
     if (!this.finished && this.segmentCount > 0) {
       this.finished = true;
       for (const [rendition, list] of this.segments) {
-        if (list.length > 0) this.upload(`${rendition}/index.m3u8`, Buffer.from(this.playlist(rendition), "utf8"), "application/vnd.apple.mpegurl");
+        if (list.length > 0)
+          this.upload(`${rendition}/index.m3u8`, Buffer.from(this.playlist(rendition), "utf8"), "application/vnd.apple.mpegurl");
       }
       const master = this.masterText ?? this.options.master();
       if (master === undefined) {

@@ -20,8 +20,26 @@ function grabFrame(initAndSegment: Buffer, height = 360): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       resolveFfmpeg(),
-      ["-hide_banner", "-loglevel", "error", "-f", "mp4", "-i", "pipe:0", "-frames:v", "1",
-        "-vf", `scale=-2:'min(${height},ih)'`, "-q:v", "5", "-f", "image2", "-c:v", "mjpeg", "pipe:1"],
+      [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        "mp4",
+        "-i",
+        "pipe:0",
+        "-frames:v",
+        "1",
+        "-vf",
+        `scale=-2:'min(${height},ih)'`,
+        "-q:v",
+        "5",
+        "-f",
+        "image2",
+        "-c:v",
+        "mjpeg",
+        "pipe:1",
+      ],
       { stdio: ["pipe", "pipe", "pipe"] },
     );
     const out: Buffer[] = [];

@@ -12,10 +12,7 @@ export interface BlockingQuery {
   part?: number;
 }
 
-export type Decision =
-  | { kind: "answer" }
-  | { kind: "hold" }
-  | { kind: "reject"; status: 400 | 404; code: string; message: string };
+export type Decision = { kind: "answer" } | { kind: "hold" } | { kind: "reject"; status: 400 | 404; code: string; message: string };
 
 export interface BlockingLimits {
   /** PART-TARGET, seconds. */
@@ -57,7 +54,12 @@ export function decidePlaylist(pos: LivePosition, query: BlockingQuery, ended: b
   if (ended || satisfies(pos, query)) return ANSWER;
   const msn = query.msn!;
   if (msn > pos.lastMsn + 2) {
-    return { kind: "reject", status: 400, code: "msn_too_far", message: `_HLS_msn ${msn} is more than 2 past the last segment ${pos.lastMsn}` };
+    return {
+      kind: "reject",
+      status: 400,
+      code: "msn_too_far",
+      message: `_HLS_msn ${msn} is more than 2 past the last segment ${pos.lastMsn}`,
+    };
   }
   if (query.part !== undefined) {
     // Distance in parts from the newest published part; segments not yet
@@ -68,7 +70,12 @@ export function decidePlaylist(pos: LivePosition, query: BlockingQuery, ended: b
     if (msn === newest.msn) ahead = query.part - newest.part;
     else ahead = Math.max(0, perSegment - 1 - newest.part) + (msn - newest.msn - 1) * perSegment + query.part + 1;
     if (ahead > advancePartLimit(limits.partTarget)) {
-      return { kind: "reject", status: 400, code: "part_too_far", message: `_HLS_part ${query.part} of ${msn} is beyond the advance part limit` };
+      return {
+        kind: "reject",
+        status: 400,
+        code: "part_too_far",
+        message: `_HLS_part ${query.part} of ${msn} is beyond the advance part limit`,
+      };
     }
   }
   return HOLD;
@@ -82,5 +89,10 @@ export function decidePlaylist(pos: LivePosition, query: BlockingQuery, ended: b
 export function decidePart(pos: LivePosition, number: number, available: boolean, ended: boolean): Decision {
   if (available) return ANSWER;
   if (number === pos.nextPart && !ended) return HOLD;
-  return { kind: "reject", status: 404, code: "object_not_found", message: number > pos.nextPart ? "part not announced yet" : "no such part" };
+  return {
+    kind: "reject",
+    status: 404,
+    code: "object_not_found",
+    message: number > pos.nextPart ? "part not announced yet" : "no such part",
+  };
 }

@@ -73,4 +73,3 @@ export function fullBox(buf: Buffer, box: BoxRange): { version: number; flags: n
 export function readU64(buf: Buffer, pos: number): number {
   return Number(buf.readBigUInt64BE(pos));
 }
-

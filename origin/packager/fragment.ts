@@ -86,10 +86,7 @@ function parseTraf(buf: Buffer, traf: BoxRange, defaults: readonly TrackDefaults
       q += 4;
     }
     const perSample =
-      (r.flags & TRUN_DURATION ? 4 : 0) +
-      (r.flags & TRUN_SIZE ? 4 : 0) +
-      (r.flags & TRUN_FLAGS ? 4 : 0) +
-      (r.flags & TRUN_CTO ? 4 : 0);
+      (r.flags & TRUN_DURATION ? 4 : 0) + (r.flags & TRUN_SIZE ? 4 : 0) + (r.flags & TRUN_FLAGS ? 4 : 0) + (r.flags & TRUN_CTO ? 4 : 0);
     need(trun, q, perSample * count);
     if (r.flags & TRUN_DURATION) {
       for (let i = 0; i < count; i++) duration += buf.readUInt32BE(q + i * perSample);
@@ -101,7 +98,7 @@ function parseTraf(buf: Buffer, traf: BoxRange, defaults: readonly TrackDefaults
     }
     if (firstFlags === undefined && count > 0) {
       const flagsPos = q + (r.flags & TRUN_DURATION ? 4 : 0) + (r.flags & TRUN_SIZE ? 4 : 0);
-      firstFlags = runFirstFlags ?? (r.flags & TRUN_FLAGS ? buf.readUInt32BE(flagsPos) : defaultFlags ?? 0);
+      firstFlags = runFirstFlags ?? (r.flags & TRUN_FLAGS ? buf.readUInt32BE(flagsPos) : (defaultFlags ?? 0));
     }
     sampleCount += count;
   }
@@ -129,7 +126,11 @@ export interface FragmentSample {
  * relative to the moof's first byte (FFmpeg's default_base_moof, and the
  * ISO default for a fragment's first track without a base offset).
  */
-export function readFragmentSamples(moof: Buffer, mdat: Buffer, defaults: readonly TrackDefaults[]): { trackId: number; samples: FragmentSample[] } {
+export function readFragmentSamples(
+  moof: Buffer,
+  mdat: Buffer,
+  defaults: readonly TrackDefaults[],
+): { trackId: number; samples: FragmentSample[] } {
   const whole: BoxRange = { type: "", start: 0, body: 0, end: moof.length };
   const root = child(moof, whole, "moof");
   if (!root) throw new BoxError("not a moof");

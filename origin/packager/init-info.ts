@@ -55,9 +55,7 @@ export function parseInit(ftypAndMoov: Buffer): InitInfo {
     }
   }
 
-  const tracks = childrenOf(ftypAndMoov, moov, "trak").map((trak) =>
-    parseTrak(ftypAndMoov, trak, trex),
-  );
+  const tracks = childrenOf(ftypAndMoov, moov, "trak").map((trak) => parseTrak(ftypAndMoov, trak, trex));
   return { tracks };
 }
 
@@ -186,4 +184,3 @@ function codecFromEsds(buf: Buffer, esds: BoxRange): string | undefined {
   }
   return aot === 0 ? undefined : `mp4a.40.${aot}`;
 }
-

@@ -13,9 +13,7 @@ export const AUDIO_GROUP = "audio";
 export type PackagerResume = Record<string, RenditionResume>;
 
 /** What a request gets: an object, or an HTTP error to send. */
-export type ServeResult =
-  | { kind: "object"; object: PackagedObject }
-  | { kind: "error"; status: number; code: string; message: string };
+export type ServeResult = { kind: "object"; object: PackagedObject } | { kind: "error"; status: number; code: string; message: string };
 
 /** One video rendition of the ladder (the audio rendition is the stream's, see AUDIO_RENDITION). */
 export interface RenditionSpec {

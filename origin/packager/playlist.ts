@@ -82,11 +82,7 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
   for (const s of input.segments) target = Math.max(target, roundedExtinf(s.duration));
   const ll = input.lowLatency;
 
-  const lines = [
-    "#EXTM3U",
-    `#EXT-X-VERSION:${input.version ?? 7}`,
-    `#EXT-X-TARGETDURATION:${target}`,
-  ];
+  const lines = ["#EXTM3U", `#EXT-X-VERSION:${input.version ?? 7}`, `#EXT-X-TARGETDURATION:${target}`];
   if (ll) {
     lines.push(
       `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${seconds(ll.partHoldBack)},HOLD-BACK=${seconds(Math.max(ll.holdBack, 3 * target))}`,
@@ -183,10 +179,7 @@ export function renderMasterPlaylist(variants: readonly MasterPlaylistVariant[],
     lines.push(`#EXT-X-MEDIA:${attrs.join(",")}`);
   }
   for (const v of variants) {
-    const attrs = [
-      `BANDWIDTH=${Math.round(v.bandwidth)}`,
-      `AVERAGE-BANDWIDTH=${Math.round(v.averageBandwidth)}`,
-    ];
+    const attrs = [`BANDWIDTH=${Math.round(v.bandwidth)}`, `AVERAGE-BANDWIDTH=${Math.round(v.averageBandwidth)}`];
     if (v.codecs.length > 0) attrs.push(`CODECS="${quoted(v.codecs.join(","))}"`);
     if (v.width !== undefined && v.height !== undefined) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
     if (v.frameRate !== undefined) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);

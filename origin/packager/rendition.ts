@@ -122,7 +122,7 @@ export class Rendition {
   /** Decode time (s) at which the newest segment ends; where the next run starts. */
   get dtsEnd(): number {
     const last = this.segments.at(-1);
-    return last ? last.startDts + last.duration : this.opts.resume?.dtsEnd ?? 0;
+    return last ? last.startDts + last.duration : (this.opts.resume?.dtsEnd ?? 0);
   }
 
   get retainedBytes(): number {
@@ -215,7 +215,7 @@ export class Rendition {
   }
 
   /** Inputs of the media playlist, or undefined before the first segment. */
-  playlistInput(ended: boolean): Omit<MediaPlaylistInput, "lowLatency"> & { open: OpenSegment | undefined } | undefined {
+  playlistInput(ended: boolean): (Omit<MediaPlaylistInput, "lowLatency"> & { open: OpenSegment | undefined }) | undefined {
     if (this.segments.length === 0) return undefined;
     this.evictExpired(this.opts.now());
     const window = this.segments.slice(Math.max(0, this.segments.length - this.opts.windowSize));

@@ -142,7 +142,10 @@ export class SegmentBuilder {
     const open = this.open;
     if (!open) return undefined;
     this.open = undefined;
-    const bytes = Buffer.concat(open.parts.map((c) => c.bytes), open.bytes);
+    const bytes = Buffer.concat(
+      open.parts.map((c) => c.bytes),
+      open.bytes,
+    );
     let offset = 0;
     const parts = open.parts.map((c): SegmentPart => {
       const placed = {

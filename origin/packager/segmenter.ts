@@ -14,7 +14,14 @@ import { cmafInit } from "./cmaf.js";
 import { parseMoof } from "./fragment.js";
 import { parseInit } from "./init-info.js";
 import { PdtClock } from "./pdt-clock.js";
-import { DEFAULT_MAX_SEGMENT_BYTES, SegmentBuilder, type InitSegment, type Part, type Segment, type SegmenterEvent } from "./segment-builder.js";
+import {
+  DEFAULT_MAX_SEGMENT_BYTES,
+  SegmentBuilder,
+  type InitSegment,
+  type Part,
+  type Segment,
+  type SegmenterEvent,
+} from "./segment-builder.js";
 import { shiftDecodeTimes } from "./timeline.js";
 
 export type { InitSegment, Part, Segment, SegmentPart, SegmenterEvent } from "./segment-builder.js";
@@ -112,7 +119,7 @@ export class Segmenter {
     const arrivedAt = this.now();
     const frag = parseMoof(moof, init.info.tracks).find((t) => t.trackId === trackId);
     const timed = frag !== undefined && frag.sampleCount > 0;
-    const startTicks = timed ? frag.baseMediaDecodeTime : this.nextTicks ?? 0;
+    const startTicks = timed ? frag.baseMediaDecodeTime : (this.nextTicks ?? 0);
     const durationTicks = timed ? frag.duration : 0;
     this.nextTicks = startTicks + durationTicks;
     if (timed) this.clock.observe(arrivedAt, startTicks / timescale, durationTicks / timescale);

@@ -203,10 +203,11 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     let decide: () => Decision;
     if (type === "media" && rendition) {
       if (!rendition.hasSegments) return Promise.resolve(notFound());
-      decide = () => decidePlaylist(rendition.position(), query, this.isEnded, {
-        partTarget: rendition.partTarget,
-        targetDuration: this.targetDuration,
-      });
+      decide = () =>
+        decidePlaylist(rendition.position(), query, this.isEnded, {
+          partTarget: rendition.partTarget,
+          targetDuration: this.targetDuration,
+        });
     } else if (type === "part" && rendition && rendition.partNumberOf(relPath.slice(slash + 1)) !== undefined) {
       const number = rendition.partNumberOf(relPath.slice(slash + 1))!;
       decide = () => decidePart(rendition.position(), number, rendition.getObject(relPath.slice(slash + 1)) !== undefined, this.isEnded);
@@ -276,10 +277,7 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
     // Parts of the open segment may already be published under its msn; closing it keeps those names true.
     this.flushInput(run, name);
     const message = err instanceof Error ? err.message : String(err);
-    this.emit(
-      "error",
-      new Error(`stream ${this.streamId} rendition ${name} run ${run.index}: ${message}`, { cause: err }),
-    );
+    this.emit("error", new Error(`stream ${this.streamId} rendition ${name} run ${run.index}: ${message}`, { cause: err }));
   }
 
   private finishRun(run: Run): void {
@@ -321,7 +319,9 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
         this.changed();
         if (name === this.leader && !run.audio.failed) {
           const { startDts, duration } = event.part;
-          const audioEvents = this.followLeader(run, () => run.audio.segmenter.followVideoPart(startDts, startDts + duration, event.partIndex === 0));
+          const audioEvents = this.followLeader(run, () =>
+            run.audio.segmenter.followVideoPart(startDts, startDts + duration, event.partIndex === 0),
+          );
           for (const audioEvent of audioEvents) this.apply(run, AUDIO_RENDITION, audioEvent);
         }
         return;
@@ -396,7 +396,10 @@ export class StreamPackager extends EventEmitter<PackagerEvents> {
 
   /** A master over some of the video renditions (the recording's) and the audio; undefined until they all have a segment. */
   masterFor(renditions: readonly string[]): string | undefined {
-    return buildMaster(this.specs.filter((spec) => renditions.includes(spec.name)), this.renditions);
+    return buildMaster(
+      this.specs.filter((spec) => renditions.includes(spec.name)),
+      this.renditions,
+    );
   }
 
   /** Rendered once, when every rendition has a segment, and then frozen so a long-cached copy is never stale. */

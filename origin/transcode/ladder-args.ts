@@ -73,20 +73,25 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
   const gop = Math.round(frameRate * keyframeInterval);
   const labels = ladder.map((_, i) => `v${i}`);
   const split = `[0:v:0]fps=${frameRate},split=${ladder.length}${labels.map((l) => `[${l}in]`).join("")}`;
-  const scales = ladder.map(
-    (r, i) => `[${labels[i]}in]scale=-2:${r.height}:flags=bicubic,setsar=1,format=yuv420p[${labels[i]}]`,
-  );
+  const scales = ladder.map((r, i) => `[${labels[i]}in]scale=-2:${r.height}:flags=bicubic,setsar=1,format=yuv420p[${labels[i]}]`);
   const args = [
     "-hide_banner",
-    "-loglevel", "warning",
+    "-loglevel",
+    "warning",
     "-nostdin",
-    "-fflags", "+genpts",
-    "-probesize", "500000",
-    "-analyzeduration", "1000000",
-    "-f", "flv",
-    "-i", "pipe:0",
+    "-fflags",
+    "+genpts",
+    "-probesize",
+    "500000",
+    "-analyzeduration",
+    "1000000",
+    "-f",
+    "flv",
+    "-i",
+    "pipe:0",
     ...(opts.silentAudio ? ["-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=48000"] : []),
-    "-filter_complex", [split, ...scales].join(";"),
+    "-filter_complex",
+    [split, ...scales].join(";"),
   ];
   const audioFd = FIRST_OUTPUT_FD + ladder.length;
   const audioBitrate = Math.max(...ladder.map((r) => r.audioBitrate));
@@ -105,25 +110,39 @@ export function buildLadderArgs(opts: LadderArgsOptions): string[] {
       args.push("-an");
     }
     args.push(
-      "-c:v", "libx264",
-      "-preset", preset,
-      "-tune", "zerolatency",
-      "-profile:v", "high",
-      "-b:v", String(r.videoBitrate),
-      "-maxrate", String(Math.round(r.videoBitrate * 1.1)),
-      "-bufsize", String(r.videoBitrate),
-      "-g", String(gop),
-      "-keyint_min", String(gop),
-      "-sc_threshold", "0",
-      "-force_key_frames", `expr:gte(t,n_forced*${keyframeInterval})`,
+      "-c:v",
+      "libx264",
+      "-preset",
+      preset,
+      "-tune",
+      "zerolatency",
+      "-profile:v",
+      "high",
+      "-b:v",
+      String(r.videoBitrate),
+      "-maxrate",
+      String(Math.round(r.videoBitrate * 1.1)),
+      "-bufsize",
+      String(r.videoBitrate),
+      "-g",
+      String(gop),
+      "-keyint_min",
+      String(gop),
+      "-sc_threshold",
+      "0",
+      "-force_key_frames",
+      `expr:gte(t,n_forced*${keyframeInterval})`,
     );
-    if (withAudio) args.push("-c:a", "aac", "-b:a", String(opts.audioInEveryRendition ? r.audioBitrate : audioBitrate), "-ac", "2", "-ar", "48000");
+    if (withAudio)
+      args.push("-c:a", "aac", "-b:a", String(opts.audioInEveryRendition ? r.audioBitrate : audioBitrate), "-ac", "2", "-ar", "48000");
     if (opts.audioInEveryRendition) {
       args.push("-f", "mp4", "-movflags", FRAGMENTED, "-frag_duration", fragDuration, `pipe:${videoFd}`);
     } else if (top) {
       args.push(
-        "-flags", "+global_header",
-        "-f", "tee",
+        "-flags",
+        "+global_header",
+        "-f",
+        "tee",
         `[f=mp4:select=v:movflags=${FRAGMENTED}:frag_duration=${fragDuration}]pipe:${videoFd}` +
           `|[f=mp4:select=a:movflags=${FRAGMENTED}:frag_duration=${ONE_FRAME_FRAGMENTS}]pipe:${audioFd}`,
       );

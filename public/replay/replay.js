@@ -31,8 +31,13 @@
       if (window.EdgePlayer) return resolve(window.EdgePlayer);
       var script = document.createElement("script");
       script.src = "/player/player.js";
-      script.onload = function () { if (window.EdgePlayer) resolve(window.EdgePlayer); else reject(new Error("player module missing")); };
-      script.onerror = function () { reject(new Error("player module failed to load")); };
+      script.onload = function () {
+        if (window.EdgePlayer) resolve(window.EdgePlayer);
+        else reject(new Error("player module missing"));
+      };
+      script.onerror = function () {
+        reject(new Error("player module failed to load"));
+      };
       document.head.appendChild(script);
     });
   }
@@ -49,9 +54,19 @@
     var from = index * WINDOW_MS;
     var url = info.logUrl.replace("{from}", String(from)).replace("{to}", String(from + WINDOW_MS));
     fetch(url)
-      .then(function (r) { if (!r.ok) throw new Error("log " + r.status); return r.json(); })
-      .then(function (body) { windows[index] = body.frames; state.windows.push(from); render(true); })
-      .catch(function (e) { delete windows[index]; state.errors.push(String(e)); });
+      .then(function (r) {
+        if (!r.ok) throw new Error("log " + r.status);
+        return r.json();
+      })
+      .then(function (body) {
+        windows[index] = body.frames;
+        state.windows.push(from);
+        render(true);
+      })
+      .catch(function (e) {
+        delete windows[index];
+        state.errors.push(String(e));
+      });
   }
 
   function ensureWindows(offset) {
@@ -67,7 +82,9 @@
       if (frames === "loading") return;
       for (var i = 0; i < frames.length; i++) if (frames[i].offsetMs <= offset) out.push(frames[i]);
     });
-    out.sort(function (a, b) { return a.seq - b.seq; });
+    out.sort(function (a, b) {
+      return a.seq - b.seq;
+    });
     return out;
   }
 
@@ -81,7 +98,9 @@
 
   // An event_update carries only what changed, nested objects as partial
   // objects at any depth (workers/events/diff.ts): merge them recursively.
-  function isPlainObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
+  function isPlainObject(v) {
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+  }
   function mergeChanges(prev, changes) {
     var next = Object.assign({}, prev);
     Object.keys(changes).forEach(function (k) {
@@ -114,15 +133,30 @@
       li.textContent = m.text;
       chatList.appendChild(li);
     });
-    scorebug.textContent = score && score.home && score.away
-      ? (score.home.name || "home") + " " + (score.home.score ?? "") + " – " + (score.away.score ?? "") + " " + (score.away.name || "away") + (score.clock ? " · " + score.clock : "")
-      : "";
+    scorebug.textContent =
+      score && score.home && score.away
+        ? (score.home.name || "home") +
+          " " +
+          (score.home.score ?? "") +
+          " – " +
+          (score.away.score ?? "") +
+          " " +
+          (score.away.name || "away") +
+          (score.clock ? " · " + score.clock : "")
+        : "";
     status.textContent = "replay · offset " + (offset / 1000).toFixed(1) + " s";
   }
 
   fetch("/api/streams/" + encodeURIComponent(streamId) + "/replay")
-    .then(function (r) { if (!r.ok) throw new Error("replay " + r.status); return r.json(); })
-    .then(function (body) { return loadPlayerModule().then(function (EdgePlayer) { return { body: body, EdgePlayer: EdgePlayer }; }); })
+    .then(function (r) {
+      if (!r.ok) throw new Error("replay " + r.status);
+      return r.json();
+    })
+    .then(function (body) {
+      return loadPlayerModule().then(function (EdgePlayer) {
+        return { body: body, EdgePlayer: EdgePlayer };
+      });
+    })
     .then(function (loaded) {
       var body = loaded.body;
       info = body;
@@ -134,15 +168,26 @@
           var frags = data.details && data.details.fragments;
           if (frags && frags.length && typeof frags[0].programDateTime === "number") firstPdt = frags[0].programDateTime;
         });
-        hls.on(window.Hls.Events.ERROR, function (_e, data) { state.errors.push(data.details); });
+        hls.on(window.Hls.Events.ERROR, function (_e, data) {
+          state.errors.push(data.details);
+        });
       }
       state.ready = true;
-      video.addEventListener("seeking", function () { render(true); });
-      video.addEventListener("timeupdate", function () { render(false); });
-      setInterval(function () { render(false); }, 250);
+      video.addEventListener("seeking", function () {
+        render(true);
+      });
+      video.addEventListener("timeupdate", function () {
+        render(false);
+      });
+      setInterval(function () {
+        render(false);
+      }, 250);
       render(true);
       var p = video.play();
       if (p && p.catch) p.catch(function () {});
     })
-    .catch(function (e) { state.errors.push(String(e)); status.textContent = "Replay not available"; });
+    .catch(function (e) {
+      state.errors.push(String(e));
+      status.textContent = "Replay not available";
+    });
 })();

@@ -12,7 +12,15 @@ import { startTestSource, type TestSource } from "../../origin/tools/test-source
 import { createStream, eventually, sleep } from "./helpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-type Frame = { type: string; seq: number; event?: string; text?: string; offsetMs?: number; data?: Record<string, unknown>; [k: string]: unknown };
+type Frame = {
+  type: string;
+  seq: number;
+  event?: string;
+  text?: string;
+  offsetMs?: number;
+  data?: Record<string, unknown>;
+  [k: string]: unknown;
+};
 
 const edge = () => inject("edgeUrl");
 
@@ -79,9 +87,16 @@ describe("control plane on the local stack", () => {
     };
     await steer({
       create: {
-        id: eventId, sport: "basketball", status: "in_progress", startTime: new Date(Date.now() - 600_000).toISOString(),
-        home: { name: "Herons", abbr: "HER", score: 40 }, away: { name: "Peaks", abbr: "PKS", score: 37 },
-        period: 2, clock: "06:00", details: {}, auto: false,
+        id: eventId,
+        sport: "basketball",
+        status: "in_progress",
+        startTime: new Date(Date.now() - 600_000).toISOString(),
+        home: { name: "Herons", abbr: "HER", score: 40 },
+        away: { name: "Peaks", abbr: "PKS", score: 37 },
+        period: 2,
+        clock: "06:00",
+        details: {},
+        auto: false,
       },
     });
     expect((await internal("POST", "/api/internal/cron/run", {})).status).toBe(200);
@@ -143,9 +158,17 @@ describe("control plane on the local stack", () => {
   it("watchdog on demand ends a never-started stream (time override), stream_ended reaches its room", async () => {
     const stream = await createStream("never started");
     const client = await join(stream.streamId);
-    const early = await internal("POST", "/api/internal/cron/watchdog", { now: Date.now() + 60_000, streamIds: [stream.streamId], origins: false });
+    const early = await internal("POST", "/api/internal/cron/watchdog", {
+      now: Date.now() + 60_000,
+      streamIds: [stream.streamId],
+      origins: false,
+    });
     expect(early.body.streamsEnded).toEqual([]);
-    const late = await internal("POST", "/api/internal/cron/watchdog", { now: Date.now() + 10 * 60_000 + 5_000, streamIds: [stream.streamId], origins: false });
+    const late = await internal("POST", "/api/internal/cron/watchdog", {
+      now: Date.now() + 10 * 60_000 + 5_000,
+      streamIds: [stream.streamId],
+      origins: false,
+    });
     expect(late.body.streamsEnded).toEqual([{ streamId: stream.streamId, reason: "watchdog_never_started" }]);
     await client.wait(system("stream_ended"), 5_000, "stream_ended");
     const info = (await (await fetch(`${edge()}/api/streams/${stream.streamId}`)).json()) as Record<string, unknown>;

@@ -32,7 +32,11 @@ async function control(command: Record<string, unknown>) {
 async function internal(method: "GET" | "POST", path: string, body?: unknown) {
   const raw = body === undefined ? "" : JSON.stringify(body);
   const headers = await signRequest(inject("secret"), method, path, raw);
-  const res = await fetch(`${edge()}${path}`, { method, headers: { ...headers, "content-type": "application/json" }, body: method === "POST" ? raw : undefined });
+  const res = await fetch(`${edge()}${path}`, {
+    method,
+    headers: { ...headers, "content-type": "application/json" },
+    body: method === "POST" ? raw : undefined,
+  });
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -95,12 +99,22 @@ it("final for 3 s, then in_progress again: every client gets the correction, a l
   // overtime after all
   await control({ set: { id, status: "in_progress", period: "OT", clock: "05:00", home: { score: 100 } } });
   const corrections = await Promise.all(clients.map((c) => c.next(statusIs("in_progress"), "in_progress again")));
-  for (const f of corrections) expect(f).toMatchObject({ seq: corrections[0]!.seq, changes: { status: "in_progress", home: { score: 100 } } });
+  for (const f of corrections)
+    expect(f).toMatchObject({ seq: corrections[0]!.seq, changes: { status: "in_progress", home: { score: 100 } } });
 
   const late = await join(id);
-  expect(late.frames.find((f) => f.type === "event_snapshot")!.event).toMatchObject({ status: "in_progress", period: "OT", home: { score: 100 } });
+  expect(late.frames.find((f) => f.type === "event_snapshot")!.event).toMatchObject({
+    status: "in_progress",
+    period: "OT",
+    home: { score: 100 },
+  });
   await control({ set: { id, away: { score: 101 } } });
-  for (const c of [...clients, late]) await c.next((f) => f.type === "event_update" && (f.changes as { away?: { score?: number } }).away?.score === 101, "the next update");
-  const stats = (await internal("GET", `/api/internal/events/${id}/stats`)) as { polling: boolean; status: string; finalSince: number | null };
+  for (const c of [...clients, late])
+    await c.next((f) => f.type === "event_update" && (f.changes as { away?: { score?: number } }).away?.score === 101, "the next update");
+  const stats = (await internal("GET", `/api/internal/events/${id}/stats`)) as {
+    polling: boolean;
+    status: string;
+    finalSince: number | null;
+  };
   expect(stats).toMatchObject({ polling: true, status: "in_progress", finalSince: null });
 });

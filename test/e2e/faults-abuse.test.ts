@@ -141,10 +141,12 @@ describe("abuse, end to end", () => {
       const sent = Date.now();
       healthy.ws.send(JSON.stringify({ type: "chat", text: `healthy ${ref}`, ref }));
       pending.push(
-        healthy.next((f) => f.ref === ref, "the healthy client's answer", 30_000).then((answer) => {
-          latencies.push(Date.now() - sent);
-          if (answer.type !== "ack") refused.push(`${ref}: ${String(answer.code)}`);
-        }),
+        healthy
+          .next((f) => f.ref === ref, "the healthy client's answer", 30_000)
+          .then((answer) => {
+            latencies.push(Date.now() - sent);
+            if (answer.type !== "ack") refused.push(`${ref}: ${String(answer.code)}`);
+          }),
       );
     }, 200);
     const started = Date.now();
@@ -153,7 +155,11 @@ describe("abuse, end to end", () => {
       for (const s of opened) s.ws.close();
     }
     const churnMs = Date.now() - started;
-    await eventually(async () => (healthy.frames.filter(presence).at(-1)?.viewerCount === 1 ? true : undefined), 15_000, "the count to settle");
+    await eventually(
+      async () => (healthy.frames.filter(presence).at(-1)?.viewerCount === 1 ? true : undefined),
+      15_000,
+      "the count to settle",
+    );
     clearInterval(chat);
     await Promise.all(pending);
     const reader = await connect(churnStream.streamId, token, helloSeq);
@@ -179,11 +185,19 @@ describe("abuse, end to end", () => {
     const attempt = () =>
       new Promise<string>((resolve) => {
         const req = request(
-          { host: url.hostname, port: url.port, path: "/api/streams", method: "POST", headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" } },
+          {
+            host: url.hostname,
+            port: url.port,
+            path: "/api/streams",
+            method: "POST",
+            headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
+          },
           (res) => {
             let text = "";
             res.on("data", (d) => (text += d));
-            res.on("end", () => resolve(`${res.statusCode} ${text.includes("payload_too_large") ? "payload_too_large" : text.slice(0, 60)}`));
+            res.on("end", () =>
+              resolve(`${res.statusCode} ${text.includes("payload_too_large") ? "payload_too_large" : text.slice(0, 60)}`),
+            );
             res.on("error", (e) => resolve(`response ${(e as NodeJS.ErrnoException).code}`));
           },
         );

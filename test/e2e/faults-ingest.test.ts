@@ -38,7 +38,11 @@ describe("silent broadcaster", () => {
 
     first.process.kill("SIGSTOP"); // the TCP connection stays open, nothing is sent
     const frozenAt = Date.now();
-    await eventually(async () => ((await status()) === "reconnecting" ? true : undefined), 12_000, "the origin to notice the silent publisher");
+    await eventually(
+      async () => ((await status()) === "reconnecting" ? true : undefined),
+      12_000,
+      "the origin to notice the silent publisher",
+    );
     const noticedAfter = Date.now() - frozenAt;
     console.log(`silent publisher noticed after ${noticedAfter} ms`);
     expect(noticedAfter).toBeLessThan(12_000);

@@ -14,7 +14,6 @@ import { resolveFfmpeg } from "../../origin/ffmpeg.js";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { createStream, eventually, fetchText, parsePlaylist, signedPost, sleep } from "./helpers.js";
 
-
 const streamInfo = async (id: string) =>
   (await (await fetch(`${inject("edgeUrl")}/api/streams/${id}`)).json()) as { status: string; endReason?: string | null };
 
@@ -38,13 +37,19 @@ describe("control plane → origin", () => {
   });
 
   it("an admin's end reaches the origin: ENDLIST and a closed recording within a heartbeat or two", async () => {
-    const { apiKey: adminKey } = await signedPost<{ apiKey: string }>("/api/internal/dev/broadcasters", { name: "e2e admin", role: "admin" });
+    const { apiKey: adminKey } = await signedPost<{ apiKey: string }>("/api/internal/dev/broadcasters", {
+      name: "e2e admin",
+      role: "admin",
+    });
     const stream = await createStream("admin end");
     sources.push(startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 60 }));
     const mediaUrl = await liveMediaUrl(stream.streamId);
     expect((await streamInfo(stream.streamId)).status).toBe("live");
 
-    const ended = await fetch(`${edge}/api/admin/streams/${stream.streamId}/end`, { method: "POST", headers: { authorization: `Bearer ${adminKey}` } });
+    const ended = await fetch(`${edge}/api/admin/streams/${stream.streamId}/end`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
     expect(ended.status).toBe(200);
     const endedAt = Date.now();
     const final = await eventually(
@@ -75,17 +80,42 @@ describe("control plane → origin", () => {
     });
     expect(rotated.status).toBe(200);
     const { streamKey: newKey } = (await rotated.json()) as { streamKey: string };
-    await eventually(async () => ((await streamInfo(stream.streamId)).status === "reconnecting" ? true : undefined), 20_000, "the old publisher dropped");
+    await eventually(
+      async () => ((await streamInfo(stream.streamId)).status === "reconnecting" ? true : undefined),
+      20_000,
+      "the old publisher dropped",
+    );
     const newUrl = stream.ingestUrl.replace(/[^/]+$/, newKey);
     sources.push(startTestSource({ rtmpUrl: newUrl, width: 320, height: 180, durationSec: 60 }));
-    await eventually(async () => ((await streamInfo(stream.streamId)).status === "live" ? true : undefined), 30_000, "live again with the new key");
+    await eventually(
+      async () => ((await streamInfo(stream.streamId)).status === "live" ? true : undefined),
+      30_000,
+      "live again with the new key",
+    );
   });
 
   it("a publish the transcoder cannot take (no video) never goes live and ends with start_failed", async () => {
     const stream = await createStream("no video");
     const audioOnly = spawn(
       resolveFfmpeg(),
-      ["-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20", "-c:a", "aac", "-f", "flv", stream.ingestUrl],
+      [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "20",
+        "-c:a",
+        "aac",
+        "-f",
+        "flv",
+        stream.ingestUrl,
+      ],
       { stdio: "ignore" },
     );
     try {

@@ -43,7 +43,6 @@ function startOriginProcess(dataDir: string): ChildProcess {
   return child;
 }
 
-
 describe("origin crash and restart", () => {
   const edge = inject("edgeUrl");
   const dataDir = mkdtempSync(join(tmpdir(), "origin-restart-"));
@@ -60,7 +59,11 @@ describe("origin crash and restart", () => {
 
   it("continues the media sequence after a discontinuity, and the recording covers both sides of the crash", async () => {
     origin = startOriginProcess(dataDir);
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${HTTP_PORT}/healthz`).catch(() => undefined))?.ok ? true : undefined), 30_000, "the origin process");
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${HTTP_PORT}/healthz`).catch(() => undefined))?.ok ? true : undefined),
+      30_000,
+      "the origin process",
+    );
     const { apiKey } = await signedPost<{ apiKey: string }>("/api/internal/dev/broadcasters", { name: "vip broadcaster", role: "vip" });
     // the vip pool's origin: this process (it heartbeats at start)
     const created = await eventually(
@@ -90,10 +93,14 @@ describe("origin crash and restart", () => {
     const topPlaylist = /^(\S+\/index\.m3u8)$/m.exec(master)![1]!; // the top rendition: the one recorded
     const mediaUrl = `${edge}/live/${created.streamId}/${topPlaylist}`;
     const media = async () => parsePlaylist((await fetchText(mediaUrl)).text) as MediaPlaylist;
-    const before = await eventually(async () => {
-      const p = await media();
-      return p.segments.length >= 4 ? p : undefined;
-    }, 30_000, "four segments before the crash");
+    const before = await eventually(
+      async () => {
+        const p = await media();
+        return p.segments.length >= 4 ? p : undefined;
+      },
+      30_000,
+      "four segments before the crash",
+    );
     const lastBefore = before.segments.at(-1)!;
     const epochBefore = lastBefore.uri.split("-")[0];
     const lastMsnBefore = lastBefore.mediaSequenceNumber;
@@ -102,13 +109,21 @@ describe("origin crash and restart", () => {
     await new Promise((r) => origin!.once("exit", r));
     await sources[0]!.stop(); // its connection died with the origin
     origin = startOriginProcess(dataDir);
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${HTTP_PORT}/healthz`).catch(() => undefined))?.ok ? true : undefined), 30_000, "the restarted origin");
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${HTTP_PORT}/healthz`).catch(() => undefined))?.ok ? true : undefined),
+      30_000,
+      "the restarted origin",
+    );
     sources.push(startTestSource({ rtmpUrl: created.ingestUrl, width: 320, height: 180, durationSec: 120 }));
 
-    const after = await eventually(async () => {
-      const p = await media();
-      return p.segments.some((s) => !s.uri.startsWith(`${epochBefore}-`)) ? p : undefined;
-    }, 40_000, "segments from the restarted origin");
+    const after = await eventually(
+      async () => {
+        const p = await media();
+        return p.segments.some((s) => !s.uri.startsWith(`${epochBefore}-`)) ? p : undefined;
+      },
+      40_000,
+      "segments from the restarted origin",
+    );
     const firstNew = after.segments.find((s) => !s.uri.startsWith(`${epochBefore}-`))!;
     console.log(`before the crash: msn ${lastMsnBefore} (${epochBefore}); after: msn ${firstNew.mediaSequenceNumber} (${firstNew.uri})`);
     expect(firstNew.mediaSequenceNumber).toBeGreaterThan(lastMsnBefore);

@@ -38,7 +38,11 @@ describe("stable track layout across reconnects", () => {
     expect(master).toMatch(/^#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",.*URI="audio\/index\.m3u8"$/m);
     const mediaUrl = `${edge}/live/${stream.streamId}/${/^(\S+\/index\.m3u8)$/m.exec(master)![1]}`;
     const audioUrl = `${edge}/live/${stream.streamId}/audio/index.m3u8`;
-    await eventually(async () => ((parsePlaylist((await fetchText(mediaUrl)).text) as MediaPlaylist).segments.length >= 2 ? true : undefined), 20_000, "two segments");
+    await eventually(
+      async () => ((parsePlaylist((await fetchText(mediaUrl)).text) as MediaPlaylist).segments.length >= 2 ? true : undefined),
+      20_000,
+      "two segments",
+    );
 
     await sources[0]!.stop(); // the broadcaster drops...
     sources.push(startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 60 })); // ...and returns with audio
@@ -62,13 +66,20 @@ describe("stable track layout across reconnects", () => {
     for (const segment of [firstRun, secondRun]) {
       const audioSegment = audioPlaylist.segments.find((s) => s.mediaSequenceNumber === segment.mediaSequenceNumber)!;
       expect(audioSegment.discontinuity).toBe(segment.discontinuity);
-      for (const [kind, at, item, frames] of [["video", base, segment, 20], ["audio", audioBase, audioSegment, 50]] as const) {
+      for (const [kind, at, item, frames] of [
+        ["video", base, segment, 20],
+        ["audio", audioBase, audioSegment, 50],
+      ] as const) {
         const init = Buffer.from(await (await fetch(at + item.map!.uri)).arrayBuffer());
         expect(parseInit(init).tracks.map((t) => t.kind)).toEqual([kind]);
         const media = Buffer.from(await (await fetch(at + item.uri)).arrayBuffer());
         const file = join(dir, `${kind}-${item.mediaSequenceNumber}.mp4`);
         writeFileSync(file, Buffer.concat([init, media]));
-        const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", file], { encoding: "utf8" });
+        const probe = spawnSync(
+          resolveFfprobe(),
+          ["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", file],
+          { encoding: "utf8" },
+        );
         expect(probe.status).toBe(0);
         const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; nb_read_frames: string }> }).streams;
         expect(streams.map((s) => s.codec_type)).toEqual([kind]);
@@ -86,7 +97,9 @@ describe("stable track layout across reconnects", () => {
     const third = await eventually(
       async () => {
         const p = parsePlaylist((await fetchText(mediaUrl)).text) as MediaPlaylist;
-        const breaks = p.segments.filter((s) => s.discontinuity && s.mediaSequenceNumber > beforeDrop.segments.at(-1)!.mediaSequenceNumber - 1);
+        const breaks = p.segments.filter(
+          (s) => s.discontinuity && s.mediaSequenceNumber > beforeDrop.segments.at(-1)!.mediaSequenceNumber - 1,
+        );
         return breaks.length > 0 ? p : undefined;
       },
       30_000,
@@ -97,7 +110,10 @@ describe("stable track layout across reconnects", () => {
     const audioThird = parsePlaylist((await fetchText(audioUrl)).text) as MediaPlaylist;
     const lastAudioOfRun2 = audioThird.segments.find((s) => s.mediaSequenceNumber === lastOfRun2.mediaSequenceNumber)!;
     const seconds: Record<string, number> = {};
-    for (const [at, item] of [[base, lastOfRun2], [audioBase, lastAudioOfRun2]] as const) {
+    for (const [at, item] of [
+      [base, lastOfRun2],
+      [audioBase, lastAudioOfRun2],
+    ] as const) {
       const init = parseInit(Buffer.from(await (await fetch(at + item.map!.uri)).arrayBuffer()));
       const bytes = Buffer.from(await (await fetch(at + item.uri)).arrayBuffer());
       for (const box of new BoxSplitter().push(bytes)) {

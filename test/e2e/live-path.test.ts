@@ -13,16 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { resolveFfprobe } from "../../origin/ffmpeg.js";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { runSimulatedViewer, type ViewerStats } from "../support/simulated-viewer.js";
-import {
-  createStream,
-  eventually,
-  fetchText,
-  ffprobeStreams,
-  originMetrics,
-  parsePlaylist,
-  sleep,
-  type CreatedStream,
-} from "./helpers.js";
+import { createStream, eventually, fetchText, ffprobeStreams, originMetrics, parsePlaylist, sleep, type CreatedStream } from "./helpers.js";
 
 const VIEWERS = 50;
 const VIEW_MS = 15_000;
@@ -143,8 +134,12 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     expect(viewerSegments + viewerParts).toBeGreaterThan((originSegments + originParts) * 10);
     // Playlists: about one origin fetch per rendition per freshness window (plain) or per
     // distinct blocking answer, not per viewer.
-    const playlistFetches = delta('origin_hls_object_fetches_total{type="media"}') + delta('origin_hls_object_fetches_total{type="blocking"}');
-    const viewerPlaylistRequests = viewers.reduce((sum, v) => sum + v.requests - v.segments - v.parts - (v.audio?.segments ?? 0) - (v.audio?.parts ?? 0), 0);
+    const playlistFetches =
+      delta('origin_hls_object_fetches_total{type="media"}') + delta('origin_hls_object_fetches_total{type="blocking"}');
+    const viewerPlaylistRequests = viewers.reduce(
+      (sum, v) => sum + v.requests - v.segments - v.parts - (v.audio?.segments ?? 0) - (v.audio?.parts ?? 0),
+      0,
+    );
     expect(playlistFetches).toBeLessThan(viewerPlaylistRequests / 5);
     const tiers = viewers.reduce<Record<string, number>>((acc, v) => {
       for (const [k, n] of Object.entries(v.tiers)) acc[k] = (acc[k] ?? 0) + n;
@@ -174,10 +169,7 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     expect(segmentResponse.headers.get("content-type")).toMatch(/video\/(iso\.segment|mp4)/);
     const dir = mkdtempSync(join(tmpdir(), "edge-hls-probe-"));
     const file = join(dir, "probe.mp4");
-    writeFileSync(file, Buffer.concat([
-      Buffer.from(await initResponse.arrayBuffer()),
-      Buffer.from(await segmentResponse.arrayBuffer()),
-    ]));
+    writeFileSync(file, Buffer.concat([Buffer.from(await initResponse.arrayBuffer()), Buffer.from(await segmentResponse.arrayBuffer())]));
     const streams = ffprobeStreams(file);
     const video = streams.find((s) => s.codec_type === "video");
     expect(video?.codec_name).toBe("h264");
@@ -187,12 +179,16 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
     // the shared audio rendition: its segment of the same msn is audio only
     const audioUrl = `${edge}/live/${stream.streamId}/audio/index.m3u8`;
     const audioPlaylist = checkMediaPlaylist((await fetchText(audioUrl)).text);
-    const audioSegment = audioPlaylist.segments.find((s) => s.mediaSequenceNumber === segment.mediaSequenceNumber) ?? audioPlaylist.segments.at(-1)!;
+    const audioSegment =
+      audioPlaylist.segments.find((s) => s.mediaSequenceNumber === segment.mediaSequenceNumber) ?? audioPlaylist.segments.at(-1)!;
     const audioFile = join(dir, "audio.mp4");
-    writeFileSync(audioFile, Buffer.concat([
-      Buffer.from(await (await fetch(new URL(audioSegment.map!.uri, audioUrl))).arrayBuffer()),
-      Buffer.from(await (await fetch(new URL(audioSegment.uri, audioUrl))).arrayBuffer()),
-    ]));
+    writeFileSync(
+      audioFile,
+      Buffer.concat([
+        Buffer.from(await (await fetch(new URL(audioSegment.map!.uri, audioUrl))).arrayBuffer()),
+        Buffer.from(await (await fetch(new URL(audioSegment.uri, audioUrl))).arrayBuffer()),
+      ]),
+    );
     expect(ffprobeStreams(audioFile).map((s) => [s.codec_type, s.codec_name])).toEqual([["audio", "aac"]]);
   });
 
@@ -209,10 +205,14 @@ describe("live path: RTMP → FFmpeg ladder → packager → origin → mother �
       "EXT-X-ENDLIST",
     );
     expect((parsePlaylist(ended) as MediaPlaylist).endlist).toBe(true);
-    await eventually(async () => {
-      const info = (await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json()) as { status: string };
-      return info.status === "ended" ? true : undefined;
-    }, 10_000, "the stream's status to be ended");
+    await eventually(
+      async () => {
+        const info = (await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json()) as { status: string };
+        return info.status === "ended" ? true : undefined;
+      },
+      10_000,
+      "the stream's status to be ended",
+    );
     // An ended stream's key no longer publishes.
     const retry = startTestSource({ rtmpUrl: stream.ingestUrl, width: 160, height: 90, durationSec: 10 });
     const code = await Promise.race([retry.exited, sleep(15_000).then(() => "still running")]);
@@ -258,7 +258,11 @@ describe("recording and thumbnails", () => {
     expect(total).toBeGreaterThan(20 - 2);
     expect(total).toBeLessThanOrEqual(publishedSeconds + 2);
     // The same inits and segments play back: ffprobe reads the VOD over HTTP through the edge, video and audio from one URL.
-    const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json", vodUrl], { encoding: "utf8" });
+    const probe = spawnSync(
+      resolveFfprobe(),
+      ["-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json", vodUrl],
+      { encoding: "utf8" },
+    );
     expect(probe.status, probe.stderr).toBe(0);
     const probed = JSON.parse(probe.stdout) as { format: { duration: string }; streams: Array<{ codec_type: string }> };
     expect(Math.abs(Number(probed.format.duration) - total)).toBeLessThanOrEqual(2);
@@ -311,7 +315,7 @@ describe("broadcaster reconnect", () => {
       const after = playlist.segments[index]!;
       expect(after.mediaSequenceNumber).toBe(before.mediaSequenceNumber + 1);
       expect(after.map?.uri).not.toBe(before.map?.uri);
-      const info = await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json() as { status: string };
+      const info = (await (await fetch(`${edge}/api/streams/${stream.streamId}`)).json()) as { status: string };
       expect(info.status).toBe("live");
     } finally {
       await second.stop();

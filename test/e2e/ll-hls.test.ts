@@ -26,14 +26,45 @@ interface Publisher {
 /** ffmpeg -re publishing a test pattern; `-progress` tells when each frame was sent. */
 function publish(rtmpUrl: string, seconds: number): Publisher {
   const args = [
-    "-hide_banner", "-loglevel", "error", "-nostdin",
-    "-re", "-f", "lavfi", "-i", `testsrc2=size=320x180:rate=${FPS}`,
-    "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-    "-t", String(seconds),
-    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-b:v", "300k",
-    "-g", String(FPS), "-keyint_min", String(FPS), "-c:a", "aac", "-b:a", "64k",
-    "-progress", "pipe:1",
-    "-f", "flv", rtmpUrl,
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-nostdin",
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=320x180:rate=${FPS}`,
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000",
+    "-t",
+    String(seconds),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-tune",
+    "zerolatency",
+    "-pix_fmt",
+    "yuv420p",
+    "-b:v",
+    "300k",
+    "-g",
+    String(FPS),
+    "-keyint_min",
+    String(FPS),
+    "-c:a",
+    "aac",
+    "-b:a",
+    "64k",
+    "-progress",
+    "pipe:1",
+    "-f",
+    "flv",
+    rtmpUrl,
   ];
   const child = spawn(resolveFfmpeg(), args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let t0: number | undefined;
@@ -114,7 +145,9 @@ describe("LL-HLS through the edge", () => {
 
     // the one audio rendition is a full LL-HLS playlist too, shared by every variant of the master
     const master = (await fetchText(`${edge}/live/${stream.streamId}/master.m3u8`)).text;
-    expect(master).toMatch(/^#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="main",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio\/index\.m3u8"$/m);
+    expect(master).toMatch(
+      /^#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="main",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio\/index\.m3u8"$/m,
+    );
     const variants = master.match(/^#EXT-X-STREAM-INF:.*$/gm)!;
     expect(variants.length).toBeGreaterThan(0);
     for (const v of variants) expect(v).toMatch(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2".*AUDIO="audio"/);
@@ -231,7 +264,11 @@ describe("LL-HLS through the edge", () => {
     expect(init.toString("latin1", 4, 12)).toBe("ftypcmfc");
     const file = join(mkdtempSync(join(tmpdir(), "ll-parts-")), `${dir}.mp4`);
     writeFileSync(file, Buffer.concat([init, ...bodies]));
-    const probe = spawnSync(resolveFfprobe(), ["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", file], { encoding: "utf8" });
+    const probe = spawnSync(
+      resolveFfprobe(),
+      ["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", file],
+      { encoding: "utf8" },
+    );
     expect(probe.status).toBe(0);
     const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; nb_read_frames: string }> }).streams;
     return { parts, streams };
@@ -276,7 +313,22 @@ describe("LL-HLS through the edge", () => {
   it("a standard HLS client (FFmpeg's HLS demuxer) plays the same playlists: the master's video with its audio group", async () => {
     const result = spawnSync(
       resolveFfmpeg(),
-      ["-hide_banner", "-loglevel", "info", "-i", `${edge}/live/${stream.streamId}/master.m3u8`, "-map", "0:v:0", "-map", "0:a:0", "-t", "3", "-f", "null", "-"],
+      [
+        "-hide_banner",
+        "-loglevel",
+        "info",
+        "-i",
+        `${edge}/live/${stream.streamId}/master.m3u8`,
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0",
+        "-t",
+        "3",
+        "-f",
+        "null",
+        "-",
+      ],
       { encoding: "utf8", timeout: 60_000 },
     );
     expect(result.status, result.stderr).toBe(0);

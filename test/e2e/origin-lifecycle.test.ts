@@ -81,12 +81,21 @@ describe("origin lifecycle", () => {
   });
 
   it("signs every call to the control plane", async () => {
-    await eventually(async () => (calls.some((c) => c.path === "/api/internal/origins/heartbeat") ? true : undefined), 5_000, "a heartbeat");
+    await eventually(
+      async () => (calls.some((c) => c.path === "/api/internal/origins/heartbeat") ? true : undefined),
+      5_000,
+      "a heartbeat",
+    );
     expect(calls.every((c) => c.signed)).toBe(true);
   });
 
   it("refuses an unknown key without starting FFmpeg", async () => {
-    const source = startTestSource({ rtmpUrl: `rtmp://127.0.0.1:${ports.rtmp}/live/sk_not_a_real_key_000`, width: 160, height: 90, durationSec: 10 });
+    const source = startTestSource({
+      rtmpUrl: `rtmp://127.0.0.1:${ports.rtmp}/live/sk_not_a_real_key_000`,
+      width: 160,
+      height: 90,
+      durationSec: 10,
+    });
     let sawTranscoder = false;
     const watcher = setInterval(() => (sawTranscoder ||= runningTranscoders() > 0), 20);
     const code = await Promise.race([source.exited, sleep(15_000).then(() => "still running")]);
@@ -103,7 +112,11 @@ describe("origin lifecycle", () => {
     );
     try {
       for (const streamId of Object.values(KEYS)) {
-        await eventually(async () => (origin.registry.get(streamId)?.packager.getObject("master.m3u8") ? true : undefined), 20_000, `packaged output of ${streamId}`);
+        await eventually(
+          async () => (origin.registry.get(streamId)?.packager.getObject("master.m3u8") ? true : undefined),
+          20_000,
+          `packaged output of ${streamId}`,
+        );
       }
       expect(origin.registry.counts().active).toBe(2);
       const pids = runningTranscoderPids();

@@ -67,11 +67,19 @@ describe("shared player and sync controller in Chromium", () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
         "--autoplay-policy=no-user-gesture-required",
         // tabs opened later must not be throttled as background pages
-        "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
+        "--disable-background-timer-throttling",
+        "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows",
       ],
     });
     await eventually(
@@ -125,7 +133,18 @@ describe("shared player and sync controller in Chromium", () => {
     }
     console.log(
       "player-sync: locked",
-      JSON.stringify(locked.map((s) => ({ targetDelay: s.targetDelay, offset: s.offsetToTarget, rate: s.playbackRate, clockOffset: s.clockOffset, clockRtt: s.clockRtt, seeks: s.seeks, stalls: s.stalls, buffered: s.buffered }))),
+      JSON.stringify(
+        locked.map((s) => ({
+          targetDelay: s.targetDelay,
+          offset: s.offsetToTarget,
+          rate: s.playbackRate,
+          clockOffset: s.clockOffset,
+          clockRtt: s.clockRtt,
+          seeks: s.seeks,
+          stalls: s.stalls,
+          buffered: s.buffered,
+        })),
+      ),
     );
     // both read the same playlist: the same target delay
     expect(locked[0]!.targetDelay).toBe(locked[1]!.targetDelay);
@@ -213,7 +232,10 @@ describe("shared player and sync controller in Chromium", () => {
 
   it.runIf(!!SCREENSHOTS)("screenshots of the watch page (phone, desktop)", async () => {
     mkdirSync(SCREENSHOTS!, { recursive: true });
-    for (const [name, viewport] of [["phone", { width: 390, height: 844 }], ["desktop", { width: 1280, height: 800 }]] as const) {
+    for (const [name, viewport] of [
+      ["phone", { width: 390, height: 844 }],
+      ["desktop", { width: 1280, height: 800 }],
+    ] as const) {
       const page = await openWatch(browser, stream.watchUrl, viewport);
       await sleep(1_500);
       await page.screenshot({ path: join(SCREENSHOTS!, `watch-${name}.png`) });

@@ -36,7 +36,12 @@ import { createStream, eventually, fetchText, parsePlaylist, sleep, type Created
 import { launchChromium } from "./web-helpers.js";
 
 const require = createRequire(import.meta.url);
-const SHAKA = readFileSync(require.resolve(process.env.SHAKA_DEBUG ? "shaka-player/dist/shaka-player.compiled.debug.js" : "shaka-player/dist/shaka-player.compiled.js"), "utf8");
+const SHAKA = readFileSync(
+  require.resolve(
+    process.env.SHAKA_DEBUG ? "shaka-player/dist/shaka-player.compiled.debug.js" : "shaka-player/dist/shaka-player.compiled.js",
+  ),
+  "utf8",
+);
 
 /** What the page exposes on window.__shaka. */
 interface ShakaReport {
@@ -160,7 +165,9 @@ describe("Shaka Player across a broadcaster reconnect", () => {
       const page = await browser.newPage();
       page.on("pageerror", (error) => pageErrors.push(String(error)));
       page.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`.slice(0, 300)));
-      await page.goto(`http://127.0.0.1:${port}/?src=${encodeURIComponent(masterUrl)}&config=${encodeURIComponent(JSON.stringify(config))}`);
+      await page.goto(
+        `http://127.0.0.1:${port}/?src=${encodeURIComponent(masterUrl)}&config=${encodeURIComponent(JSON.stringify(config))}`,
+      );
       return page;
     };
     // Shaka as configured by default places live HLS segments by EXT-X-PROGRAM-DATE-TIME; the page
@@ -169,7 +176,9 @@ describe("Shaka Player across a broadcaster reconnect", () => {
     const byDefault = await open({});
     let last: ShakaReport | undefined;
     const diagnose = (error: unknown): never => {
-      throw new Error(`${(error as Error).message}; shaka ${JSON.stringify(last)}; page errors ${JSON.stringify(pageErrors)}; console ${JSON.stringify(consoleLines.slice(-10))}`);
+      throw new Error(
+        `${(error as Error).message}; shaka ${JSON.stringify(last)}; page errors ${JSON.stringify(pageErrors)}; console ${JSON.stringify(consoleLines.slice(-10))}`,
+      );
     };
     const playingOn = (page: Page) =>
       eventually(

@@ -85,7 +85,9 @@ function connect(path: string, token: string, query = "", headers: Record<string
       clients.push(client);
       resolve(client);
     });
-    ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })));
+    ws.once("unexpected-response", (_req, res) =>
+      reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })),
+    );
     ws.once("error", reject);
   });
 }
@@ -163,8 +165,14 @@ describe("EventRoom with real sockets", () => {
 
     const changes = [
       { set: { id: eventId, home: { score: 42 } }, check: (f: Frame) => (f.changes as { home?: { score?: number } }).home?.score === 42 },
-      { set: { id: eventId, clock: "05:41", details: { possession: "SUM" } }, check: (f: Frame) => (f.changes as { clock?: string }).clock === "05:41" },
-      { set: { id: eventId, away: { score: 40 }, clock: "05:20" }, check: (f: Frame) => (f.changes as { clock?: string }).clock === "05:20" },
+      {
+        set: { id: eventId, clock: "05:41", details: { possession: "SUM" } },
+        check: (f: Frame) => (f.changes as { clock?: string }).clock === "05:41",
+      },
+      {
+        set: { id: eventId, away: { score: 40 }, clock: "05:20" },
+        check: (f: Frame) => (f.changes as { clock?: string }).clock === "05:20",
+      },
     ];
     for (const change of changes) {
       await control({ set: change.set });
@@ -186,11 +194,13 @@ describe("EventRoom with real sockets", () => {
 
   it("provider outage, garbage and a hanging feed: last state kept, counted; recovery when the feed returns", async () => {
     const eventId = await newGame();
-    const sockets = await Promise.all(Array.from({ length: 5 }, async () => {
-      const c = await connect(`/ws/events/${eventId}`, await anonToken());
-      await c.next((f) => f.type === "event_snapshot");
-      return c;
-    }));
+    const sockets = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const c = await connect(`/ws/events/${eventId}`, await anonToken());
+        await c.next((f) => f.type === "event_snapshot");
+        return c;
+      }),
+    );
 
     await control({ mode: "error", event: eventId });
     await eventually(async () => ((await stats(eventId)).feed.failures >= 2 ? true : undefined), 15_000, "failures to be counted");
@@ -253,18 +263,28 @@ describe("StreamRoom with real sockets and the replay log", () => {
     }
 
     // group message to mobile viewers only
-    const group = await internal("POST", `/api/internal/streams/${streamId}/system`, { event: "gift", data: { note: "mobile" }, group: { device: "mobile" } });
+    const group = await internal("POST", `/api/internal/streams/${streamId}/system`, {
+      event: "gift",
+      data: { note: "mobile" },
+      group: { device: "mobile" },
+    });
     expect(group).toMatchObject({ recipients: 1 });
     await reader.next((f) => (f.data as { note?: string } | undefined)?.note === "mobile");
 
     // the reader drops; chat and an event update happen; it comes back with since
-    const lastSeen = Math.max(...reader.frames.filter((f) => !["hello", "error", "ack"].includes(f.type) && f.group === undefined).map((f) => f.seq));
+    const lastSeen = Math.max(
+      ...reader.frames.filter((f) => !["hello", "error", "ack"].includes(f.type) && f.group === undefined).map((f) => f.seq),
+    );
     reader.close();
     await reader.closed;
     await sleep(2_100); // the chat bucket refills
     for (let i = 0; i < 3; i++) viewer.send({ type: "chat", text: `while away ${i}` });
     await control({ set: { id: eventId, home: { score: 45 } } });
-    await viewer.next((f) => f.type === "event_update" && (f.changes as { home?: { score?: number } }).home?.score === 45, 15_000, "event update in the stream room");
+    await viewer.next(
+      (f) => f.type === "event_update" && (f.changes as { home?: { score?: number } }).home?.score === 45,
+      15_000,
+      "event update in the stream room",
+    );
     await viewer.next((f) => f.type === "chat" && f.text === "while away 2");
 
     const back = await connect(`/ws/streams/${streamId}`, readerToken, `&since=${lastSeen}`);
@@ -275,7 +295,12 @@ describe("StreamRoom with real sockets and the replay log", () => {
     expect(log[0]!.seq).toBe(lastSeen + 1);
     for (let i = 1; i < log.length; i++) expect(log[i]!.seq).toBe(log[i - 1]!.seq + 1);
     expect(hello.replayed).toBe(log.filter((f) => f.seq <= (hello.seq as number)).length);
-    expect(log.filter((f) => f.type === "chat").map((f) => f.text)).toEqual(["while away 0", "while away 1", "while away 2", "after return"]);
+    expect(log.filter((f) => f.type === "chat").map((f) => f.text)).toEqual([
+      "while away 0",
+      "while away 1",
+      "while away 2",
+      "after return",
+    ]);
     expect(log.some((f) => f.type === "event_update")).toBe(true);
 
     // the log window: everything since the start, in order, with offsets
@@ -287,7 +312,13 @@ describe("StreamRoom with real sockets and the replay log", () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     const offsets = body.frames.map((f) => f.offsetMs as number);
     for (let i = 1; i < offsets.length; i++) expect(offsets[i]!).toBeGreaterThanOrEqual(offsets[i - 1]!);
-    expect(body.frames.filter((f) => f.type === "chat").map((f) => f.text)).toEqual([...expected, "while away 0", "while away 1", "while away 2", "after return"]);
+    expect(body.frames.filter((f) => f.type === "chat").map((f) => f.text)).toEqual([
+      ...expected,
+      "while away 0",
+      "while away 1",
+      "while away 2",
+      "after return",
+    ]);
     expect(body.frames.find((f) => f.type === "event_snapshot")).toBeDefined();
     expect(body.frames.some((f) => f.type === "event_update")).toBe(true);
     expect((await fetch(`${edge()}/api/streams/${streamId}/log?from=0&to=600001`)).status).toBe(400);

@@ -58,7 +58,11 @@ describe("supervised local stack", () => {
     const firstSimulator = simulator!.pid;
     process.kill(firstSimulator!, "SIGKILL");
     await simulator!.started(2);
-    await eventually(async () => ((await answers(`${stack!.providerUrl}/events/sim-live-1`)) ? true : undefined), 30_000, "the restarted simulator");
+    await eventually(
+      async () => ((await answers(`${stack!.providerUrl}/events/sim-live-1`)) ? true : undefined),
+      30_000,
+      "the restarted simulator",
+    );
 
     const pids = [origin.pid, simulator!.pid];
     await stack.stop();

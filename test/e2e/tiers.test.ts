@@ -16,7 +16,6 @@ const COLOS = [
 ];
 const VIEWERS_PER_COLO = 5;
 
-
 describe("two regions, four colos", () => {
   const edge = inject("edgeUrl");
   let source: TestSource | undefined;
@@ -62,7 +61,6 @@ describe("two regions, four colos", () => {
             await r.arrayBuffer();
             const tier = r.headers.get("x-cache-tier") ?? "none";
             tiers[tier] = (tiers[tier] ?? 0) + 1;
-
           }
         }),
       ),

@@ -24,8 +24,14 @@ describe("watch page in Chromium", () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
         "--autoplay-policy=no-user-gesture-required",
       ],
     });
@@ -48,9 +54,7 @@ describe("watch page in Chromium", () => {
     });
     await page.goto(stream.watchUrl);
     expect(await page.title()).not.toBe("");
-    const supported = await page.evaluate(() =>
-      MediaSource.isTypeSupported('video/mp4; codecs="avc1.64000d,mp4a.40.2"'),
-    );
+    const supported = await page.evaluate(() => MediaSource.isTypeSupported('video/mp4; codecs="avc1.64000d,mp4a.40.2"'));
     expect(supported, "this Chromium cannot decode H.264/AAC").toBe(true);
 
     const currentTime = () => page.evaluate(() => document.querySelector("video")?.currentTime ?? 0);

@@ -21,18 +21,26 @@ export const DESKTOP = { width: 1280, height: 800 };
 export type WatchSnapshot = ReturnType<WatchApp["snapshot"]>;
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
       "--autoplay-policy=no-user-gesture-required",
     ],
   });
 }
 
-export const MOBILE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1 e2e";
+export const MOBILE_UA =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1 e2e";
 export const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36 e2e";
 
 interface OpenOptions {
@@ -94,7 +102,10 @@ export async function startLagMonitor(page: Page): Promise<void> {
 export async function controlsSettled(page: Page): Promise<void> {
   await page.waitForFunction(
     () => {
-      const roots: Array<Document | ShadowRoot> = [document, ...[...document.querySelectorAll("*")].flatMap((e) => (e.shadowRoot ? [e.shadowRoot] : []))];
+      const roots: Array<Document | ShadowRoot> = [
+        document,
+        ...[...document.querySelectorAll("*")].flatMap((e) => (e.shadowRoot ? [e.shadowRoot] : [])),
+      ];
       // spinners loop for ever: only what ends (fades, menu openings) is waited for
       const finite = (a: Animation) => a.effect?.getTiming().iterations !== Infinity;
       return roots.every((root) => root.getAnimations().every((a) => a.playState !== "running" || !finite(a)));
@@ -112,16 +123,31 @@ export async function controlsSettled(page: Page): Promise<void> {
  */
 export function unlabelledControls(page: Page): Promise<string[]> {
   return page.evaluate(() => {
-    const selector = "button, input:not([type=hidden]), select, textarea, a[href], [role=button], media-play-button, media-mute-button, media-volume-range, media-rendition-menu-button, media-pip-button, media-fullscreen-button";
+    const selector =
+      "button, input:not([type=hidden]), select, textarea, a[href], [role=button], media-play-button, media-mute-button, media-volume-range, media-rendition-menu-button, media-pip-button, media-fullscreen-button";
     const visible = (e: Element) => !(e as HTMLElement).closest("[hidden]") && getComputedStyle(e).display !== "none";
     const name = (e: Element) =>
       e.getAttribute("aria-label")?.trim() ||
-      (e.getAttribute("aria-labelledby") ?? "").split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join("").trim() ||
-      [...((e as HTMLInputElement).labels ?? [])].map((l) => l.textContent ?? "").join("").trim() ||
+      (e.getAttribute("aria-labelledby") ?? "")
+        .split(/\s+/)
+        .map((id) => document.getElementById(id)?.textContent ?? "")
+        .join("")
+        .trim() ||
+      [...((e as HTMLInputElement).labels ?? [])]
+        .map((l) => l.textContent ?? "")
+        .join("")
+        .trim() ||
       // media-chrome's ranges label the <input type=range> in their shadow root
       e.shadowRoot?.querySelector("input[aria-label]")?.getAttribute("aria-label")?.trim() ||
-      (e instanceof HTMLInputElement || e instanceof HTMLSelectElement || e instanceof HTMLTextAreaElement ? "" : (e.textContent ?? "").trim());
-    return [...document.querySelectorAll(selector)].filter((e) => visible(e) && !name(e)).map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}${e.className && typeof e.className === "string" ? `.${e.className.split(" ").join(".")}` : ""}`);
+      (e instanceof HTMLInputElement || e instanceof HTMLSelectElement || e instanceof HTMLTextAreaElement
+        ? ""
+        : (e.textContent ?? "").trim());
+    return [...document.querySelectorAll(selector)]
+      .filter((e) => visible(e) && !name(e))
+      .map(
+        (e) =>
+          `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}${e.className && typeof e.className === "string" ? `.${e.className.split(" ").join(".")}` : ""}`,
+      );
   });
 }
 
@@ -152,14 +178,22 @@ export const edge = () => inject("edgeUrl");
 export async function internal(method: "GET" | "POST", path: string, body?: unknown): Promise<Record<string, unknown>> {
   const raw = body === undefined ? "" : JSON.stringify(body);
   const headers = await signRequest(inject("secret"), method, path, raw);
-  const res = await fetch(`${edge()}${path}`, { method, headers: { ...headers, "content-type": "application/json" }, body: method === "POST" ? raw : undefined });
+  const res = await fetch(`${edge()}${path}`, {
+    method,
+    headers: { ...headers, "content-type": "application/json" },
+    body: method === "POST" ? raw : undefined,
+  });
   const json = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 
 /** The stack's broadcaster, through the public API. */
-export async function asBroadcaster<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function asBroadcaster<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${edge()}${path}`, {
     method,
     headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
@@ -179,10 +213,16 @@ export async function newGame(home = 40, away = 37): Promise<string> {
   const id = `web-game-${Date.now().toString(36)}-${games++}`;
   await providerControl({
     create: {
-      id, sport: "basketball", status: "in_progress", startTime: new Date(Date.now() - 15 * 60_000).toISOString(),
+      id,
+      sport: "basketball",
+      status: "in_progress",
+      startTime: new Date(Date.now() - 15 * 60_000).toISOString(),
       home: { name: "Harbor City Herons", abbr: "HCH", score: home },
       away: { name: "Summit Peaks", abbr: "SUM", score: away },
-      period: 2, clock: "06:00", details: {}, auto: false,
+      period: 2,
+      clock: "06:00",
+      details: {},
+      auto: false,
     },
   });
   await internal("POST", "/api/internal/cron/run", { tasks: ["ingress"] });

@@ -16,7 +16,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { eventually, sleep } from "./helpers.js";
-import { asBroadcaster, edge, internal, launchChromium, MOBILE_UA, newGame, openPage, PHONE, DESKTOP, screenshot, unlabelledControls, watchState } from "./web-helpers.js";
+import {
+  asBroadcaster,
+  edge,
+  internal,
+  launchChromium,
+  MOBILE_UA,
+  newGame,
+  openPage,
+  PHONE,
+  DESKTOP,
+  screenshot,
+  unlabelledControls,
+  watchState,
+} from "./web-helpers.js";
 
 /** The directory's page sizes (web/app/directory.ts). */
 const LIVE_PAGE = 12;
@@ -33,7 +46,16 @@ describe("studio and directory in Chromium", () => {
   const studioState = () =>
     studio.evaluate(() => {
       const s = window.__studio!.selected;
-      return s ? { status: s.status, viewers: s.viewerCount, poll: s.poll.poll, qoe: s.qoe.summary, actions: s.actionsSent, chat: [...s.chat.messages.values()].map((m) => m.text) } : null;
+      return s
+        ? {
+            status: s.status,
+            viewers: s.viewerCount,
+            poll: s.poll.poll,
+            qoe: s.qoe.summary,
+            actions: s.actionsSent,
+            chat: [...s.chat.messages.values()].map((m) => m.text),
+          }
+        : null;
     });
 
   let studioErrors: string[] = [];
@@ -52,7 +74,11 @@ describe("studio and directory in Chromium", () => {
   });
 
   it("every page: strict CSP with a fresh style nonce, no inline script", async () => {
-    const created = await fetch(`${edge()}/api/streams`, { method: "POST", headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" }, body: "{}" });
+    const created = await fetch(`${edge()}/api/streams`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
+      body: "{}",
+    });
     const { streamId: id } = (await created.json()) as { streamId: string };
     for (const path of ["/", "/studio", `/watch/${id}`]) {
       const [one, two] = await Promise.all([fetch(`${edge()}${path}`), fetch(`${edge()}${path}`)]);
@@ -89,13 +115,18 @@ describe("studio and directory in Chromium", () => {
     const server = await studio.locator("[data-role=server]").innerText();
     expect(key).toMatch(/^sk_/);
     expect(server).toMatch(/^rtmp:\/\/.+\/live$/);
-    streamId = (await studio.evaluate(() => window.__studio!.selected!.stream.streamId));
+    streamId = await studio.evaluate(() => window.__studio!.selected!.stream.streamId);
     // rotate: a new key replaces the old one
     await studio.click("text=Rotate key");
-    await expect.poll(async () => {
-      await studio.click("text=Show").catch(() => {});
-      return studio.locator("[data-role=stream-key]").innerText();
-    }, { timeout: 20_000 }).not.toBe(key);
+    await expect
+      .poll(
+        async () => {
+          await studio.click("text=Show").catch(() => {});
+          return studio.locator("[data-role=stream-key]").innerText();
+        },
+        { timeout: 20_000 },
+      )
+      .not.toBe(key);
   });
 
   it("goes live with an FFmpeg publish to the shown settings; a waiting viewer starts playing by itself", async () => {
@@ -109,9 +140,24 @@ describe("studio and directory in Chromium", () => {
     const key = await studio.locator("[data-role=stream-key]").innerText();
     const server = await studio.locator("[data-role=server]").innerText();
     source = startTestSource({ rtmpUrl: `${server}/${key}`, width: 320, height: 180 });
-    await eventually(async () => ((await studioState())?.status === "live" ? true : undefined), 60_000, "the studio to see the stream live");
-    await eventually(async () => ((await studio.evaluate(() => document.querySelector<HTMLVideoElement>(".preview-wrap video")?.currentTime ?? 0)) > 1 ? true : undefined), 60_000, "the preview to play");
-    await eventually(async () => ((await mobile.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 60_000, "the waiting viewer to play");
+    await eventually(
+      async () => ((await studioState())?.status === "live" ? true : undefined),
+      60_000,
+      "the studio to see the stream live",
+    );
+    await eventually(
+      async () =>
+        (await studio.evaluate(() => document.querySelector<HTMLVideoElement>(".preview-wrap video")?.currentTime ?? 0)) > 1
+          ? true
+          : undefined,
+      60_000,
+      "the preview to play",
+    );
+    await eventually(
+      async () => ((await mobile.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined),
+      60_000,
+      "the waiting viewer to play",
+    );
     expect((await watchState(mobile)).overlay).toBeNull();
   });
 
@@ -126,15 +172,26 @@ describe("studio and directory in Chromium", () => {
     await eventually(async () => ((await studioState())!.poll?.total === 1 ? true : undefined), 20_000, "the vote in the studio");
     expect((await studioState())!.poll!.totals).toEqual([0, 1]);
     await studio.click("text=Close poll");
-    await eventually(async () => ((await watchState(mobile)).poll?.open === false ? true : undefined), 20_000, "the poll closed on the viewer");
+    await eventually(
+      async () => ((await watchState(mobile)).poll?.open === false ? true : undefined),
+      20_000,
+      "the poll closed on the viewer",
+    );
   });
 
   it("chat with mute from the studio", async () => {
     await desktop.fill("#chat input", "first from desktop");
     await desktop.press("#chat input", "Enter");
-    await studio.locator('.mute-btn').first().waitFor({ timeout: 20_000 });
+    await studio.locator(".mute-btn").first().waitFor({ timeout: 20_000 });
     await studio.locator(".chat-msg", { hasText: "first from desktop" }).locator(".mute-btn").click();
-    await eventually(async () => ((await studio.locator(".chat-msg", { hasText: "first from desktop" }).locator(".mute-btn").innerText()) === "Unmute" ? true : undefined), 20_000, "the mute to apply");
+    await eventually(
+      async () =>
+        (await studio.locator(".chat-msg", { hasText: "first from desktop" }).locator(".mute-btn").innerText()) === "Unmute"
+          ? true
+          : undefined,
+      20_000,
+      "the mute to apply",
+    );
     await desktop.fill("#chat input", "second from desktop");
     await desktop.press("#chat input", "Enter");
     await expect.poll(() => desktop.locator(".chat-error").innerText(), { timeout: 20_000 }).toContain("muted");
@@ -148,21 +205,28 @@ describe("studio and directory in Chromium", () => {
     const latest = async (page: Page) => (await watchState(page)).telemetrySent.filter((t) => t.latencyMs !== undefined).at(-1)?.latencyMs;
     const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     // reports come every 5 s and the table refreshes every 3 s: wait for a moment where all agree
-    await eventually(async () => {
-      const [fromMobile, fromDesktop] = [await latest(mobile), await latest(desktop)];
-      const groups = (await studioState())!.qoe?.groups;
-      if (fromMobile === undefined || fromDesktop === undefined || !groups) return undefined;
-      const cells = { mobile: await row("device:mobile").locator("td.latency").innerText(), all: await row("all").locator("td.latency").innerText() };
-      // one viewer in the mobile group: its latest; two in "all": the middle of the two
-      const allMedian = Math.round(((fromMobile + fromDesktop) / 2) * 10) / 10;
-      const agree =
-        groups["device:mobile"]?.medianLatencyMs === fromMobile &&
-        groups["device:desktop"]?.medianLatencyMs === fromDesktop &&
-        groups.all?.medianLatencyMs === allMedian &&
-        cells.mobile === seconds(fromMobile) &&
-        cells.all === seconds(allMedian);
-      return agree ? true : undefined;
-    }, 45_000, "each group's median latency in the table, from its viewers' latest reports");
+    await eventually(
+      async () => {
+        const [fromMobile, fromDesktop] = [await latest(mobile), await latest(desktop)];
+        const groups = (await studioState())!.qoe?.groups;
+        if (fromMobile === undefined || fromDesktop === undefined || !groups) return undefined;
+        const cells = {
+          mobile: await row("device:mobile").locator("td.latency").innerText(),
+          all: await row("all").locator("td.latency").innerText(),
+        };
+        // one viewer in the mobile group: its latest; two in "all": the middle of the two
+        const allMedian = Math.round(((fromMobile + fromDesktop) / 2) * 10) / 10;
+        const agree =
+          groups["device:mobile"]?.medianLatencyMs === fromMobile &&
+          groups["device:desktop"]?.medianLatencyMs === fromDesktop &&
+          groups.all?.medianLatencyMs === allMedian &&
+          cells.mobile === seconds(fromMobile) &&
+          cells.all === seconds(allMedian);
+        return agree ? true : undefined;
+      },
+      45_000,
+      "each group's median latency in the table, from its viewers' latest reports",
+    );
     await studio.locator("table.qoe").scrollIntoViewIfNeeded();
     await screenshot(studio, "studio-qoe-desktop");
   });
@@ -174,22 +238,36 @@ describe("studio and directory in Chromium", () => {
     await studio.evaluate(() => window.scrollTo(0, 0));
     await screenshot(studio, "studio-live-desktop");
     await row.locator("button").click();
-    const applied = await eventually(async () => {
-      const s = await watchState(mobile);
-      return s.actions.some((a) => a.action === "cap_rendition") ? s : undefined;
-    }, 20_000, "the mobile viewer to apply the cap");
+    const applied = await eventually(
+      async () => {
+        const s = await watchState(mobile);
+        return s.actions.some((a) => a.action === "cap_rendition") ? s : undefined;
+      },
+      20_000,
+      "the mobile viewer to apply the cap",
+    );
     expect(applied.renditionCap).toBe(0);
     // the desktop viewer is not in the group
     expect((await watchState(desktop)).actions).toEqual([]);
     // the capped level's bitrate, reported by the player once hls.js has switched, then in the studio's table
     const lowest = await mobile.evaluate(() => Math.round(window.__edgePlayer!.hls!.levels[0]!.bitrate / 1000));
-    await eventually(async () => ((await watchState(mobile)).telemetrySent.some((t) => t.at > applied.actions[0]!.at && t.bitrateKbps === lowest) ? true : undefined), 40_000, "a report at the capped bitrate");
-    await eventually(async () => ((await studioState())!.qoe?.groups["device:mobile"]?.avgBitrateKbps === lowest ? true : undefined), 30_000, "the capped bitrate in the studio's table");
+    await eventually(
+      async () =>
+        (await watchState(mobile)).telemetrySent.some((t) => t.at > applied.actions[0]!.at && t.bitrateKbps === lowest) ? true : undefined,
+      40_000,
+      "a report at the capped bitrate",
+    );
+    await eventually(
+      async () => ((await studioState())!.qoe?.groups["device:mobile"]?.avgBitrateKbps === lowest ? true : undefined),
+      30_000,
+      "the capped bitrate in the studio's table",
+    );
     await expect.poll(() => row.locator("td.bitrate").innerText(), { timeout: 20_000 }).toBe(`${lowest} kb/s`);
     expect(await row.innerText()).toContain("capped");
     // hls.js's ceiling: the lowest level on the mobile viewer; the desktop group uncapped (which level its ABR
     // then picks is hls.js's business: on a loaded machine it sat on the low one too, so that is not asserted)
-    const ceiling = (page: Page) => page.evaluate(() => ({ maxAuto: window.__edgePlayer!.hls!.maxAutoLevel, top: window.__edgePlayer!.hls!.levels.length - 1 }));
+    const ceiling = (page: Page) =>
+      page.evaluate(() => ({ maxAuto: window.__edgePlayer!.hls!.maxAutoLevel, top: window.__edgePlayer!.hls!.levels.length - 1 }));
     expect((await ceiling(mobile)).maxAuto).toBe(0);
     const desktopCeiling = await ceiling(desktop);
     expect(desktopCeiling.maxAuto).toBe(desktopCeiling.top);
@@ -197,7 +275,8 @@ describe("studio and directory in Chromium", () => {
     // a notice to every viewer
     await studio.fill("input[name=notice]", "Halftime show in 5 minutes");
     await studio.click("text=Send notice");
-    for (const page of [mobile, desktop]) await expect.poll(() => page.locator("#notice-text").innerText(), { timeout: 20_000 }).toBe("Halftime show in 5 minutes");
+    for (const page of [mobile, desktop])
+      await expect.poll(() => page.locator("#notice-text").innerText(), { timeout: 20_000 }).toBe("Halftime show in 5 minutes");
     await screenshot(studio, "studio-action-desktop");
     await studio.setViewportSize(PHONE);
     await screenshot(studio, "studio-live-phone");
@@ -210,21 +289,35 @@ describe("studio and directory in Chromium", () => {
     const row = studio.locator('tr[data-group="device:mobile"]');
     expect(await row.locator("button").innerText()).toBe("Lift cap");
     await row.locator("button").click();
-    const lifted = await eventually(async () => {
-      const s = await watchState(mobile);
-      const uncap = s.actions.find((a) => a.action === "uncap_rendition");
-      return uncap ? s : undefined;
-    }, 20_000, "the mobile viewer to lift the cap");
+    const lifted = await eventually(
+      async () => {
+        const s = await watchState(mobile);
+        const uncap = s.actions.find((a) => a.action === "uncap_rendition");
+        return uncap ? s : undefined;
+      },
+      20_000,
+      "the mobile viewer to lift the cap",
+    );
     expect(lifted.renditionCap).toBeNull();
     // automatic quality: hls.js's ABR on, its ceiling back at the top level, the quality menu on "Auto"
     const abr = await mobile.evaluate(() => {
       const hls = window.__edgePlayer!.hls!;
       const video = document.querySelector("video") as HTMLVideoElement & { videoRenditions: { selectedIndex: number } };
-      return { capping: hls.autoLevelCapping, auto: hls.autoLevelEnabled, ceilingAtTop: hls.maxAutoLevel === hls.levels.length - 1, menu: video.videoRenditions.selectedIndex };
+      return {
+        capping: hls.autoLevelCapping,
+        auto: hls.autoLevelEnabled,
+        ceilingAtTop: hls.maxAutoLevel === hls.levels.length - 1,
+        menu: video.videoRenditions.selectedIndex,
+      };
     });
     expect(abr).toEqual({ capping: -1, auto: true, ceilingAtTop: true, menu: -1 });
     // the studio records the action once the API has answered, which can come after the viewer applied it
-    await eventually(async () => ((await studioState())!.actions.some((a) => a.group === "device:mobile" && a.action === "uncap_rendition") ? true : undefined), 20_000, "the studio to record the lift");
+    await eventually(
+      async () =>
+        (await studioState())!.actions.some((a) => a.group === "device:mobile" && a.action === "uncap_rendition") ? true : undefined,
+      20_000,
+      "the studio to record the lift",
+    );
     expect((await studioState())!.actions.at(-1)).toMatchObject({ group: "device:mobile", action: "uncap_rendition" });
     // the table: the badge gone, the button offers the cap again
     await expect.poll(() => row.innerText(), { timeout: 20_000 }).not.toContain("capped");
@@ -234,12 +327,25 @@ describe("studio and directory in Chromium", () => {
     // on a loaded machine, so the pick is made by hand)
     const pick = (index: number) =>
       mobile.evaluate((i) => {
-        (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { selectedIndex: number } }).videoRenditions.selectedIndex = i;
+        (
+          document.querySelector("video") as HTMLVideoElement & { videoRenditions: { selectedIndex: number } }
+        ).videoRenditions.selectedIndex = i;
       }, index);
-    const top = await mobile.evaluate(() => ({ level: window.__edgePlayer!.hls!.levels.length - 1, kbps: Math.round(window.__edgePlayer!.hls!.levels.at(-1)!.bitrate / 1000) }));
+    const top = await mobile.evaluate(() => ({
+      level: window.__edgePlayer!.hls!.levels.length - 1,
+      kbps: Math.round(window.__edgePlayer!.hls!.levels.at(-1)!.bitrate / 1000),
+    }));
     await pick(top.level);
-    await eventually(async () => ((await mobile.evaluate(() => window.__player!.level)) === top.level ? true : undefined), 30_000, "the top rendition on the viewer");
-    await eventually(async () => ((await studioState())!.qoe?.groups["device:mobile"]?.avgBitrateKbps === top.kbps ? true : undefined), 45_000, "the top bitrate in the studio's table");
+    await eventually(
+      async () => ((await mobile.evaluate(() => window.__player!.level)) === top.level ? true : undefined),
+      30_000,
+      "the top rendition on the viewer",
+    );
+    await eventually(
+      async () => ((await studioState())!.qoe?.groups["device:mobile"]?.avgBitrateKbps === top.kbps ? true : undefined),
+      45_000,
+      "the top bitrate in the studio's table",
+    );
     await expect.poll(() => row.locator("td.bitrate").innerText(), { timeout: 20_000 }).toBe(`${top.kbps} kb/s`);
     // and back to automatic
     await pick(-1);
@@ -285,12 +391,18 @@ describe("studio and directory in Chromium", () => {
     for (let i = 0; i <= LIVE_PAGE; i++) {
       // each creation reserves a slot on the stack's one origin (capacity 10) until its next heartbeat
       // reports what it really carries: a full origin answers 503 with Retry-After, and the creation is retried
-      const made = await eventually(async () => {
-        const res = await asBroadcaster<{ streamId: string; originId: string }>("POST", "/api/streams", { title: `Paging ${String(i).padStart(2, "0")}` });
-        if (res.status === 503) return void (await sleep(1_000));
-        expect(res.status).toBe(201);
-        return res;
-      }, 60_000, `room on the origin for stream ${i}`);
+      const made = await eventually(
+        async () => {
+          const res = await asBroadcaster<{ streamId: string; originId: string }>("POST", "/api/streams", {
+            title: `Paging ${String(i).padStart(2, "0")}`,
+          });
+          if (res.status === 503) return void (await sleep(1_000));
+          expect(res.status).toBe(201);
+          return res;
+        },
+        60_000,
+        `room on the origin for stream ${i}`,
+      );
       // what the origin reports once media flows, signed as the origin sends it: a listing needs no FFmpeg
       await internal("POST", `/api/internal/streams/${made.body.streamId}/status`, { originId: made.body.originId, status: "live" });
       ours.push(made.body.streamId);

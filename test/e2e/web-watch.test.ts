@@ -18,16 +18,31 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { createStream, eventually, fetchText, sleep, type CreatedStream } from "./helpers.js";
 import {
-  asBroadcaster, controlsSettled, edge, internal, launchChromium, MOBILE_UA, newGame, openPage, DESKTOP, PHONE, providerControl, screenshot, startLagMonitor, tabStops,
-  unlabelledControls, watchState,
+  asBroadcaster,
+  controlsSettled,
+  edge,
+  internal,
+  launchChromium,
+  MOBILE_UA,
+  newGame,
+  openPage,
+  DESKTOP,
+  PHONE,
+  providerControl,
+  screenshot,
+  startLagMonitor,
+  tabStops,
+  unlabelledControls,
+  watchState,
   type WatchSnapshot,
 } from "./web-helpers.js";
 
 const home = (s: WatchSnapshot) => (s.score?.shown.event as { home?: { score?: number } } | null)?.home?.score;
-const media = (page: Page) => page.evaluate(() => {
-  const video = document.querySelector("video")!;
-  return { muted: video.muted, volume: video.volume, paused: video.paused };
-});
+const media = (page: Page) =>
+  page.evaluate(() => {
+    const video = document.querySelector("video")!;
+    return { muted: video.muted, volume: video.volume, paused: video.paused };
+  });
 
 describe("watch page (web app) in Chromium", () => {
   let browser: Browser;
@@ -43,7 +58,11 @@ describe("watch page (web app) in Chromium", () => {
     stream = await createStream("Herons v Peaks, courtside", { eventId: gameId });
     source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180 });
     browser = await launchChromium();
-    await eventually(async () => ((await fetchText(stream.playbackUrl)).status === 200 ? true : undefined), 40_000, "the stream to be playable");
+    await eventually(
+      async () => ((await fetchText(stream.playbackUrl)).status === 200 ? true : undefined),
+      40_000,
+      "the stream to be playable",
+    );
     const first = await openPage(browser, stream.watchUrl);
     const second = await openPage(browser, stream.watchUrl, {
       init: (context) => context.addInitScript(() => localStorage.setItem("edge.scoreMode", "realtime")),
@@ -59,9 +78,15 @@ describe("watch page (web app) in Chromium", () => {
 
   it("plays, with controls, the LIVE badge and the scorebug", async () => {
     for (const page of [a, b]) {
-      await eventually(async () => ((await page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 60_000, "playback").catch(async (error) => {
+      await eventually(
+        async () => ((await page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined),
+        60_000,
+        "playback",
+      ).catch(async (error) => {
         const s = await watchState(page);
-        throw new Error(`${error}: ${JSON.stringify({ status: s.status, overlay: s.overlay, socket: s.socket, player: await page.evaluate(() => window.__player ?? null) })}`);
+        throw new Error(
+          `${error}: ${JSON.stringify({ status: s.status, overlay: s.overlay, socket: s.socket, player: await page.evaluate(() => window.__player ?? null) })}`,
+        );
       });
       await eventually(async () => (home(await watchState(page)) === 40 ? true : undefined), 30_000, "the scorebug");
     }
@@ -73,7 +98,9 @@ describe("watch page (web app) in Chromium", () => {
     }
     await eventually(async () => ((await a.locator("#live").innerText()) === "LIVE" ? true : undefined), 30_000, "the LIVE badge");
     // quality menu: automatic plus every rendition of the ladder
-    const levels = await a.evaluate(() => (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { length: number } }).videoRenditions.length);
+    const levels = await a.evaluate(
+      () => (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { length: number } }).videoRenditions.length,
+    );
     expect(levels).toBe(2); // the e2e ladder: 180p, 90p
     // the quality menu: opened from the keyboard, 90p picked; hls.js switches to it
     await a.hover(".video-wrap");
@@ -84,18 +111,27 @@ describe("watch page (web app) in Chromium", () => {
     await item("90p").waitFor({ timeout: 15_000 });
     await controlsSettled(a); // the menu's opening transition
     await screenshot(a, "watch-quality-menu-desktop");
-    const selected = () => a.evaluate(() => (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { selectedIndex: number } }).videoRenditions.selectedIndex);
+    const selected = () =>
+      a.evaluate(
+        () =>
+          (document.querySelector("video") as HTMLVideoElement & { videoRenditions: { selectedIndex: number } }).videoRenditions
+            .selectedIndex,
+      );
     // media-chrome redraws the items when hls.js switches level (the "Auto (…)" label) and closes the menu when
     // the controls hide: a click that lost its item is made again, the menu reopened if it closed
     const choose = (name: string, index: number) =>
-      eventually(async () => {
-        if (!(await item(name).isVisible())) {
-          await a.hover(".video-wrap");
-          await a.click("media-rendition-menu-button");
-        }
-        await item(name).click({ timeout: 5_000 });
-        return (await selected()) === index ? true : undefined;
-      }, 45_000, `"${name}" from the quality menu`);
+      eventually(
+        async () => {
+          if (!(await item(name).isVisible())) {
+            await a.hover(".video-wrap");
+            await a.click("media-rendition-menu-button");
+          }
+          await item(name).click({ timeout: 5_000 });
+          return (await selected()) === index ? true : undefined;
+        },
+        45_000,
+        `"${name}" from the quality menu`,
+      );
     await choose("90p", 0);
     await eventually(async () => ((await a.evaluate(() => window.__player!.level)) === 0 ? true : undefined), 30_000, "the switch to 90p");
     // and back to automatic
@@ -136,14 +172,22 @@ describe("watch page (web app) in Chromium", () => {
   it("a score change shows when the playhead reaches it, and at once in real time mode", async () => {
     await startLagMonitor(a);
     await providerControl({ set: { id: gameId, home: { score: 52 }, clock: "05:10" } });
-    const seenA = await eventually(async () => {
-      const s = await watchState(a);
-      return home(s) === 52 ? s : undefined;
-    }, 30_000, "the change in playhead mode");
-    const seenB = await eventually(async () => {
-      const s = await watchState(b);
-      return home(s) === 52 ? s : undefined;
-    }, 30_000, "the change in real time mode");
+    const seenA = await eventually(
+      async () => {
+        const s = await watchState(a);
+        return home(s) === 52 ? s : undefined;
+      },
+      30_000,
+      "the change in playhead mode",
+    );
+    const seenB = await eventually(
+      async () => {
+        const s = await watchState(b);
+        return home(s) === 52 ? s : undefined;
+      },
+      30_000,
+      "the change in real time mode",
+    );
     const frame = seenA.scoreFrames.find((f) => (f.changes as { home?: { score?: number } }).home?.score === 52)!;
     expect(frame).toBeDefined();
     // playhead mode: shown once the video's program time reached the moment of the change (and promptly)
@@ -169,8 +213,16 @@ describe("watch page (web app) in Chromium", () => {
   it("chat: a round trip between two viewers, own messages marked, text never HTML", async () => {
     await a.fill("#chat input", "hello from A <b>not bold</b>");
     await a.press("#chat input", "Enter");
-    await eventually(async () => ((await watchState(b)).chat.some((m) => m.text === "hello from A <b>not bold</b>") ? true : undefined), 20_000, "B to see A's message");
-    const mineA = await eventually(async () => (await watchState(a)).chat.find((m) => m.text.startsWith("hello from A")), 20_000, "A to see its own message");
+    await eventually(
+      async () => ((await watchState(b)).chat.some((m) => m.text === "hello from A <b>not bold</b>") ? true : undefined),
+      20_000,
+      "B to see A's message",
+    );
+    const mineA = await eventually(
+      async () => (await watchState(a)).chat.find((m) => m.text.startsWith("hello from A")),
+      20_000,
+      "A to see its own message",
+    );
     const onB = (await watchState(b)).chat.find((m) => m.text.startsWith("hello from A"))!;
     expect(mineA.mine).toBe(true);
     expect(onB.mine).toBe(false);
@@ -182,7 +234,10 @@ describe("watch page (web app) in Chromium", () => {
   });
 
   it("poll: one vote each, live results, closed", async () => {
-    const opened = await asBroadcaster<{ pollId: string }>("POST", `/api/streams/${stream.streamId}/polls`, { question: "Who wins the 3rd?", choices: ["Herons", "Peaks"] });
+    const opened = await asBroadcaster<{ pollId: string }>("POST", `/api/streams/${stream.streamId}/polls`, {
+      question: "Who wins the 3rd?",
+      choices: ["Herons", "Peaks"],
+    });
     expect(opened.status).toBe(201);
     for (const page of [a, b]) await page.locator("#poll button.vote").first().waitFor({ timeout: 20_000 });
     await a.click('#poll button.vote[data-choice="0"]');
@@ -213,13 +268,23 @@ describe("watch page (web app) in Chromium", () => {
     for (let i = 0; i < 3; i++) {
       await a.fill("#chat input", `while B was away ${i}`);
       await a.press("#chat input", "Enter");
-      await eventually(async () => ((await watchState(a)).chat.some((m) => m.text === `while B was away ${i}`) ? true : undefined), 20_000, `A's message ${i}`);
+      await eventually(
+        async () => ((await watchState(a)).chat.some((m) => m.text === `while B was away ${i}`) ? true : undefined),
+        20_000,
+        `A's message ${i}`,
+      );
     }
-    const s = await eventually(async () => {
-      const state = await watchState(b);
-      return state.chat.filter((m) => m.text.startsWith("while B was away")).length === 3 ? state : undefined;
-    }, 30_000, "B to catch up").catch(async (error) => {
-      throw new Error(`${error}: ${JSON.stringify({ b: (await watchState(b)).socket, chat: (await watchState(b)).chat.slice(-5), a: (await watchState(a)).chatErrors })}`);
+    const s = await eventually(
+      async () => {
+        const state = await watchState(b);
+        return state.chat.filter((m) => m.text.startsWith("while B was away")).length === 3 ? state : undefined;
+      },
+      30_000,
+      "B to catch up",
+    ).catch(async (error) => {
+      throw new Error(
+        `${error}: ${JSON.stringify({ b: (await watchState(b)).socket, chat: (await watchState(b)).chat.slice(-5), a: (await watchState(a)).chatErrors })}`,
+      );
     });
     expect(s.socket!.connects).toBe(before + 1);
     expect(new Set(s.chatSeqs).size).toBe(s.chatSeqs.length);
@@ -252,9 +317,16 @@ describe("watch page (web app) in Chromium", () => {
     await a.click("#like");
     await eventually(async () => ((await watchState(b)).likes > before ? true : undefined), 20_000, "the like on B");
     expect(await b.locator("#likes").innerText()).toBe(String(before + 1));
-    await internal("POST", `/api/internal/streams/${stream.streamId}/system`, { event: "gift", data: { from: "Ana", name: "a golden ball" } });
+    await internal("POST", `/api/internal/streams/${stream.streamId}/system`, {
+      event: "gift",
+      data: { from: "Ana", name: "a golden ball" },
+    });
     // a toast lives 5 s: watched for inside the page (no round trip per look), then its text
-    await b.waitForFunction(() => [...document.querySelectorAll(".toast.gift")].some((t) => t.textContent?.includes("Ana sent a golden ball")), null, { timeout: 20_000 });
+    await b.waitForFunction(
+      () => [...document.querySelectorAll(".toast.gift")].some((t) => t.textContent?.includes("Ana sent a golden ball")),
+      null,
+      { timeout: 20_000 },
+    );
     await screenshot(b, "watch-gift-desktop");
   });
 
@@ -262,7 +334,16 @@ describe("watch page (web app) in Chromium", () => {
     expect(await unlabelledControls(b)).toEqual([]);
     const stops = (await tabStops(b, 25)).join(" | ");
     // the player's controls, the LIVE badge, the scorebug's toggle, likes, the chat: all on the Tab path
-    for (const tag of ["media-play-button", "media-mute-button", "media-rendition-menu-button", "media-fullscreen-button", "button#live", "button#like", "input", "button"]) {
+    for (const tag of [
+      "media-play-button",
+      "media-mute-button",
+      "media-rendition-menu-button",
+      "media-fullscreen-button",
+      "button#live",
+      "button#like",
+      "input",
+      "button",
+    ]) {
       expect(stops, tag).toContain(tag);
     }
     expect(stops).toMatch(/button[^|]*\[[^\]]*[Rr]eal time/);
@@ -277,8 +358,16 @@ describe("watch page (web app) in Chromium", () => {
 
   it("phone layout", async () => {
     const phone = await openPage(browser, stream.watchUrl, { viewport: PHONE, userAgent: MOBILE_UA });
-    await eventually(async () => ((await phone.page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined), 60_000, "playback on the phone");
-    await eventually(async () => (home(await watchState(phone.page)) !== undefined ? true : undefined), 30_000, "the scorebug on the phone");
+    await eventually(
+      async () => ((await phone.page.evaluate(() => window.__player?.currentTime ?? 0)) > 1 ? true : undefined),
+      60_000,
+      "playback on the phone",
+    );
+    await eventually(
+      async () => (home(await watchState(phone.page)) !== undefined ? true : undefined),
+      30_000,
+      "the scorebug on the phone",
+    );
     await screenshot(phone.page, "watch-phone");
     // nothing wider than the screen
     expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
@@ -293,7 +382,11 @@ describe("watch page (web app) in Chromium", () => {
       const c = await openPage(browser, stream.watchUrl);
       await eventually(async () => (home(await watchState(c.page)) === 52 ? true : undefined), 30_000, "the scorebug on C");
       // a late joiner gets the last messages (the log API up to its hello, the socket after)
-      await eventually(async () => ((await watchState(c.page)).chat.some((m) => m.text.startsWith("hello from A")) ? true : undefined), 20_000, "the chat history on C");
+      await eventually(
+        async () => ((await watchState(c.page)).chat.some((m) => m.text.startsWith("hello from A")) ? true : undefined),
+        20_000,
+        "the chat history on C",
+      );
       const framesBefore = (await watchState(c.page)).scoreFrames.length;
       const chip = c.page.locator("#also button", { hasText: "Second camera" });
       await chip.waitFor({ timeout: 20_000 });
@@ -303,10 +396,14 @@ describe("watch page (web app) in Chromium", () => {
       const switched = await watchState(c.page);
       expect(home(switched)).toBe(52);
       expect(switched.eventSocket!.connects).toBe(1);
-      await eventually(async () => {
-        const p = await c.page.evaluate(() => window.__player ?? null);
-        return p?.streamId === second.streamId && p.currentTime > 1 ? true : undefined;
-      }, 60_000, "the second stream to play");
+      await eventually(
+        async () => {
+          const p = await c.page.evaluate(() => window.__player ?? null);
+          return p?.streamId === second.streamId && p.currentTime > 1 ? true : undefined;
+        },
+        60_000,
+        "the second stream to play",
+      );
       const s = await watchState(c.page);
       expect(s.streamId).toBe(second.streamId);
       expect(c.page.url()).toContain(`/watch/${second.streamId}`);
@@ -316,10 +413,14 @@ describe("watch page (web app) in Chromium", () => {
       expect(await c.page.locator("#title").innerText()).toBe("Second camera");
       // and it goes on with the new video: the next change shows when the second stream's playhead reaches it
       await providerControl({ set: { id: gameId, home: { score: 55 }, clock: "04:40" } });
-      const after = await eventually(async () => {
-        const state = await watchState(c.page);
-        return home(state) === 55 ? state : undefined;
-      }, 30_000, "the next change on the second stream");
+      const after = await eventually(
+        async () => {
+          const state = await watchState(c.page);
+          return home(state) === 55 ? state : undefined;
+        },
+        30_000,
+        "the next change on the second stream",
+      );
       const change = after.scoreFrames.find((f) => (f.changes as { home?: { score?: number } }).home?.score === 55)!;
       expect(change).toBeDefined();
       expect(after.score!.mode).toBe("playhead");
@@ -337,7 +438,11 @@ describe("watch page (web app) in Chromium", () => {
     const historyBefore = (await watchState(a)).overlayHistory.length;
     await source.stop();
     // the origin holds the stream for its grace period only, from the moment it reports the broadcaster gone
-    const reconnectingAt = await eventually(async () => ((await streamStatus()) === "reconnecting" ? Date.now() : undefined), 30_000, "the Worker to see the broadcaster gone");
+    const reconnectingAt = await eventually(
+      async () => ((await streamStatus()) === "reconnecting" ? Date.now() : undefined),
+      30_000,
+      "the Worker to see the broadcaster gone",
+    );
     // the broadcaster comes back once the page shows the overlay, and at the latest half-way through the grace
     // (its publish must land inside it; the new run's first segment takes a while, so the state lasts beyond that)
     let shot = false;
@@ -352,26 +457,38 @@ describe("watch page (web app) in Chromium", () => {
     }
     source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180 });
     // the page's own record of what it showed: reconnecting, then nothing (live) again, never ended
-    const back = await eventually(async () => {
-      const s = await watchState(a);
-      await shoot(s);
-      return s.overlay === null && shown(s).slice(historyBefore).includes("reconnecting") ? s : undefined;
-    }, 60_000, "the overlay, then its end").catch(async (error) => {
+    const back = await eventually(
+      async () => {
+        const s = await watchState(a);
+        await shoot(s);
+        return s.overlay === null && shown(s).slice(historyBefore).includes("reconnecting") ? s : undefined;
+      },
+      60_000,
+      "the overlay, then its end",
+    ).catch(async (error) => {
       const s = await watchState(a);
       throw new Error(`${error}: ${JSON.stringify({ history: s.overlayHistory, status: s.status, worker: await streamStatus() })}`);
     });
     expect(shown(back).slice(historyBefore)).toEqual(["reconnecting", null]);
     expect(await a.locator("#state-pill").innerText()).toMatch(/live/i);
     const t0 = await a.evaluate(() => window.__player!.currentTime);
-    await eventually(async () => ((await a.evaluate(() => window.__player!.currentTime)) > t0 + 1 ? true : undefined), 60_000, "playback to resume");
+    await eventually(
+      async () => ((await a.evaluate(() => window.__player!.currentTime)) > t0 + 1 ? true : undefined),
+      60_000,
+      "playback to resume",
+    );
   });
 
   it("ended: final stats and the replay link", async () => {
     await source.stop();
-    const s = await eventually(async () => {
-      const state = await watchState(a);
-      return state.overlay === "ended" ? state : undefined;
-    }, 60_000, "the ended state");
+    const s = await eventually(
+      async () => {
+        const state = await watchState(a);
+        return state.overlay === "ended" ? state : undefined;
+      },
+      60_000,
+      "the ended state",
+    );
     expect(s.status).toBe("ended");
     expect(s.stats?.peakViewers).toBeGreaterThanOrEqual(2);
     expect(s.stats?.likes).toBeGreaterThanOrEqual(1);

@@ -310,7 +310,15 @@ function before(a: Position, b: Position): boolean {
 
 export async function runSimulatedViewer(options: ViewerOptions): Promise<ViewerStats> {
   const stats: ViewerStats = {
-    requests: 0, errors: [], segments: 0, parts: 0, blockingReloads: 0, bytes: 0, tiers: {}, playlists: [], ended: false,
+    requests: 0,
+    errors: [],
+    segments: 0,
+    parts: 0,
+    blockingReloads: 0,
+    bytes: 0,
+    tiers: {},
+    playlists: [],
+    ended: false,
     startedAt: Date.now(),
   };
   if (options.recordTimeline) {
@@ -343,7 +351,13 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
       options.onRequest?.({ url, status: response.status, tier: response.headers.get("x-cache-tier"), ms: Date.now() - started });
       if (!response.ok) {
         // 5xx: keep the start of the body (our Worker answers JSON { error: { code, message } }) for diagnosis
-        const detail = response.status >= 500 ? await response.text().then((t) => (t.trim() ? ` ${t.slice(0, 160).replace(/\s+/g, " ")}` : ""), () => "") : "";
+        const detail =
+          response.status >= 500
+            ? await response.text().then(
+                (t) => (t.trim() ? ` ${t.slice(0, 160).replace(/\s+/g, " ")}` : ""),
+                () => "",
+              )
+            : "";
         if (response.status < 500) await response.body?.cancel();
         stats.errors.push(`${response.status} ${url}${detail}`);
         return { status: response.status };
@@ -352,7 +366,8 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
     } catch (error) {
       clearTimeout(timer);
       options.onRequest?.({ url, status: 0, tier: null, ms: Date.now() - started });
-      if (!stop.signal.aborted) stats.errors.push(`${timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : describeFetchError(error)} ${url}`);
+      if (!stop.signal.aborted)
+        stats.errors.push(`${timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : describeFetchError(error)} ${url}`);
       return { status: 0 };
     }
   };
@@ -606,7 +621,7 @@ async function runLowLatency(ctx: Context, first: { text: string; playlist: Medi
     cursor = { msn: unit.msn, part: Math.max(0, unit.part) };
     if (model && join.at !== undefined) model.begin(join.at, first.playlist);
   } else {
-    cursor = { msn: (first.playlist.mediaSequenceBase ?? 0), part: 0 };
+    cursor = { msn: first.playlist.mediaSequenceBase ?? 0, part: 0 };
   }
   schedule(first.playlist);
 

@@ -26,7 +26,8 @@ describe("bench options for LL-HLS", () => {
 
 describe("offload mix and figures", () => {
   it("spreads the standard-HLS share over the audience, at least one viewer", () => {
-    const pick = (count: number, pct: number) => Array.from({ length: count }, (_, i) => standardShare(count, pct)(i)).filter((m) => m === "standard").length;
+    const pick = (count: number, pct: number) =>
+      Array.from({ length: count }, (_, i) => standardShare(count, pct)(i)).filter((m) => m === "standard").length;
     expect(pick(10, 10)).toBe(1);
     expect(pick(100, 10)).toBe(10);
     expect(pick(1000, 10)).toBe(100);
@@ -89,7 +90,10 @@ describe("offload mix and figures", () => {
         distinctByType: { segment: 5, init: 2, part: 60, blocking: 60 },
         renditions: 2,
         seconds: 10,
-        byMode: { ll: { viewers: 9, requests: 900, viewerSeconds: 90, medianLagMs: 900 }, standard: { viewers: 1, requests: 20, viewerSeconds: 10, medianLagMs: 4_100 } },
+        byMode: {
+          ll: { viewers: 9, requests: 900, viewerSeconds: 90, medianLagMs: 900 },
+          standard: { viewers: 1, requests: 20, viewerSeconds: 10, medianLagMs: 4_100 },
+        },
       },
     };
     const f = offloadFigures(entry);
@@ -105,7 +109,13 @@ describe("offload mix and figures", () => {
     const peerEntry: OffloadEntry = {
       ...entry,
       system: "peer",
-      origin: { requests: 30, requestsByType: { media: 20, segment: 10 }, fetchesByType: { media: 20, segment: 10 }, uniqueByType: { media: 2, segment: 10 }, maxPerObjectByType: { segment: 1 } },
+      origin: {
+        requests: 30,
+        requestsByType: { media: 20, segment: 10 },
+        fetchesByType: { media: 20, segment: 10 },
+        uniqueByType: { media: 2, segment: 10 },
+        maxPerObjectByType: { segment: 1 },
+      },
       aggregate: { ...entry.aggregate, byMode: { standard: { viewers: 10, requests: 200, viewerSeconds: 100, medianLagMs: null } } },
     };
     expect(offloadRows([entry], [10], false).every((r) => r.peer === null)).toBe(true);
@@ -116,26 +126,68 @@ describe("offload mix and figures", () => {
     expect(byMeasure.get("requests per viewer per second, standard viewers")).toMatchObject({ ours: 2, peer: 2 });
     expect(byMeasure.get("requests per viewer per second, LL-HLS viewers")).toMatchObject({ ours: 10, peer: "n/a (no LL-HLS)" });
     expect(byMeasure.get("most origin fetches of one part / blocking answer / segment")?.ours).toBe("2 / 1 / —");
-    expect(byMeasure.get("viewers' lag behind live at the end, median, LL-HLS / standard")).toMatchObject({ ours: "0.90 s / 4.10 s", peer: null });
+    expect(byMeasure.get("viewers' lag behind live at the end, median, LL-HLS / standard")).toMatchObject({
+      ours: "0.90 s / 4.10 s",
+      peer: null,
+    });
   });
 });
 
 describe("sync spread of modelled playheads", () => {
-  const viewer = (playhead: ViewerStats["playhead"], timeline?: ViewerStats["timeline"], durations?: ViewerStats["durations"]): ViewerStats => ({
-    requests: 0, errors: [], segments: 0, parts: 0, blockingReloads: 0, bytes: 0, tiers: {}, playlists: [], ended: false, startedAt: 0,
-    playhead, timeline, durations,
+  const viewer = (
+    playhead: ViewerStats["playhead"],
+    timeline?: ViewerStats["timeline"],
+    durations?: ViewerStats["durations"],
+  ): ViewerStats => ({
+    requests: 0,
+    errors: [],
+    segments: 0,
+    parts: 0,
+    blockingReloads: 0,
+    bytes: 0,
+    tiers: {},
+    playlists: [],
+    ended: false,
+    startedAt: 0,
+    playhead,
+    timeline,
+    durations,
   });
   const head = (position: number | null, at: number, playing: boolean, rate = 1) => ({
-    position, at, playing, rate, startedAt: 0, stalls: 0, stalledMs: 0, seeks: 0, syncState: "locked" as const, offset: 0, targetDelay: 1.3, samples: [],
+    position,
+    at,
+    playing,
+    rate,
+    startedAt: 0,
+    stalls: 0,
+    stalledMs: 0,
+    seeks: 0,
+    syncState: "locked" as const,
+    offset: 0,
+    targetDelay: 1.3,
+    samples: [],
   });
 
   it("moves each playhead to the common instant at its rate, unless stalled, and skips those that never played", () => {
-    const stats = [viewer(head(10_000, 1_000, true)), viewer(head(10_000, 1_100, true, 1.05)), viewer(head(9_000, 900, false)), viewer(head(null, 1_000, false)), viewer(undefined)];
+    const stats = [
+      viewer(head(10_000, 1_000, true)),
+      viewer(head(10_000, 1_100, true, 1.05)),
+      viewer(head(9_000, 900, false)),
+      viewer(head(null, 1_000, false)),
+      viewer(undefined),
+    ];
     expect(modelledPositions(stats, 1_200)).toEqual([10_200, 10_000 + 100 * 1.05, 9_000]);
   });
 
   it("places standard viewers on the EXTINF-chained timeline", () => {
-    const a = viewer(undefined, [{ msn: 1, duration: 2, loadedAt: 0, discontinuity: false }, { msn: 2, duration: 2, loadedAt: 100, discontinuity: false }], { 1: 2, 2: 2 });
+    const a = viewer(
+      undefined,
+      [
+        { msn: 1, duration: 2, loadedAt: 0, discontinuity: false },
+        { msn: 2, duration: 2, loadedAt: 100, discontinuity: false },
+      ],
+      { 1: 2, 2: 2 },
+    );
     const b = viewer(undefined, [{ msn: 2, duration: 2, loadedAt: 500, discontinuity: false }], { 2: 2, 3: 2 });
     expect(chainedPositions([a, b], 1_500)).toEqual([1.5, 3]);
   });
@@ -143,7 +195,14 @@ describe("sync spread of modelled playheads", () => {
 
 describe("latency chart legend", () => {
   it("wraps the legend onto rows of as many 240 px entries as fit (two at 760 px)", () => {
-    const series = Array.from({ length: 5 }, (_, i) => ({ name: `s${i}`, color: "#000", points: [[0, 1], [1, 2]] as Array<[number, number]> }));
+    const series = Array.from({ length: 5 }, (_, i) => ({
+      name: `s${i}`,
+      color: "#000",
+      points: [
+        [0, 1],
+        [1, 2],
+      ] as Array<[number, number]>,
+    }));
     const svg = lineChart(series, { title: "t", xLabel: "x", yLabel: "y", height: 420 });
     const ys = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)">s\d<\/text>/g)].map((m) => Number(m[1]));
     expect(ys).toEqual([370, 370, 388, 388, 406]);

@@ -103,7 +103,8 @@ describe("peer ladder", () => {
     expect(peer).not.toContain("mp4");
     expect(peer.some((a) => a.startsWith("pipe:"))).toBe(false);
     // Same encoder settings: every x264 flag of ours is there, in order.
-    const encoderFlags = (args: string[]) => args.filter((a, i) => ["-c:v", "-preset", "-tune", "-b:v", "-g", "-force_key_frames", "-sc_threshold"].includes(args[i - 1] ?? ""));
+    const encoderFlags = (args: string[]) =>
+      args.filter((a, i) => ["-c:v", "-preset", "-tune", "-b:v", "-g", "-force_key_frames", "-sc_threshold"].includes(args[i - 1] ?? ""));
     expect(encoderFlags(peer)).toEqual(encoderFlags(ours));
     expect(peer[peer.indexOf("-filter_complex") + 1]).toBe(ours[ours.indexOf("-filter_complex") + 1]);
   });
@@ -111,7 +112,12 @@ describe("peer ladder", () => {
 
 describe("origin counts", () => {
   it("parses the origin access log format and classifies nginx-rtmp's nested HLS paths", () => {
-    expect(parseAccessLogLine('1795238875.689 "/hls/bench.m3u8" 200 241')).toEqual({ time: 1795238875689, uri: "/hls/bench.m3u8", status: 200, bytes: 241 });
+    expect(parseAccessLogLine('1795238875.689 "/hls/bench.m3u8" 200 241')).toEqual({
+      time: 1795238875689,
+      uri: "/hls/bench.m3u8",
+      status: 200,
+      bytes: 241,
+    });
     expect(parseAccessLogLine("garbage")).toBeNull();
     expect(classifyPeerUri("/hls/bench.m3u8")).toBe("master");
     expect(classifyPeerUri("/hls/bench_360p/index.m3u8")).toBe("media");
@@ -239,7 +245,11 @@ describe("frame-number barcode", () => {
   }
 
   it("reads back the frame number it encodes, at any size", () => {
-    for (const [w, h] of [[640, 360], [320, 180], [426, 240]] as const) {
+    for (const [w, h] of [
+      [640, 360],
+      [320, 180],
+      [426, 240],
+    ] as const) {
       for (const n of [0, 1, 29, 1800, 123_456, 2 ** barcode.BITS - 1]) expect(barcode.decode(paint(n, w, h), w, h)).toBe(n);
     }
   });

@@ -35,8 +35,18 @@ describe("simulated viewer playhead", () => {
   const starts = chainStarts(durations);
 
   it("chains segment start times from EXTINF durations, filling gaps with the typical duration", () => {
-    expect([...starts]).toEqual([[10, 0], [11, 2], [12, 4], [13, 6], [14, 8]]);
-    expect([...chainStarts({ 1: 2, 2: 1.5, 5: 2 })]).toEqual([[1, 0], [2, 2], [5, 7.5]]);
+    expect([...starts]).toEqual([
+      [10, 0],
+      [11, 2],
+      [12, 4],
+      [13, 6],
+      [14, 8],
+    ]);
+    expect([...chainStarts({ 1: 2, 2: 1.5, 5: 2 })]).toEqual([
+      [1, 0],
+      [2, 2],
+      [5, 7.5],
+    ]);
   });
 
   it("plays at 1x from the first segment's arrival", () => {

@@ -60,7 +60,10 @@ describe("bench table", () => {
       { group: "event fan-out", measure: "p99", unit: "ms", ours: 12, peer: 10, better: "lower" },
     ]);
     const flat = fanoutRows({ ours: { p50: 3, p99: 9 } });
-    expect(flat.map((r) => [r.measure, r.ours])).toEqual([["ours p50", 3], ["ours p99", 9]]);
+    expect(flat.map((r) => [r.measure, r.ours])).toEqual([
+      ["ours p50", 3],
+      ["ours p99", 9],
+    ]);
   });
 });
 
@@ -73,8 +76,23 @@ describe("latency chart", () => {
   it("draws one path per series, dashed where asked, and escapes text", () => {
     const svg = lineChart(
       [
-        { name: "ours <a>", color: "#f00", points: [[0, 1], [1, 2]] },
-        { name: "peer", color: "#00f", dashed: true, points: [[0, 6], [1, 6.5]] },
+        {
+          name: "ours <a>",
+          color: "#f00",
+          points: [
+            [0, 1],
+            [1, 2],
+          ],
+        },
+        {
+          name: "peer",
+          color: "#00f",
+          dashed: true,
+          points: [
+            [0, 6],
+            [1, 6.5],
+          ],
+        },
         { name: "empty", color: "#000", points: [] },
       ],
       { title: "t & u", xLabel: "x", yLabel: "y" },

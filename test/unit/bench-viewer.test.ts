@@ -11,14 +11,7 @@ import type { MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainStarts, playheadAt } from "../../bench/lib/playhead.js";
 import { ModelPlayhead } from "../support/model-playhead.js";
-import {
-  blockingUrl,
-  joinPoint,
-  mediaUnits,
-  nextDirective,
-  offersLowLatency,
-  runSimulatedViewer,
-} from "../support/simulated-viewer.js";
+import { blockingUrl, joinPoint, mediaUnits, nextDirective, offersLowLatency, runSimulatedViewer } from "../support/simulated-viewer.js";
 import { SyncController, targetDelayFromPlaylist } from "../../web/player/sync-controller.js";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -133,7 +126,10 @@ describe("modelled playhead", () => {
     head.addMedia(0, 1_000, 0);
     head.addMedia(1_020, 2_000, 0); // 20 ms of PDT jitter: one range
     head.addMedia(2_300, 3_000, 0); // a 300 ms hole
-    expect(head.buffered).toEqual([[0, 2_000], [2_300, 3_000]]);
+    expect(head.buffered).toEqual([
+      [0, 2_000],
+      [2_300, 3_000],
+    ]);
     head.start(1_900, 0);
     head.advance(200); // reaches the hole after 100 ms and jumps it
     expect(head.position).toBe(2_300);
@@ -251,7 +247,11 @@ function fakeOrigin() {
         if (wanted > s.total) s.total = wanted;
       } else if (!ll && ++s.plainLoads > 1) s.total += PARTS_PER_SEGMENT; // a standard client reloads: a segment later
       let text = llPlaylist(s.total);
-      if (!ll) text = text.split("\n").filter((l) => !/^#EXT-X-(PART|PRELOAD-HINT|SERVER-CONTROL|PART-INF)/.test(l)).join("\n");
+      if (!ll)
+        text = text
+          .split("\n")
+          .filter((l) => !/^#EXT-X-(PART|PRELOAD-HINT|SERVER-CONTROL|PART-INF)/.test(l))
+          .join("\n");
       // small pause so the viewer's loop yields (not a timing assumption)
       setTimeout(() => {
         res.writeHead(200, { "content-type": "application/vnd.apple.mpegurl" });
@@ -292,7 +292,12 @@ describe("simulated viewer against a fake LL-HLS origin", () => {
 
   it("joins with one plain load, then blocks on the next part and fetches every part once, in order", async () => {
     // long enough for several reloads on a loaded machine (the fake origin answers each at once)
-    const stats = await runSimulatedViewer({ masterUrl: `${base}/live/ll/master.m3u8`, durationMs: 1_500, variantIndex: 0, recordTimeline: true });
+    const stats = await runSimulatedViewer({
+      masterUrl: `${base}/live/ll/master.m3u8`,
+      durationMs: 1_500,
+      variantIndex: 0,
+      recordTimeline: true,
+    });
     expect(stats.mode).toBe("ll");
     expect(stats.errors).toEqual([]);
     const [master, firstMedia, ...rest] = origin.of("ll");
@@ -325,7 +330,10 @@ describe("simulated viewer against a fake LL-HLS origin", () => {
   });
 
   it("plays standard HLS when forced (whole segments, plain reloads) and when the playlist has no parts", async () => {
-    for (const [stream, mode] of [["forced", "standard"], ["plain", "auto"]] as const) {
+    for (const [stream, mode] of [
+      ["forced", "standard"],
+      ["plain", "auto"],
+    ] as const) {
       const stats = await runSimulatedViewer({ masterUrl: `${base}/live/${stream}/master.m3u8`, durationMs: 300, variantIndex: 0, mode });
       const requests = origin.of(stream);
       expect(stats.mode).toBe("standard");
@@ -348,7 +356,12 @@ describe("simulated viewer against a fake LL-HLS origin", () => {
     expect(flakyParts.some((r) => r.endsWith("-p32.m4s"))).toBe(true);
 
     // a time-out that a loaded machine's ordinary answers stay well inside, so only the hanging part hits it
-    const hang = await runSimulatedViewer({ masterUrl: `${base}/live/hang/master.m3u8`, durationMs: 6_000, variantIndex: 0, requestTimeoutMs: 1_000 });
+    const hang = await runSimulatedViewer({
+      masterUrl: `${base}/live/hang/master.m3u8`,
+      durationMs: 6_000,
+      variantIndex: 0,
+      requestTimeoutMs: 1_000,
+    });
     expect(hang.errors).toHaveLength(3);
     for (const e of hang.errors) expect(e).toMatch(/^no answer within 1000 ms .*-p31\.m4s$/);
     expect(origin.of("hang").some((r) => r.endsWith("-p32.m4s"))).toBe(true);

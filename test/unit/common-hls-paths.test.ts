@@ -12,8 +12,18 @@ describe("HLS object paths", () => {
   });
 
   it("rejects traversal, odd characters and overlong paths", () => {
-    for (const bad of ["../master.m3u8", "720p/../master.m3u8", "720p//index.m3u8", "720P/index.m3u8",
-      "720p/index.m3u8?x", "720p%2Findex.m3u8", "a/b/index.m3u8", "", `${"a".repeat(200)}.m3u8`, "720p/evil.mp4"]) {
+    for (const bad of [
+      "../master.m3u8",
+      "720p/../master.m3u8",
+      "720p//index.m3u8",
+      "720P/index.m3u8",
+      "720p/index.m3u8?x",
+      "720p%2Findex.m3u8",
+      "a/b/index.m3u8",
+      "",
+      `${"a".repeat(200)}.m3u8`,
+      "720p/evil.mp4",
+    ]) {
       expect(classifyObjectPath(bad), bad).toBeNull();
     }
     expect(isValidStreamId("abcd1234efgh")).toBe(true);

@@ -36,7 +36,7 @@ describe("event diff", () => {
   it("apply(prev, diff(prev, next)) == next, over a sequence of random edits", () => {
     let prev = structuredClone(base);
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 200; i++) {
       const next = structuredClone(prev);
       if (rnd() < 0.5) next.home.score += 1 + Math.floor(rnd() * 3);
@@ -50,7 +50,9 @@ describe("event diff", () => {
       } else {
         expect(applyEventChanges(prev, changes)).toEqual(next);
         // never more than what changed
-        expect(Object.keys(changes).every((k) => !deepEqual((prev as Record<string, unknown>)[k], (next as Record<string, unknown>)[k]))).toBe(true);
+        expect(
+          Object.keys(changes).every((k) => !deepEqual((prev as Record<string, unknown>)[k], (next as Record<string, unknown>)[k])),
+        ).toBe(true);
       }
       prev = next;
     }

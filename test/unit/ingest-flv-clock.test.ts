@@ -20,11 +20,32 @@ function flv(offsetS: number, audio = true): { header: Buffer; tags: Tag[] } {
   const out = spawnSync(
     resolveFfmpeg(),
     [
-      "-hide_banner", "-loglevel", "error",
-      "-f", "lavfi", "-i", "testsrc=size=160x120:rate=30",
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=size=160x120:rate=30",
       ...(audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"] : []),
-      "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", "30",
-      ...(audio ? ["-c:a", "aac"] : ["-an"]), "-output_ts_offset", String(offsetS), "-f", "flv", "pipe:1",
+      "-t",
+      "3",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-tune",
+      "zerolatency",
+      "-pix_fmt",
+      "yuv420p",
+      "-g",
+      "30",
+      ...(audio ? ["-c:a", "aac"] : ["-an"]),
+      "-output_ts_offset",
+      String(offsetS),
+      "-f",
+      "flv",
+      "pipe:1",
     ],
     { maxBuffer: 64 << 20 },
   );
@@ -33,7 +54,7 @@ function flv(offsetS: number, audio = true): { header: Buffer; tags: Tag[] } {
   const headerSize = data.readUInt32BE(5);
   const header = data.subarray(0, headerSize + 4);
   const tags: Tag[] = [];
-  for (let pos = headerSize + 4; pos + 11 <= data.length; ) {
+  for (let pos = headerSize + 4; pos + 11 <= data.length;) {
     const size = data.readUIntBE(pos + 1, 3);
     const ts = (data.readUIntBE(pos + 4, 3) | (data[pos + 7]! << 24)) >>> 0;
     tags.push({ type: data[pos]! & 0x1f, ts, bytes: data.subarray(pos, pos + 11 + size + 4) });

@@ -21,10 +21,30 @@ function publisher(key: string): ChildProcess {
   return spawn(
     resolveFfmpeg(),
     [
-      "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-      "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=15", "-t", "30",
-      "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", "15",
-      "-f", "flv", `rtmp://127.0.0.1:${PORT}/live/${key}`,
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-nostdin",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=160x90:rate=15",
+      "-t",
+      "30",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-tune",
+      "zerolatency",
+      "-pix_fmt",
+      "yuv420p",
+      "-g",
+      "15",
+      "-f",
+      "flv",
+      `rtmp://127.0.0.1:${PORT}/live/${key}`,
     ],
     { stdio: "ignore" },
   );
@@ -84,7 +104,10 @@ describe("RTMP ingest defences", { timeout: 30_000 }, () => {
     clients.forEach((c, i) => i % 3 === 0 && c?.socket.write(Buffer.alloc(2000, 0x41)));
     const closedAfter = await Promise.all(clients.map((c) => (c ? Promise.race([c.closed, sleep(6_000).then(() => Infinity)]) : 0)));
     // everything is closed: refused over the cap at once, the rest by the deadline (garbage may be refused earlier by NMS itself)
-    expect(closedAfter.every((ms) => ms < 4_000), JSON.stringify(closedAfter)).toBe(true);
+    expect(
+      closedAfter.every((ms) => ms < 4_000),
+      JSON.stringify(closedAfter),
+    ).toBe(true);
     const silent = closedAfter.filter((_, i) => i % 3 !== 0);
     for (const ms of silent) expect(ms < 500 || (ms >= 1_400 && ms < 4_000), `closed after ${ms} ms`).toBe(true);
     for (let i = 0; i < 20 && ingest.guardStats().open > 0; i++) await sleep(50); // the server side's close events
@@ -134,7 +157,9 @@ describe("RTMP ingest defences", { timeout: 30_000 }, () => {
   });
 
   it("redactStreamKeys", () => {
-    expect(redactStreamKeys("FLV session x 1.2.3.4 push /live/sk_abcdefgh12345678 error")).toBe("FLV session x 1.2.3.4 push /live/<redacted> error");
+    expect(redactStreamKeys("FLV session x 1.2.3.4 push /live/sk_abcdefgh12345678 error")).toBe(
+      "FLV session x 1.2.3.4 push /live/<redacted> error",
+    );
     expect(redactStreamKeys("invalid stream path characters: app=live, name=sk_abcdefgh12345678")).toBe(
       "invalid stream path characters: app=live, name=<redacted>",
     );
@@ -142,7 +167,9 @@ describe("RTMP ingest defences", { timeout: 30_000 }, () => {
     expect(redactStreamKeys("push /live/<redacted> error, streamPath=/live/sk_abcdefgh12345678 already has a publisher")).toBe(
       "push /live/<redacted> error, streamPath=/live/<redacted> already has a publisher",
     );
-    expect(redactStreamKeys("Homepage: https://github.com/illuspas/Node-Media-Server")).toBe("Homepage: https://github.com/illuspas/Node-Media-Server");
+    expect(redactStreamKeys("Homepage: https://github.com/illuspas/Node-Media-Server")).toBe(
+      "Homepage: https://github.com/illuspas/Node-Media-Server",
+    );
     expect(redactStreamKeys("RTMP session abc 1.2.3.4 publish /live/sk_abcdefgh12345678, streamId 3")).toBe(
       "RTMP session abc 1.2.3.4 publish /live/<redacted>, streamId 3",
     );

@@ -69,15 +69,10 @@ export function trak(t: TrakSpec): Buffer {
   const hdlr = full("hdlr", 0, 0, u32(0), Buffer.from(t.handler), zeros(12), u8(0));
   const stsd = full("stsd", 0, 0, u32(1), t.entry);
   const stbl = box("stbl", stsd);
-  return box(
-    "trak",
-    full("tkhd", 0, 3, u32(0), u32(0), u32(t.id), zeros(4)),
-    box("mdia", mdhd, hdlr, box("minf", stbl)),
-  );
+  return box("trak", full("tkhd", 0, 3, u32(0), u32(0), u32(t.id), zeros(4)), box("mdia", mdhd, hdlr, box("minf", stbl)));
 }
 
-export const trex = (id: number, duration: number, flags: number) =>
-  full("trex", 0, 0, u32(id), u32(1), u32(duration), u32(0), u32(flags));
+export const trex = (id: number, duration: number, flags: number) => full("trex", 0, 0, u32(id), u32(1), u32(duration), u32(0), u32(flags));
 
 export function moov(traks: TrakSpec[], trexes: Buffer[]): Buffer {
   return box("moov", full("mvhd", 0, 0, zeros(96)), ...traks.map(trak), box("mvex", ...trexes));
@@ -110,9 +105,7 @@ export function traf(t: TrafSpec): Buffer {
     tfhdFields.push(u32(t.tfhdFlags));
   }
   const tfdt =
-    t.tfdtVersion === 1 || typeof t.bmdt === "bigint"
-      ? full("tfdt", 1, 0, u64(t.bmdt))
-      : full("tfdt", 0, 0, u32(Number(t.bmdt)));
+    t.tfdtVersion === 1 || typeof t.bmdt === "bigint" ? full("tfdt", 1, 0, u64(t.bmdt)) : full("tfdt", 0, 0, u32(Number(t.bmdt)));
   const truns: Buffer[] = [];
   const runs = t.truns ?? 1;
   const per = Math.ceil(t.count / runs);
@@ -144,4 +137,3 @@ export const SYNC = 0x02000000; // sample_depends_on = 2 (I-frame), sync
 export const VIDEO: TrakSpec = { id: 1, handler: "vide", timescale: 90000, entry: avc1(1280, 720, 0x64, 0x00, 0x1f) };
 export const AUDIO: TrakSpec = { id: 2, handler: "soun", timescale: 48000, entry: mp4a(Buffer.from([0x11, 0x90])) };
 export const avInit = () => Buffer.concat([ftyp(), moov([VIDEO, AUDIO], [trex(1, 0, NON_SYNC), trex(2, 1024, 0)])]);
-

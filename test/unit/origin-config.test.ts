@@ -59,7 +59,12 @@ describe("origin config", () => {
   });
 
   it("honours RTMP_PORT, ORIGIN_HTTP_PORT and EDGE_PORT", () => {
-    const config = loadOriginConfig({ ORIGIN_SHARED_SECRET: "x".repeat(32), RTMP_PORT: "2935", ORIGIN_HTTP_PORT: "9080", EDGE_PORT: "9787" });
+    const config = loadOriginConfig({
+      ORIGIN_SHARED_SECRET: "x".repeat(32),
+      RTMP_PORT: "2935",
+      ORIGIN_HTTP_PORT: "9080",
+      EDGE_PORT: "9787",
+    });
     expect(config.rtmpPort).toBe(2935);
     expect(config.publicBaseUrl).toBe("http://127.0.0.1:9080");
     expect(config.workerUrl).toBe("http://127.0.0.1:9787");

@@ -1,17 +1,26 @@
 import { describe, expect, it } from "vitest";
-import {
-  BoxError,
-  BoxSplitter,
-  MAX_BOX_SIZE,
-  parseInit,
-  parseMoof,
-  type Box,
-  type TrackDefaults,
-} from "../../origin/packager/boxes.js";
+import { BoxError, BoxSplitter, MAX_BOX_SIZE, parseInit, parseMoof, type Box, type TrackDefaults } from "../../origin/packager/boxes.js";
 import { SEGMENT_TYPE_BOX } from "../../origin/packager/cmaf.js";
 import { Segmenter, type SegmenterEvent, type Segment } from "../../origin/packager/segmenter.js";
 import {
-  AUDIO, NON_SYNC, SYNC, VIDEO, avInit, avc1, box, ftyp, largeBox, mdat, moof, moov, mp4a, trak, trex, u32, u64, zeros,
+  AUDIO,
+  NON_SYNC,
+  SYNC,
+  VIDEO,
+  avInit,
+  avc1,
+  box,
+  ftyp,
+  largeBox,
+  mdat,
+  moof,
+  moov,
+  mp4a,
+  trak,
+  trex,
+  u32,
+  u64,
+  zeros,
   type TrafSpec,
 } from "./mp4-writer.js";
 
@@ -26,7 +35,7 @@ function rng(seed: number): () => number {
 
 function splitRandomly(data: Buffer, random: () => number, maxPiece: number): Buffer[] {
   const pieces: Buffer[] = [];
-  for (let pos = 0; pos < data.length; ) {
+  for (let pos = 0; pos < data.length;) {
     const n = 1 + Math.floor(random() * maxPiece);
     pieces.push(data.subarray(pos, pos + n));
     pos += n;
@@ -158,9 +167,7 @@ describe("parseInit", () => {
 
   it("fails clearly without a moov or with a box overrunning its parent", () => {
     expect(() => parseInit(ftyp())).toThrow(/no moov/);
-    expect(() => parseInit(Buffer.concat([ftyp(), box("moov", u32(999), Buffer.from("trak"))]))).toThrow(
-      /overruns/,
-    );
+    expect(() => parseInit(Buffer.concat([ftyp(), box("moov", u32(999), Buffer.from("trak"))]))).toThrow(/overruns/);
   });
 });
 
@@ -171,11 +178,7 @@ describe("parseMoof", () => {
   ];
 
   it("sums per-sample durations and reads first_sample_flags", () => {
-    const m = moof(
-      1,
-      { id: 1, bmdt: 90000, count: 3, durations: [3000, 3003, 2997], firstFlags: SYNC },
-      { id: 2, bmdt: 48000, count: 2 },
-    );
+    const m = moof(1, { id: 1, bmdt: 90000, count: 3, durations: [3000, 3003, 2997], firstFlags: SYNC }, { id: 2, bmdt: 48000, count: 2 });
     expect(parseMoof(m, defaults)).toEqual([
       { trackId: 1, baseMediaDecodeTime: 90000, sampleCount: 3, duration: 9000, firstSampleIsSync: true },
       { trackId: 2, baseMediaDecodeTime: 48000, sampleCount: 2, duration: 2048, firstSampleIsSync: true },
@@ -241,8 +244,7 @@ function feed(seg: Segmenter, data: Buffer): SegmenterEvent[] {
   return splitter.push(data).flatMap((b) => seg.push(b));
 }
 
-const segmentsOf = (events: SegmenterEvent[]): Segment[] =>
-  events.flatMap((e) => (e.type === "segment" ? [e.segment] : []));
+const segmentsOf = (events: SegmenterEvent[]): Segment[] => events.flatMap((e) => (e.type === "segment" ? [e.segment] : []));
 
 const STYP = SEGMENT_TYPE_BOX.length;
 
@@ -275,7 +277,17 @@ describe("Segmenter", () => {
     // Part events number the parts within their segment; the first part of a segment carries the styp.
     const partEvents = events.flatMap((e) => (e.type === "part" ? [e] : []));
     expect(partEvents.map((e) => e.partIndex)).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0]);
-    expect(partEvents.map((e) => e.part.bytes.toString("latin1", 4, 8))).toEqual(["styp", "moof", "moof", "moof", "styp", "moof", "moof", "moof", "styp"]);
+    expect(partEvents.map((e) => e.part.bytes.toString("latin1", 4, 8))).toEqual([
+      "styp",
+      "moof",
+      "moof",
+      "moof",
+      "styp",
+      "moof",
+      "moof",
+      "moof",
+      "styp",
+    ]);
   });
 
   it("anchors program-date-time on the first part's arrival minus its duration", () => {
@@ -308,7 +320,10 @@ describe("Segmenter", () => {
     const run = (gop: number) => {
       const seg = new Segmenter({ targetDuration: 2 });
       const parts = Array.from({ length: 6 }, (_, k) =>
-        Buffer.concat([moof(k, { id: 1, bmdt: Math.round(k * gop * 90000), count: 1, tfhdDuration: gop * 90000, firstFlags: SYNC }), mdat()]),
+        Buffer.concat([
+          moof(k, { id: 1, bmdt: Math.round(k * gop * 90000), count: 1, tfhdDuration: gop * 90000, firstFlags: SYNC }),
+          mdat(),
+        ]),
       );
       return segmentsOf(feed(seg, Buffer.concat([videoInit(), ...parts]))).map((s) => Number(s.duration.toFixed(3)));
     };
@@ -320,9 +335,7 @@ describe("Segmenter", () => {
     const init = Buffer.concat([ftyp(), moov([AUDIO], [trex(2, 1024, 0)])]);
     const seg = new Segmenter({ targetDuration: 2 });
     // 47 AAC frames ≈ 1.003 s per part; every audio part is independent.
-    const parts = Array.from({ length: 5 }, (_, k) =>
-      Buffer.concat([moof(k, { id: 2, bmdt: k * 47 * 1024, count: 47 }), mdat()]),
-    );
+    const parts = Array.from({ length: 5 }, (_, k) => Buffer.concat([moof(k, { id: 2, bmdt: k * 47 * 1024, count: 47 }), mdat()]));
     const closed = segmentsOf(feed(seg, Buffer.concat([init, ...parts])));
     expect(closed.map((s) => s.parts.length)).toEqual([2, 2]);
     expect(closed[0]!.duration).toBeCloseTo((94 * 1024) / 48000, 9);

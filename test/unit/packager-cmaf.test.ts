@@ -11,8 +11,22 @@ import { PdtClock } from "../../origin/packager/pdt-clock.js";
 import type { SegmenterEvent } from "../../origin/packager/segment-builder.js";
 import { AUDIO, VIDEO, avc1, ftyp, moov, trex } from "./mp4-writer.js";
 
-const video = (codec: string, width: number, height: number): InitTrack => ({ trackId: 1, kind: "video", timescale: 90000, codec, width, height });
-const audio = (codec: string, channels: number, sampleRate = 48_000): InitTrack => ({ trackId: 1, kind: "audio", timescale: sampleRate, codec, channels, sampleRate });
+const video = (codec: string, width: number, height: number): InitTrack => ({
+  trackId: 1,
+  kind: "video",
+  timescale: 90000,
+  codec,
+  width,
+  height,
+});
+const audio = (codec: string, channels: number, sampleRate = 48_000): InitTrack => ({
+  trackId: 1,
+  kind: "audio",
+  timescale: sampleRate,
+  codec,
+  channels,
+  sampleRate,
+});
 
 function brandsOf(bytes: Buffer): { type: string; major: string; compatible: string[] } {
   const size = bytes.readUInt32BE(0);

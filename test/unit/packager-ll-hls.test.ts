@@ -17,7 +17,14 @@ import { encodeTracks, units } from "./packager-media.js";
 const FPS = 30;
 const PART_S = 10 / FPS; // FFmpeg closes a 333 ms fragment on the 10th frame
 
-const SPEC = (name: string): RenditionSpec => ({ name, width: 160, height: 120, videoBitrate: 150_000, audioBitrate: 64_000, frameRate: FPS });
+const SPEC = (name: string): RenditionSpec => ({
+  name,
+  width: 160,
+  height: 120,
+  videoBitrate: 150_000,
+  audioBitrate: 64_000,
+  frameRate: FPS,
+});
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const AAC_FRAME = 1024 / 48_000;
 
@@ -51,7 +58,8 @@ function splitLadder(video: Buffer, audio: Buffer): Split {
   const audioWith = times.map(([, end], i) => {
     const batch: Buffer[] = [];
     const last = i === times.length - 1;
-    while (next < a.parts.length && (last || audioStarts[next - 1] === undefined || audioStarts[next - 1]! < end)) batch.push(a.parts[next++]!);
+    while (next < a.parts.length && (last || audioStarts[next - 1] === undefined || audioStarts[next - 1]! < end))
+      batch.push(a.parts[next++]!);
     return batch;
   });
   return { init: v.init, parts: v.parts, audioInit: a.init, audioWith, times };
@@ -114,7 +122,14 @@ async function text(packager: StreamPackager, path: string, query = {}): Promise
   return result.object.body as string;
 }
 
-const pos = (p: Partial<LivePosition>): LivePosition => ({ lastMsn: 9, openMsn: 10, openParts: 2, lastSegmentParts: 6, nextPart: 62, ...p });
+const pos = (p: Partial<LivePosition>): LivePosition => ({
+  lastMsn: 9,
+  openMsn: 10,
+  openParts: 2,
+  lastSegmentParts: 6,
+  nextPart: 62,
+  ...p,
+});
 const LIMITS = { partTarget: 1 / 3, targetDuration: 2 };
 
 describe("blocking decisions (RFC 8216bis §6.2.5.2)", () => {
@@ -169,7 +184,11 @@ describe("renderMediaPlaylist with LL-HLS", () => {
       independentSegments: true,
       segments: [
         {
-          uri: "e1-5.m4s", duration: 2, programDateTime: T0, discontinuity: false, mapUri: "init-e1-0.mp4",
+          uri: "e1-5.m4s",
+          duration: 2,
+          programDateTime: T0,
+          discontinuity: false,
+          mapUri: "init-e1-0.mp4",
           parts: [0, 1, 2, 3, 4, 5].map((i) => ({ uri: `e1-p${30 + i}.m4s`, duration: 1 / 3, independent: i % 3 === 0 })),
         },
       ],
@@ -178,7 +197,12 @@ describe("renderMediaPlaylist with LL-HLS", () => {
       partTarget: 0.334,
       partHoldBack: 1.002,
       holdBack: 6,
-      open: { programDateTime: T0 + 2000, discontinuity: false, mapUri: "init-e1-0.mp4", parts: [{ uri: "e1-p36.m4s", duration: 1 / 3, independent: true }] },
+      open: {
+        programDateTime: T0 + 2000,
+        discontinuity: false,
+        mapUri: "init-e1-0.mp4",
+        parts: [{ uri: "e1-p36.m4s", duration: 1 / 3, independent: true }],
+      },
       preloadHint: "e1-p37.m4s",
       renditionReports: [{ uri: "../b/index.m3u8", lastMsn: 6, lastPart: 0 }],
     };
@@ -216,25 +240,25 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
     while (remaining() > 1) {
       feed(1);
       for (const rendition of ["a", "audio"]) {
-      const result = await packager.serve(`${rendition}/index.m3u8`);
-      if (result.kind !== "object") continue; // before the first segment
-      const raw = result.object.body as string;
-      const playlist = HLS.parse(raw) as HLS.types.MediaPlaylist; // throws on any LL-HLS rule violation
-      checked++;
-      const target = Number(/PART-TARGET=([\d.]+)/.exec(raw)![1]);
-      expect(target).toBeGreaterThanOrEqual(PART_S - 1e-9);
-      expect(target).toBeLessThan(0.4);
-      const holdBack = Number(/PART-HOLD-BACK=([\d.]+)/.exec(raw)![1]);
-      expect(holdBack).toBeGreaterThanOrEqual(3 * target - 1e-9);
-      expect(Number(/,HOLD-BACK=([\d.]+)/.exec(raw)![1])).toBeGreaterThanOrEqual(6);
-      const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="e1-p(\d+)\.m4s"/.exec(raw);
-      const listed = [...raw.matchAll(/URI="e1-p(\d+)\.m4s"/g)].map((m) => Number(m[1]));
-      expect(Number(hint![1])).toBe(Math.max(...listed.slice(0, -1)) + 1);
-      expect(raw).toMatch(/#EXT-X-RENDITION-REPORT:URI="\.\.\/b\/index\.m3u8",LAST-MSN=\d+,LAST-PART=\d+\n/);
-      // reports both ways between the video renditions and the audio one
-      const other = rendition === "a" ? "audio" : "a";
-      expect(raw).toMatch(new RegExp(`#EXT-X-RENDITION-REPORT:URI="\\.\\./${other}/index\\.m3u8",LAST-MSN=\\d+,LAST-PART=\\d+\n`));
-      expect(playlist.segments.filter((s) => s.uri).length).toBeGreaterThan(0);
+        const result = await packager.serve(`${rendition}/index.m3u8`);
+        if (result.kind !== "object") continue; // before the first segment
+        const raw = result.object.body as string;
+        const playlist = HLS.parse(raw) as HLS.types.MediaPlaylist; // throws on any LL-HLS rule violation
+        checked++;
+        const target = Number(/PART-TARGET=([\d.]+)/.exec(raw)![1]);
+        expect(target).toBeGreaterThanOrEqual(PART_S - 1e-9);
+        expect(target).toBeLessThan(0.4);
+        const holdBack = Number(/PART-HOLD-BACK=([\d.]+)/.exec(raw)![1]);
+        expect(holdBack).toBeGreaterThanOrEqual(3 * target - 1e-9);
+        expect(Number(/,HOLD-BACK=([\d.]+)/.exec(raw)![1])).toBeGreaterThanOrEqual(6);
+        const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="e1-p(\d+)\.m4s"/.exec(raw);
+        const listed = [...raw.matchAll(/URI="e1-p(\d+)\.m4s"/g)].map((m) => Number(m[1]));
+        expect(Number(hint![1])).toBe(Math.max(...listed.slice(0, -1)) + 1);
+        expect(raw).toMatch(/#EXT-X-RENDITION-REPORT:URI="\.\.\/b\/index\.m3u8",LAST-MSN=\d+,LAST-PART=\d+\n/);
+        // reports both ways between the video renditions and the audio one
+        const other = rendition === "a" ? "audio" : "a";
+        expect(raw).toMatch(new RegExp(`#EXT-X-RENDITION-REPORT:URI="\\.\\./${other}/index\\.m3u8",LAST-MSN=\\d+,LAST-PART=\\d+\n`));
+        expect(playlist.segments.filter((s) => s.uri).length).toBeGreaterThan(0);
       }
     }
     expect(checked).toBeGreaterThan(20);
@@ -389,7 +413,9 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
     expect(after).toMatch(new RegExp(`URI="e1-p${lastPartBefore}\\.m4s"[^\\n]*\\n#EXTINF:[\\d.]+,\\ne1-1\\.m4s`));
     // the new run's open parts follow a discontinuity and their own init, numbered after the old ones
     expect(after).toMatch(
-      new RegExp(`#EXT-X-DISCONTINUITY\\n#EXT-X-MAP:URI="init-e1-1\\.mp4"\\n#EXT-X-PROGRAM-DATE-TIME:[^\\n]+\\n#EXT-X-PART:DURATION=[\\d.]+,URI="e1-p${lastPartBefore + 1}\\.m4s",INDEPENDENT=YES`),
+      new RegExp(
+        `#EXT-X-DISCONTINUITY\\n#EXT-X-MAP:URI="init-e1-1\\.mp4"\\n#EXT-X-PROGRAM-DATE-TIME:[^\\n]+\\n#EXT-X-PART:DURATION=[\\d.]+,URI="e1-p${lastPartBefore + 1}\\.m4s",INDEPENDENT=YES`,
+      ),
     );
     expect(after).toContain(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="e1-p${lastPartBefore + 3}.m4s"`);
   });
@@ -406,7 +432,12 @@ describe("StreamPackager: LL-HLS on real FFmpeg parts", () => {
     // a new process: new epoch, same stream, fed from the start of a new FFmpeg run
     const clock = { ms: first.clock.ms + 5_000 };
     const packager = new StreamPackager({
-      streamId: "llteststream1", renditions: [SPEC("a")], epoch: "e2", partTarget: PART_S, now: () => clock.ms, resume: JSON.parse(JSON.stringify(snapshot)),
+      streamId: "llteststream1",
+      renditions: [SPEC("a")],
+      epoch: "e2",
+      partTarget: PART_S,
+      now: () => clock.ms,
+      resume: JSON.parse(JSON.stringify(snapshot)),
     });
     const run = packager.beginRun();
     const write = writer(run, ["a"]);

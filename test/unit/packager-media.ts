@@ -24,17 +24,34 @@ export interface SourceOptions {
 export function encodeFlv(opts: SourceOptions): Promise<Buffer> {
   const fps = opts.frameRate ?? 30;
   const args = [
-    "-hide_banner", "-loglevel", "error",
-    "-f", "lavfi", "-i", `testsrc=size=${opts.size}:rate=${fps}`,
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc=size=${opts.size}:rate=${fps}`,
     ...(opts.audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] : []),
-    "-t", String(opts.seconds),
-    "-frames:v", String(Math.round(opts.seconds * fps)),
-    "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", String(fps),
+    "-t",
+    String(opts.seconds),
+    "-frames:v",
+    String(Math.round(opts.seconds * fps)),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-tune",
+    "zerolatency",
+    "-pix_fmt",
+    "yuv420p",
+    "-g",
+    String(fps),
     ...(opts.audio ? ["-c:a", "aac", "-b:a", "64k"] : ["-an"]),
-    "-f", "flv", "pipe:1",
+    "-f",
+    "flv",
+    "pipe:1",
   ];
-  return collect(args, [])
-    .then((out) => out.stdout);
+  return collect(args, []).then((out) => out.stdout);
 }
 
 /** The origin's ladder over `flv`: the bytes of every packager input (each rendition, then "audio"). */
@@ -56,11 +73,7 @@ export async function runLadder(
 }
 
 /** Source → ladder in one go (a source without audio gets the silent track, as the origin does). */
-export async function encodeTracks(
-  source: SourceOptions,
-  ladder: RenditionSpec[],
-  partDuration: number,
-): Promise<Record<string, Buffer>> {
+export async function encodeTracks(source: SourceOptions, ladder: RenditionSpec[], partDuration: number): Promise<Record<string, Buffer>> {
   const flv = await encodeFlv(source);
   return runLadder(flv, ladder, { partDuration, silentAudio: !source.audio, frameRate: source.frameRate });
 }
@@ -96,7 +109,7 @@ export function rng(seed: number): () => number {
 /** Pieces of 1 byte to ~24 KiB, like pipe reads of varying fullness. */
 export function* pieces(data: Buffer, seed: number): Generator<Buffer> {
   const random = rng(seed);
-  for (let pos = 0; pos < data.length; ) {
+  for (let pos = 0; pos < data.length;) {
     const n = random() < 0.1 ? 1 + Math.floor(random() * 16) : 1 + Math.floor(random() * 24_000);
     yield data.subarray(pos, pos + n);
     pos += n;

@@ -1,11 +1,6 @@
 import HLS from "hls-parser";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  renderMasterPlaylist,
-  renderMediaPlaylist,
-  roundedExtinf,
-  type MediaPlaylistSegment,
-} from "../../origin/packager/playlist.js";
+import { renderMasterPlaylist, renderMediaPlaylist, roundedExtinf, type MediaPlaylistSegment } from "../../origin/packager/playlist.js";
 
 beforeAll(() => HLS.setOptions({ strictMode: true }));
 
@@ -68,10 +63,7 @@ describe("renderMediaPlaylist", () => {
     });
     const lines = text.trimEnd().split("\n");
     expect(lines).toContain("#EXT-X-DISCONTINUITY-SEQUENCE:2");
-    expect(lines.filter((l) => l.startsWith("#EXT-X-MAP"))).toEqual([
-      '#EXT-X-MAP:URI="init-e1-0.mp4"',
-      '#EXT-X-MAP:URI="init-e1-1.mp4"',
-    ]);
+    expect(lines.filter((l) => l.startsWith("#EXT-X-MAP"))).toEqual(['#EXT-X-MAP:URI="init-e1-0.mp4"', '#EXT-X-MAP:URI="init-e1-1.mp4"']);
     expect(lines.at(-1)).toBe("#EXT-X-ENDLIST");
     const d = lines.indexOf("#EXT-X-DISCONTINUITY");
     expect(lines.slice(d, d + 5)).toEqual([
@@ -170,8 +162,6 @@ describe("renderMasterPlaylist", () => {
   });
 
   it("refuses values that would break quoted-string syntax", () => {
-    expect(() =>
-      renderMasterPlaylist([{ uri: "a", bandwidth: 1, averageBandwidth: 1, codecs: ['avc1"'] }]),
-    ).toThrow();
+    expect(() => renderMasterPlaylist([{ uri: "a", bandwidth: 1, averageBandwidth: 1, codecs: ['avc1"'] }])).toThrow();
   });
 });

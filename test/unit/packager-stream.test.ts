@@ -141,9 +141,14 @@ async function probe(name: string, bytes: Buffer): Promise<Array<Record<string, 
   const file = join(dir, name);
   await writeFile(file, bytes);
   const { stdout, stderr } = await run(resolveFfprobe(), [
-    "-v", "error", "-count_frames",
-    "-show_entries", "stream=codec_type,codec_name,width,height,nb_read_frames",
-    "-of", "json", file,
+    "-v",
+    "error",
+    "-count_frames",
+    "-show_entries",
+    "stream=codec_type,codec_name,width,height,nb_read_frames",
+    "-of",
+    "json",
+    file,
   ]);
   expect(stderr).toBe("");
   return (JSON.parse(stdout) as { streams: Array<Record<string, unknown>> }).streams;
@@ -188,7 +193,9 @@ describe("StreamPackager with FFmpeg fMP4", () => {
     const video = tracks[0]!;
     expect(video.codec).toMatch(/^avc1\.[0-9a-f]{6}$/);
     expect([video.width, video.height]).toEqual([320, 240]);
-    expect(parseInit(audioInit).tracks.map((t) => [t.kind, t.codec, t.channels, t.sampleRate])).toEqual([["audio", "mp4a.40.2", 2, 48_000]]);
+    expect(parseInit(audioInit).tracks.map((t) => [t.kind, t.codec, t.channels, t.sampleRate])).toEqual([
+      ["audio", "mp4a.40.2", 2, 48_000],
+    ]);
     expect(brands(initBytes, "ftyp")).toMatchObject({ major: "cmfc", compatible: ["cmfc", "iso6", "cfsd"] });
     expect(brands(audioInit, "ftyp")).toMatchObject({ major: "cmfc", compatible: ["cmfc", "iso6", "caac"] });
 
@@ -262,7 +269,9 @@ describe("StreamPackager with FFmpeg fMP4", () => {
       bandwidth: Math.round((200_000 * 1.1 + 64_000) * 1.05),
       averageBandwidth: 264_000,
     });
-    expect(master.variants[0]!.audio.map((r) => [r.groupId, r.uri, r.isDefault, r.autoselect])).toEqual([["audio", "audio/index.m3u8", true, true]]);
+    expect(master.variants[0]!.audio.map((r) => [r.groupId, r.uri, r.isDefault, r.autoselect])).toEqual([
+      ["audio", "audio/index.m3u8", true, true],
+    ]);
     expect(masterText).toMatch(/^#EXT-X-STREAM-INF:.*,AUDIO="audio",CLOSED-CAPTIONS=NONE$/m);
     expect(packager.getObject("master.m3u8")?.contentType).toBe("application/vnd.apple.mpegurl");
 
@@ -283,7 +292,9 @@ describe("StreamPackager with FFmpeg fMP4", () => {
 
     // Init + a later segment decode on their own: the video file is video only, the audio file audio only.
     const videoStreams = await probe("video.mp4", Buffer.concat([initBytes, segments[1]!.bytes]));
-    expect(videoStreams).toEqual([expect.objectContaining({ codec_type: "video", codec_name: "h264", width: 320, height: 240, nb_read_frames: "60" })]);
+    expect(videoStreams).toEqual([
+      expect.objectContaining({ codec_type: "video", codec_name: "h264", width: 320, height: 240, nb_read_frames: "60" }),
+    ]);
     const audioStreams = await probe("audio.mp4", Buffer.concat([audioInit, ...audioSegments.map((s) => s.bytes)]));
     expect(audioStreams).toEqual([expect.objectContaining({ codec_type: "audio", codec_name: "aac" })]);
     const audioFrames = Number(audioStreams[0]!.nb_read_frames);
@@ -415,7 +426,11 @@ describe("StreamPackager with FFmpeg fMP4", () => {
 
   it("slides a 6-segment window and evicts old segments", () => {
     const { packager, segments: all, clock } = makePackager();
-    const segments = { get length() { return ofRendition(all, "r240p").length; } };
+    const segments = {
+      get length() {
+        return ofRendition(all, "r240p").length;
+      },
+    };
     const sequences: number[] = [];
     packager.on("segment", (e) => {
       if (e.rendition === "r240p") sequences.push(media(packager).mediaSequenceBase ?? 0);

@@ -21,7 +21,13 @@ describe("ClockOffsetEstimator", () => {
     const e = new ClockOffsetEstimator();
     const trueOffset = 10_000;
     // one-way delays (up, down): long and asymmetric exchanges skew the midpoint
-    const exchanges: Array<[number, number]> = [[180, 20], [5, 300], [12, 9], [40, 40], [90, 2]];
+    const exchanges: Array<[number, number]> = [
+      [180, 20],
+      [5, 300],
+      [12, 9],
+      [40, 40],
+      [90, 2],
+    ];
     let t = 50_000;
     for (const [up, down] of exchanges) {
       const sentAt = t;

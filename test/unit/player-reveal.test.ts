@@ -53,7 +53,12 @@ describe("RevealScheduler", () => {
     r.at(T + 200, cb("b2"));
     r.at(T + 9_000, cb("later"));
     expect(r.update(T + 5_000)).toBe(4); // a seek forward skips over four stamps
-    expect(fired.map((f) => [f.name, f.late])).toEqual([["a", 4_900], ["b1", 4_800], ["b2", 4_800], ["c", 4_700]]);
+    expect(fired.map((f) => [f.name, f.late])).toEqual([
+      ["a", 4_900],
+      ["b1", 4_800],
+      ["b2", 4_800],
+      ["c", 4_700],
+    ]);
     expect(r.nextStamp()).toBe(T + 9_000);
   });
 

@@ -7,12 +7,7 @@
  * the controller under test is the real one.
  */
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_SYNC_CONFIG,
-  SyncController,
-  targetDelayFromPlaylist,
-  type SyncDecision,
-} from "../../web/player/sync-controller.js";
+import { DEFAULT_SYNC_CONFIG, SyncController, targetDelayFromPlaylist, type SyncDecision } from "../../web/player/sync-controller.js";
 
 const DT = 100; // ms per tick
 const TARGET_DELAY = 1.25; // s (PART-HOLD-BACK 1.0 + margin)
@@ -177,10 +172,16 @@ describe("sync controller", () => {
 
   it("holds while not playing, and never speeds up on a thin buffer", () => {
     const c = new SyncController();
-    expect(c.update({ now: T0, programTime: T0 - 1250 - 200, bufferedAhead: 1, targetDelay: TARGET_DELAY, playing: false }))
-      .toMatchObject({ rate: 1, seekTo: null, state: "converging" });
-    expect(c.update({ now: T0, programTime: T0 - 1250 - 200, bufferedAhead: 0.1, targetDelay: TARGET_DELAY }))
-      .toMatchObject({ rate: 1, seekTo: null, state: "converging" });
+    expect(c.update({ now: T0, programTime: T0 - 1250 - 200, bufferedAhead: 1, targetDelay: TARGET_DELAY, playing: false })).toMatchObject({
+      rate: 1,
+      seekTo: null,
+      state: "converging",
+    });
+    expect(c.update({ now: T0, programTime: T0 - 1250 - 200, bufferedAhead: 0.1, targetDelay: TARGET_DELAY })).toMatchObject({
+      rate: 1,
+      seekTo: null,
+      state: "converging",
+    });
     // slowing down on a thin buffer is fine
     expect(c.update({ now: T0, programTime: T0 - 1250 + 200, bufferedAhead: 0.1, targetDelay: TARGET_DELAY }).rate).toBeLessThan(1);
   });
@@ -201,8 +202,16 @@ describe("sync controller", () => {
 
   it("unknown program time or target delay: rate 1, nothing to do", () => {
     const c = new SyncController();
-    expect(c.update({ now: T0, programTime: null, bufferedAhead: 0, targetDelay: TARGET_DELAY })).toMatchObject({ rate: 1, seekTo: null, offset: null });
-    expect(c.update({ now: T0, programTime: T0, bufferedAhead: 0, targetDelay: null })).toMatchObject({ rate: 1, seekTo: null, offset: null });
+    expect(c.update({ now: T0, programTime: null, bufferedAhead: 0, targetDelay: TARGET_DELAY })).toMatchObject({
+      rate: 1,
+      seekTo: null,
+      offset: null,
+    });
+    expect(c.update({ now: T0, programTime: T0, bufferedAhead: 0, targetDelay: null })).toMatchObject({
+      rate: 1,
+      seekTo: null,
+      offset: null,
+    });
   });
 
   it("viewers joining at different times end within 0.1 s of each other", () => {

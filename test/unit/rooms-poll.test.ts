@@ -50,11 +50,18 @@ describe("poll tally", () => {
     expect(validatePoll("Q".repeat(201), ["a", "b"]).ok).toBe(false);
     expect(validatePoll("Q", ["a".repeat(81), "b"]).ok).toBe(false);
     // text for people: no control characters (ANSI), bidi overrides or HTML markup; NFC
-    expect(validatePoll("\u001b[31mWho wins?", ["a", "b"])).toEqual({ ok: false, message: "question contains control characters (ANSI escapes, line breaks, tabs ...)" });
+    expect(validatePoll("\u001b[31mWho wins?", ["a", "b"])).toEqual({
+      ok: false,
+      message: "question contains control characters (ANSI escapes, line breaks, tabs ...)",
+    });
     expect(validatePoll("Who\nwins?", ["a", "b"]).ok).toBe(false);
     expect(validatePoll("Q", ["<img src=x onerror=alert(1)>", "b"]).ok).toBe(false);
     expect(validatePoll("Q", ["\u202Eb", "a"]).ok).toBe(false);
-    expect(validatePoll("Reds <3 or Blues?", ["Cafe\u0301", "b"])).toEqual({ ok: true, question: "Reds <3 or Blues?", choices: ["Café", "b"] });
+    expect(validatePoll("Reds <3 or Blues?", ["Cafe\u0301", "b"])).toEqual({
+      ok: true,
+      question: "Reds <3 or Blues?",
+      choices: ["Café", "b"],
+    });
     expect(validatePoll("Q", "a,b").ok).toBe(false);
   });
 });

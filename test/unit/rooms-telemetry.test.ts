@@ -9,7 +9,10 @@ describe("telemetry aggregation", () => {
     live.report("c1", ["country:FR"], { bitrateKbps: 1000 });
     live.report("c2", ["device:desktop"], { bitrateKbps: 2400, latencyMs: 900 });
     const woken = new TelemetryAggregator();
-    for (const [id, groups] of [["c1", ["country:FR"]], ["c2", ["device:desktop"]]] as const) {
+    for (const [id, groups] of [
+      ["c1", ["country:FR"]],
+      ["c2", ["device:desktop"]],
+    ] as const) {
       const kept = live.latest(id)!;
       woken.restore(id, [...groups], kept.sample, kept.reports);
     }

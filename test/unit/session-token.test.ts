@@ -49,9 +49,11 @@ describe("session tokens (HS256)", () => {
   it("a valid signature over claims of the wrong shape is still refused", async () => {
     // sign arbitrary claims with the real secret through the public API's building blocks
     const { token } = await signSessionToken(secret, { sub: "ok", role: "viewer", anon: false });
-    const [h, , ] = token.split(".") as [string, string, string];
+    const [h, ,] = token.split(".") as [string, string, string];
     const { hmacSha256 } = await import("../../common/signing.js");
-    const payload = base64UrlEncodeText(JSON.stringify({ sub: "x y", role: "emperor", anon: "no", iat: 0, exp: 9e9, aud: "edge-hls-sync" }));
+    const payload = base64UrlEncodeText(
+      JSON.stringify({ sub: "x y", role: "emperor", anon: "no", iat: 0, exp: 9e9, aud: "edge-hls-sync" }),
+    );
     const sig = Buffer.from(await hmacSha256(secret, `${h}.${payload}`)).toString("base64url");
     expect(await verifySessionToken(secret, `${h}.${payload}.${sig}`)).toEqual({ ok: false, reason: "malformed" });
   });

@@ -50,7 +50,8 @@ describe("simulated viewer with an audio rendition", () => {
       requested.push(path);
       if (path === "/live/a/master.m3u8") return res.end(MASTER);
       if (/^\/live\/a\/(360p|audio)\/index\.m3u8$/.test(path)) return res.end(playlist());
-      if (/^\/live\/a\/(360p|audio)\/(init-e-0\.mp4|e-p?\d+\.m4s)$/.test(path)) return res.end(Buffer.alloc(path.includes("audio") ? 100 : 1000));
+      if (/^\/live\/a\/(360p|audio)\/(init-e-0\.mp4|e-p?\d+\.m4s)$/.test(path))
+        return res.end(Buffer.alloc(path.includes("audio") ? 100 : 1000));
       res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

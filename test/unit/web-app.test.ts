@@ -12,8 +12,14 @@ import { groupFilter, groupLatency, isPoor, stallRatio, type GroupStats } from "
 import type { SportEvent } from "../../web/app/api.js";
 
 const game = (home: number, away: number, clock = "06:00"): SportEvent => ({
-  eventId: "g1", sport: "basketball", status: "in_progress", startTime: "2026-11-21T20:00:00Z",
-  home: { name: "Herons", abbr: "HCH", score: home }, away: { name: "Peaks", abbr: "SUM", score: away }, period: 2, clock,
+  eventId: "g1",
+  sport: "basketball",
+  status: "in_progress",
+  startTime: "2026-11-21T20:00:00Z",
+  home: { name: "Herons", abbr: "HCH", score: home },
+  away: { name: "Peaks", abbr: "SUM", score: away },
+  period: 2,
+  clock,
 });
 
 describe("ScoreTimeline", () => {
@@ -161,9 +167,14 @@ describe("RenditionList", () => {
     list.attach(fakeHls([90, 180]) as never);
     const notices: Array<string | null> = [];
     const target = { renditions: list, notice: (t: string | null) => notices.push(t) };
-    expect(applyGroupAction({ action: "cap_rendition", maxHeight: 90 }, target)).toMatchObject({ action: "cap_rendition", detail: "level ≤ 0 (90p)" });
+    expect(applyGroupAction({ action: "cap_rendition", maxHeight: 90 }, target)).toMatchObject({
+      action: "cap_rendition",
+      detail: "level ≤ 0 (90p)",
+    });
     expect(list.capIndex).toBe(0);
-    expect(applyGroupAction({ action: "notice", text: "Switching to a lighter stream" }, target)?.detail).toBe("Switching to a lighter stream");
+    expect(applyGroupAction({ action: "notice", text: "Switching to a lighter stream" }, target)?.detail).toBe(
+      "Switching to a lighter stream",
+    );
     expect(applyGroupAction({ action: "uncap_rendition" }, target)?.action).toBe("uncap_rendition");
     expect(list.capIndex).toBeNull();
     expect(applyGroupAction({ action: "reboot" }, target)).toBeNull();
@@ -172,7 +183,15 @@ describe("RenditionList", () => {
 });
 
 describe("QoE table rules", () => {
-  const stats = (over: Partial<GroupStats>): GroupStats => ({ connections: 1, reports: 1, avgBitrateKbps: 300, avgStallMs: 0, avgBufferMs: 1000, avgLatencyMs: 1300, ...over });
+  const stats = (over: Partial<GroupStats>): GroupStats => ({
+    connections: 1,
+    reports: 1,
+    avgBitrateKbps: 300,
+    avgStallMs: 0,
+    avgBufferMs: 1000,
+    avgLatencyMs: 1300,
+    ...over,
+  });
   it("maps group keys to the action's group filter", () => {
     expect(groupFilter("all")).toBeNull();
     expect(groupFilter("device:mobile")).toEqual({ device: "mobile" });

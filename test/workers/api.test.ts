@@ -337,7 +337,7 @@ describe("misc routes", () => {
     const html = await page.text();
     expect(html).toContain(`data-stream-id="${streamId}"`);
     expect(html).toContain('src="/vendor/hls.min.js"');
-    expect(html).toContain("<video id=\"video\" muted autoplay playsinline");
+    expect(html).toContain('<video id="video" muted autoplay playsinline');
     // no inline script: every <script> has a src
     expect(html.match(/<script(?![^>]*\bsrc=)/g)).toBeNull();
 

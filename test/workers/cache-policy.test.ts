@@ -57,9 +57,7 @@ describe("cache policy (pure)", () => {
 
   it("LL-HLS media playlist (parts): max-age=1 downstream, one part target in the mother", () => {
     expect(policyForOk("media", {}, llPlaylist).freshMs).toBe(500);
-    expect(policyForOk("media", {}, llPlaylist.replace("TARGETDURATION:2", "TARGETDURATION:6")).cacheControl).toBe(
-      "public, max-age=1",
-    );
+    expect(policyForOk("media", {}, llPlaylist.replace("TARGETDURATION:2", "TARGETDURATION:6")).cacheControl).toBe("public, max-age=1");
   });
 
   it("blocking request answered: long; not yet answered: short", () => {

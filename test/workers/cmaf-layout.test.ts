@@ -53,7 +53,8 @@ describe("a recording in the live layout", () => {
 
   it("uploads and serves the master, index.m3u8 and each rendition's directory; refuses other shapes", async () => {
     const id = await createLiveStream();
-    const master = '#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="main",URI="audio/index.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=1,AUDIO="audio"\n180p/index.m3u8\n';
+    const master =
+      '#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="main",URI="audio/index.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=1,AUDIO="audio"\n180p/index.m3u8\n';
     for (const [name, body] of [
       ["180p/init-e1-0.mp4", "v-init"],
       ["180p/e1-0.m4s", "v-seg"],

@@ -212,9 +212,15 @@ describe("watchdog: streams", () => {
     expect(await ask(b)).toEqual({ ok: true, end: [], dropPublisher: [] });
 
     const admin = await createUser("admin");
-    const ended = await edge(`/api/admin/streams/${a.streamId}/end`, { method: "POST", headers: { authorization: `Bearer ${admin.apiKey}` } });
+    const ended = await edge(`/api/admin/streams/${a.streamId}/end`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin.apiKey}` },
+    });
     expect(ended.status).toBe(200);
-    const rotated = await edge(`/api/streams/${b.streamId}/key/rotate`, { method: "POST", headers: { authorization: `Bearer ${b.owner.apiKey}` } });
+    const rotated = await edge(`/api/streams/${b.streamId}/key/rotate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${b.owner.apiKey}` },
+    });
     expect(rotated.status).toBe(200);
     expect((await ask(a)).end).toEqual([{ streamId: a.streamId, reason: "admin" }]);
     // b's publisher still uses the old key
@@ -229,9 +235,17 @@ describe("watchdog: streams", () => {
     expect(authorized.status).toBe(200);
     const listed = (await json(await edge("/api/streams"))) as unknown as { streams: Array<{ streamId: string }> };
     expect(listed.streams.map((x) => x.streamId)).not.toContain(s.streamId);
-    const failed = await signedFetch("POST", `/api/internal/streams/${s.streamId}/status`, { originId: s.originId, status: "ended", reason: "start_failed" });
+    const failed = await signedFetch("POST", `/api/internal/streams/${s.streamId}/status`, {
+      originId: s.originId,
+      status: "ended",
+      reason: "start_failed",
+    });
     expect(failed.status).toBe(200);
-    const info = (await json(await edge(`/api/streams/${s.streamId}`))) as unknown as { status: string; endReason: string; startedAt: number | null };
+    const info = (await json(await edge(`/api/streams/${s.streamId}`))) as unknown as {
+      status: string;
+      endReason: string;
+      startedAt: number | null;
+    };
     expect(info).toMatchObject({ status: "ended", endReason: "start_failed", startedAt: null });
   });
 
@@ -253,9 +267,15 @@ describe("viewer source selection: GET /api/streams/:id/play", () => {
     expect((await publish(s.originId, s.streamKey)).status).toBe(200);
     const originUrl = `http://${s.originId}.origin.test:8080/hls/${s.streamId}/master.m3u8`;
     const edgeUrl = `http://edge.test/live/${s.streamId}/master.m3u8`;
-    const play = async (token?: string) => json(await edge(`/api/streams/${s.streamId}/play`, { headers: token ? { Authorization: `Bearer ${token}` } : {} }));
+    const play = async (token?: string) =>
+      json(await edge(`/api/streams/${s.streamId}/play`, { headers: token ? { Authorization: `Bearer ${token}` } : {} }));
 
-    expect(await play()).toMatchObject({ source: "origin", url: originUrl, viewerCount: 0, sockets: { stream: `ws://edge.test/ws/streams/${s.streamId}` } });
+    expect(await play()).toMatchObject({
+      source: "origin",
+      url: originUrl,
+      viewerCount: 0,
+      sockets: { stream: `ws://edge.test/ws/streams/${s.streamId}` },
+    });
     const sockets: TestSocket[] = [];
     for (let i = 0; i < 10; i++) sockets.push(await openSocket(`/ws/streams/${s.streamId}`));
     expect(await play(await anonToken())).toMatchObject({ source: "edge", url: edgeUrl, viewerCount: 10, mode: "edge" });
@@ -267,16 +287,24 @@ describe("viewer source selection: GET /api/streams/:id/play", () => {
 
     // 10 → 5 viewers: still on the edge (hysteresis, T2 = 5)
     for (let i = 0; i < 5; i++) sockets.pop()!.close();
-    const five = await until(async () => {
-      const p = await play();
-      return p.viewerCount === 5 ? p : undefined;
-    }, 5000, "5 viewers");
+    const five = await until(
+      async () => {
+        const p = await play();
+        return p.viewerCount === 5 ? p : undefined;
+      },
+      5000,
+      "5 viewers",
+    );
     expect(five).toMatchObject({ source: "edge", reason: "hysteresis_edge" });
     sockets.pop()!.close();
-    const four = await until(async () => {
-      const p = await play();
-      return p.viewerCount === 4 ? p : undefined;
-    }, 5000, "4 viewers");
+    const four = await until(
+      async () => {
+        const p = await play();
+        return p.viewerCount === 4 ? p : undefined;
+      },
+      5000,
+      "4 viewers",
+    );
     expect(four).toMatchObject({ source: "origin", url: originUrl, mode: "origin" });
     for (const socket of sockets) socket.close();
   });
@@ -301,8 +329,12 @@ describe("lifecycle, final stats, follows, thumbnails, replay", () => {
     const broadcaster = await createUser("broadcaster");
     const follower = await createUser("viewer");
     const anonFollower = await anonToken();
-    expect((await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "POST", headers: bearer(follower.apiKey) })).status).toBe(201);
-    expect((await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "POST", headers: bearer(follower.apiKey) })).status).toBe(200);
+    expect((await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "POST", headers: bearer(follower.apiKey) })).status).toBe(
+      201,
+    );
+    expect((await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "POST", headers: bearer(follower.apiKey) })).status).toBe(
+      200,
+    );
     expect((await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "POST", headers: bearer(anonFollower) })).status).toBe(201);
     const s = await newStream(broadcaster.apiKey);
 
@@ -311,7 +343,9 @@ describe("lifecycle, final stats, follows, thumbnails, replay", () => {
     expect((await publish(s.originId, s.streamKey)).status).toBe(200);
     await a.next(systemEvent("stream_started"), 3000, "stream_started");
     const notes = await json(await edge("/api/me/notifications", { headers: bearer(follower.apiKey) }));
-    expect(notes.notifications).toEqual([expect.objectContaining({ kind: "broadcaster_live", streamId: s.streamId, broadcasterId: broadcaster.id })]);
+    expect(notes.notifications).toEqual([
+      expect.objectContaining({ kind: "broadcaster_live", streamId: s.streamId, broadcasterId: broadcaster.id }),
+    ]);
     expect((await json(await edge("/api/me/notifications", { headers: bearer(anonFollower) }))).notifications).toHaveLength(1);
     // a second publish (reconnect) does not notify again
     expect((await publish(s.originId, s.streamKey)).status).toBe(200);
@@ -376,7 +410,9 @@ describe("lifecycle, final stats, follows, thumbnails, replay", () => {
     b.close();
     c.close();
     // unfollow
-    expect(await json(await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "DELETE", headers: bearer(follower.apiKey) }))).toMatchObject({ following: false });
+    expect(
+      await json(await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "DELETE", headers: bearer(follower.apiKey) })),
+    ).toMatchObject({ following: false });
   });
 
   it("follows: 401 without credentials, 404 unknown broadcaster, 400 self / malformed", async () => {
@@ -386,7 +422,9 @@ describe("lifecycle, final stats, follows, thumbnails, replay", () => {
     expect((await edge(`/api/broadcasters/${viewer.id}/follow`, { method: "POST", headers: bearer(broadcaster.apiKey) })).status).toBe(404);
     expect((await edge(`/api/broadcasters/nobody/follow`, { method: "POST", headers: bearer(viewer.apiKey) })).status).toBe(404);
     expect((await edge(`/api/broadcasters/bad%20id!/follow`, { method: "POST", headers: bearer(viewer.apiKey) })).status).toBe(400);
-    expect((await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "POST", headers: bearer(broadcaster.apiKey) })).status).toBe(400);
+    expect((await edge(`/api/broadcasters/${broadcaster.id}/follow`, { method: "POST", headers: bearer(broadcaster.apiKey) })).status).toBe(
+      400,
+    );
     expect((await edge("/api/me/notifications")).status).toBe(401);
     expect((await edge("/api/me/notifications?limit=0", { headers: bearer(viewer.apiKey) })).status).toBe(400);
   });
@@ -434,7 +472,9 @@ describe("streams: create, directory, keys, admin", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Json = await json(await edge(`/api/streams?broadcaster=${owner.id}&status=all&limit=1${cursor ? `&cursor=${cursor}` : ""}`));
+      const page: Json = await json(
+        await edge(`/api/streams?broadcaster=${owner.id}&status=all&limit=1${cursor ? `&cursor=${cursor}` : ""}`),
+      );
       expect(page.streams.length).toBeLessThanOrEqual(1);
       seen.push(...page.streams.map((s: Json) => s.streamId));
       cursor = page.nextCursor;
@@ -459,7 +499,10 @@ describe("streams: create, directory, keys, admin", () => {
     const s = await newStream(apiKey);
     const other = await createUser("broadcaster");
     expect((await edge(`/api/streams/${s.streamId}/key/rotate`, { method: "POST", headers: bearer(other.apiKey) })).status).toBe(403);
-    expect((await edge(`/api/streams/${s.streamId}/key/rotate`, { method: "POST", headers: bearer((await createUser("viewer")).apiKey) })).status).toBe(403);
+    expect(
+      (await edge(`/api/streams/${s.streamId}/key/rotate`, { method: "POST", headers: bearer((await createUser("viewer")).apiKey) }))
+        .status,
+    ).toBe(403);
     expect((await edge(`/api/streams/${randomId()}/key/rotate`, { method: "POST", headers: bearer(apiKey) })).status).toBe(404);
     expect((await edge(`/api/streams/${s.streamId}/key/rotate`, { method: "POST" })).status).toBe(401);
     const newKey = await json(await edge(`/api/streams/${s.streamId}/key/rotate`, { method: "POST", headers: bearer(apiKey) }));
@@ -476,9 +519,17 @@ describe("streams: create, directory, keys, admin", () => {
     expect((await edge("/api/admin/alerts")).status).toBe(401);
     expect((await edge("/api/admin/alerts", { headers: bearer(broadcaster.apiKey) })).status).toBe(403);
     expect((await edge("/api/admin/alerts?limit=500", { headers: bearer(admin.apiKey) })).status).toBe(400);
-    const bad = await edge("/api/admin/users", { method: "POST", headers: bearer(admin.apiKey), body: JSON.stringify({ name: "x", role: "king" }) });
+    const bad = await edge("/api/admin/users", {
+      method: "POST",
+      headers: bearer(admin.apiKey),
+      body: JSON.stringify({ name: "x", role: "king" }),
+    });
     expect(bad.status).toBe(400);
-    const made = await edge("/api/admin/users", { method: "POST", headers: bearer(admin.apiKey), body: JSON.stringify({ name: "Media", role: "media" }) });
+    const made = await edge("/api/admin/users", {
+      method: "POST",
+      headers: bearer(admin.apiKey),
+      body: JSON.stringify({ name: "Media", role: "media" }),
+    });
     expect(made.status).toBe(201);
     const media = await json(made);
     expect(await json(await edge("/api/session", { method: "POST", headers: bearer(media.apiKey) }))).toMatchObject({ role: "media" });

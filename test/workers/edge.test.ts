@@ -69,7 +69,8 @@ describe("coalescing: the origin sees one viewer", () => {
     );
     const bodies = await Promise.all(responses.map((r) => r.arrayBuffer()));
     for (const body of bodies) expect(bytesEqual(body, bodies[0]!)).toBe(true);
-    for (const res of responses) expect(["origin", "mother-hit", "mother-coalesced", "relay-coalesced"]).toContain(res.headers.get("X-Cache-Tier"));
+    for (const res of responses)
+      expect(["origin", "mother-hit", "mother-coalesced", "relay-coalesced"]).toContain(res.headers.get("X-Cache-Tier"));
     expect(await upstreamCount(`/hls/${id}/v0/e1-102.m4s`)).toBe(1);
     for (const region of ["eu", "na"]) {
       const stats = await relay(id, region).stats();

@@ -50,7 +50,14 @@ async function connect(eventId: string, { capacity, since }: { capacity?: number
 
 /** A socket straight on shard `index` (what the Worker hands over, without placement). */
 async function connectToShard(eventId: string, index: number, since: number | null = null): Promise<TestSocket> {
-  const info = { userId: `anon_${randomId(12)}`, role: "anonymous", anon: true, exp: Date.now() + 3600_000, country: null, device: "desktop" };
+  const info = {
+    userId: `anon_${randomId(12)}`,
+    role: "anonymous",
+    anon: true,
+    exp: Date.now() + 3600_000,
+    country: null,
+    device: "desktop",
+  };
   const res = await eventShard(env, eventId, index).fetch("https://rooms.internal/", {
     headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify({ since, info }) },
   });
@@ -83,7 +90,8 @@ async function newGame() {
 
 const helloOf = (s: TestSocket) => s.frames.find((f) => f.type === "hello")!;
 const updates = (s: TestSocket) => s.frames.filter((f) => f.type === "event_update");
-const scoreIs = (score: number) => (f: Frame) => f.type === "event_update" && (f.changes as { home?: { score?: number } }).home?.score === score;
+const scoreIs = (score: number) => (f: Frame) =>
+  f.type === "event_update" && (f.changes as { home?: { score?: number } }).home?.score === score;
 
 /** Sets the home score at the provider and waits until every socket has the update; returns it (from the first socket). */
 async function score(id: string, value: number, sockets: TestSocket[]): Promise<Frame> {
@@ -104,17 +112,24 @@ describe("event fan-out shards", () => {
       const shard = helloOf(s).shard as number;
       perShard.set(shard, (perShard.get(shard) ?? 0) + 1);
     }
-    expect([...perShard.values()].every((n) => n <= 3), JSON.stringify([...perShard])).toBe(true);
+    expect(
+      [...perShard.values()].every((n) => n <= 3),
+      JSON.stringify([...perShard]),
+    ).toBe(true);
     expect(perShard.size).toBeGreaterThanOrEqual(4);
     expect(perShard.size).toBeLessThanOrEqual(5);
     for (const s of sockets) expect(helloOf(s)).toMatchObject({ room: { kind: "event", id }, eventId: id });
 
     // the room learns each shard's count (sync on the first socket, then every push's answer)
     await score(id, 11, sockets);
-    const stats = await until(async () => {
-      const s = await eventStats(id);
-      return s.sockets === sockets.length ? s : undefined;
-    }, 5_000, "the room to count every socket");
+    const stats = await until(
+      async () => {
+        const s = await eventStats(id);
+        return s.sockets === sockets.length ? s : undefined;
+      },
+      5_000,
+      "the room to count every socket",
+    );
     const shards = (stats as unknown as { shards: { index: number; sockets: number }[] }).shards;
     expect(new Map(shards.map((s) => [s.index, s.sockets]))).toEqual(perShard);
     expect(await eventRoom(env, id).viewerCount()).toBe(sockets.length);
@@ -133,7 +148,15 @@ describe("event fan-out shards", () => {
     // isolate places from it instead of asking the room (which knows only shard 0 with one socket).
     await caches.default.put(
       key,
-      new Response(JSON.stringify({ shards: [{ index: 0, sockets: 3 }, { index: 7, sockets: 0 }] }), { headers: { "Cache-Control": "max-age=1" } }),
+      new Response(
+        JSON.stringify({
+          shards: [
+            { index: 0, sockets: 3 },
+            { index: 7, sockets: 0 },
+          ],
+        }),
+        { headers: { "Cache-Control": "max-age=1" } },
+      ),
     );
     forgetPlacements();
     const second = await connect(id, { capacity: 3 });
@@ -290,7 +313,11 @@ describe("event fan-out shards", () => {
       expect(s.frames.slice(0, s.frames.indexOf(hello))).toEqual(updates(kept[0]!).filter((f) => f.seq > lastSeen));
     }
     await score(id, 43, [...kept, ...back]);
-    expect(updates(back[0]!).map((f) => f.seq)).toEqual(updates(kept[0]!).filter((f) => f.seq > lastSeen).map((f) => f.seq));
+    expect(updates(back[0]!).map((f) => f.seq)).toEqual(
+      updates(kept[0]!)
+        .filter((f) => f.seq > lastSeen)
+        .map((f) => f.seq),
+    );
     // a socket straight on the restarted shard is served from where the room is
     const onZero = await connectToShard(id, 0, lastSeen);
     expect(helloOf(onZero).seq).toBe(updates(kept[0]!).at(-1)!.seq);

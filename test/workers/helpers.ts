@@ -84,9 +84,7 @@ export async function ensureTestOrigin(): Promise<void> {
 export async function createUser(role: "broadcaster" | "viewer" | "vip" | "media" | "admin") {
   const id = crypto.randomUUID();
   const apiKey = `ak_${randomId(40)}`;
-  await env.DB.prepare(
-    "INSERT INTO users (id, name, role, api_key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-  )
+  await env.DB.prepare("INSERT INTO users (id, name, role, api_key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
     .bind(id, `${role} ${id.slice(0, 4)}`, role, await sha256Hex(apiKey), Date.now())
     .run();
   return { id, apiKey };

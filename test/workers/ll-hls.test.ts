@@ -141,7 +141,9 @@ describe("held requests at the mother", () => {
     const stub = mother(id);
     const path = `/hls/${id}/v0/index.m3u8?_HLS_msn=108`;
     const a = new AbortController();
-    const viaFetch = stub.fetch(new Request(`https://mother/${id}/v0/index.m3u8?_HLS_msn=108`, { signal: a.signal })).catch((e: unknown) => e);
+    const viaFetch = stub
+      .fetch(new Request(`https://mother/${id}/v0/index.m3u8?_HLS_msn=108`, { signal: a.signal }))
+      .catch((e: unknown) => e);
     await sleep(200);
     const viaRpc = stub.serve(id, "v0/index.m3u8", "?_HLS_msn=108");
     await sleep(100);

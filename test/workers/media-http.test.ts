@@ -32,7 +32,10 @@ describe("recordings and thumbnails over HTTP", () => {
       await new Promise((r) => setTimeout(r, 50)); // let the background store land before the "edge" round
     }
 
-    const preflight = await edge(path, { method: "OPTIONS", headers: { "Access-Control-Request-Method": "GET", Origin: "https://player.example" } });
+    const preflight = await edge(path, {
+      method: "OPTIONS",
+      headers: { "Access-Control-Request-Method": "GET", Origin: "https://player.example" },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("Access-Control-Allow-Methods")).toBe("GET, HEAD, OPTIONS");
     const post = await edge(path, { method: "POST", body: "x" });

@@ -21,8 +21,12 @@ describe("sessions", () => {
     expect(row!.ip_fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(row)).not.toContain("203.0.113.7");
     // same IP, same fingerprint; another IP, another one
-    const again = (await (await edge("/api/session/anonymous", { method: "POST", headers: { "CF-Connecting-IP": "203.0.113.7" } })).json()) as { userId: string };
-    const other = (await (await edge("/api/session/anonymous", { method: "POST", headers: { "CF-Connecting-IP": "198.51.100.1" } })).json()) as { userId: string };
+    const again = (await (
+      await edge("/api/session/anonymous", { method: "POST", headers: { "CF-Connecting-IP": "203.0.113.7" } })
+    ).json()) as { userId: string };
+    const other = (await (
+      await edge("/api/session/anonymous", { method: "POST", headers: { "CF-Connecting-IP": "198.51.100.1" } })
+    ).json()) as { userId: string };
     const fp = async (id: string) =>
       (await env.DB.prepare("SELECT ip_fingerprint AS f FROM anonymous_viewers WHERE id = ?1").bind(id).first<{ f: string }>())!.f;
     expect(await fp(again.userId)).toBe(row!.ip_fingerprint);
@@ -38,9 +42,13 @@ describe("sessions", () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get("Retry-After")).toBe("60");
     expect(await errorCode(refused)).toBe("rate_limited");
-    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM anonymous_viewers WHERE created_at > ?1").bind(Date.now() - 60_000).first<{ n: number }>())!;
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM anonymous_viewers WHERE created_at > ?1")
+      .bind(Date.now() - 60_000)
+      .first<{ n: number }>())!;
     expect((await mint(ip)).status).toBe(429);
-    const { n: after } = (await env.DB.prepare("SELECT count(*) AS n FROM anonymous_viewers WHERE created_at > ?1").bind(Date.now() - 60_000).first<{ n: number }>())!;
+    const { n: after } = (await env.DB.prepare("SELECT count(*) AS n FROM anonymous_viewers WHERE created_at > ?1")
+      .bind(Date.now() - 60_000)
+      .first<{ n: number }>())!;
     expect(after).toBe(n);
     expect((await mint("192.0.2.100")).status).toBe(201);
   });
@@ -51,7 +59,10 @@ describe("sessions", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { token: string; userId: string; role: string };
     expect(body).toMatchObject({ userId: id, role: "broadcaster" });
-    expect(await verifySessionToken(env.TOKEN_SECRET, body.token)).toMatchObject({ ok: true, claims: { sub: id, role: "broadcaster", anon: false } });
+    expect(await verifySessionToken(env.TOKEN_SECRET, body.token)).toMatchObject({
+      ok: true,
+      claims: { sub: id, role: "broadcaster", anon: false },
+    });
 
     const none = await edge("/api/session", { method: "POST" });
     expect(none.status).toBe(401);
@@ -78,7 +89,10 @@ describe("socket upgrade: auth and validation", () => {
     const good = await mintToken("alice");
     const [h, p, s] = good.split(".");
     const payload = JSON.parse(atob(p!.replace(/-/g, "+").replace(/_/g, "/")));
-    const tamperedPayload = btoa(JSON.stringify({ ...payload, role: "admin" })).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const tamperedPayload = btoa(JSON.stringify({ ...payload, role: "admin" }))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
     const tampered = await upgradeRequest(path, { token: `${h}.${tamperedPayload}.${s}` });
     expect(tampered.status).toBe(401);
     expect((await upgradeRequest(path, { token: "not-a-token" })).status).toBe(401);

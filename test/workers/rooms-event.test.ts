@@ -5,16 +5,7 @@ import worker from "../../workers/index.js";
 import type { EventRoom } from "../../workers/rooms/event-room.js";
 import { eventRoom } from "../../workers/stubs.js";
 import { edge, errorCode, randomId, sleep } from "./helpers.js";
-import {
-  createStreamRow,
-  eventStats,
-  openSocket,
-  signedPost,
-  simulator,
-  until,
-  type Frame,
-  type TestSocket,
-} from "./socket-helpers.js";
+import { createStreamRow, eventStats, openSocket, signedPost, simulator, until, type Frame, type TestSocket } from "./socket-helpers.js";
 
 const open: TestSocket[] = [];
 afterEach(async () => {
@@ -61,11 +52,16 @@ describe("cron: event ingress and the live monitor", () => {
     await simulator({ create: { id: later, status: "scheduled", startTime: new Date(Date.now() + 3600_000).toISOString() } });
     const far = `evt-${randomId(8)}`;
     await simulator({ create: { id: far, status: "scheduled", startTime: new Date(Date.now() + 3 * 86_400_000).toISOString() } });
-    const report = (await (await signedPost("/api/internal/cron/run", {})).json()) as { ingress: { upserted: number }; monitor: { ensured: number } };
+    const report = (await (await signedPost("/api/internal/cron/run", {})).json()) as {
+      ingress: { upserted: number };
+      monitor: { ensured: number };
+    };
     expect(report.ingress.upserted).toBeGreaterThanOrEqual(2);
     expect(report.monitor.ensured).toBeGreaterThanOrEqual(1);
 
-    const inProgress = (await (await edge("/api/events?status=in_progress")).json()) as { events: { eventId: string; home: { score: number } }[] };
+    const inProgress = (await (await edge("/api/events?status=in_progress")).json()) as {
+      events: { eventId: string; home: { score: number } }[];
+    };
     expect(inProgress.events.find((e) => e.eventId === live)).toMatchObject({ home: { score: 10 } });
     const scheduled = (await (await edge("/api/events?status=scheduled")).json()) as { events: { eventId: string }[] };
     expect(scheduled.events.map((e) => e.eventId)).toContain(later);
@@ -98,7 +94,9 @@ describe("EventRoom", () => {
     expect(snapshot.event).toMatchObject({ eventId: id, status: "in_progress", home: { score: 10 }, away: { score: 8 }, clock: "10:00" });
 
     await simulator({ set: { id, home: { score: 12 } } });
-    const first = await sockets[0]!.next((f) => f.type === "event_update" && (f.changes as { home?: { score?: number } }).home?.score === 12);
+    const first = await sockets[0]!.next(
+      (f) => f.type === "event_update" && (f.changes as { home?: { score?: number } }).home?.score === 12,
+    );
     expect(first.changes).toEqual({ home: { score: 12 } });
     await simulator({ set: { id, clock: "09:41", details: { possession: "SUM" } } });
     const second = await sockets[0]!.next((f) => f.type === "event_update" && (f.changes as { clock?: string }).clock === "09:41");

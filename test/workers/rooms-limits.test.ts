@@ -26,7 +26,10 @@ const from = (ip: string) => ({ headers: { "CF-Connecting-IP": ip } });
 /** Sends `count` chats at once; resolves to how many were acknowledged. */
 async function burst(socket: TestSocket, count: number, tag = randomId(6)): Promise<number> {
   for (let i = 0; i < count; i++) socket.send({ type: "chat", text: `${tag} ${i}`, ref: `${tag}_${i}` });
-  const answers = await socket.waitCount((f) => typeof f.ref === "string" && f.ref.startsWith(`${tag}_`) && (f.type === "ack" || f.type === "error"), count);
+  const answers = await socket.waitCount(
+    (f) => typeof f.ref === "string" && f.ref.startsWith(`${tag}_`) && (f.type === "ack" || f.type === "error"),
+    count,
+  );
   return answers.filter((f) => f.type === "ack").length;
 }
 

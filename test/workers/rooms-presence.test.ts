@@ -35,7 +35,9 @@ describe("presence churn", () => {
     open.push(later);
     const replay = await later.next((f) => f.type === "hello");
     const logged = later.frames.filter((f) => isLogFrame(f) && f.seq <= replay.seq && presence(f));
-    console.log(`60 sockets joining and leaving (${churnMs} ms): ${logged.length} presence log frames, ${seen.length} presence frames to a healthy client`);
+    console.log(
+      `60 sockets joining and leaving (${churnMs} ms): ${logged.length} presence log frames, ${seen.length} presence frames to a healthy client`,
+    );
     // at most 4 a second over the churn, plus the one that carries the settled count
     const allowed = Math.ceil((Date.now() - startedAt) / 250) + 2;
     expect(logged.length).toBeLessThanOrEqual(Math.min(allowed, 20));

@@ -54,7 +54,10 @@ describe("StreamRoom: chat", () => {
     const { streamId } = await createStreamRow();
     const a = await join(streamId);
     const b = await join(streamId);
-    await chatInOrder(a, Array.from({ length: 8 }, (_, i) => `message ${i} <b>not html</b>`));
+    await chatInOrder(
+      a,
+      Array.from({ length: 8 }, (_, i) => `message ${i} <b>not html</b>`),
+    );
     await a.waitCount((f) => f.type === "chat", 8);
     await b.waitCount((f) => f.type === "chat", 8);
     expect(chats(a).map((f) => f.text)).toEqual(Array.from({ length: 8 }, (_, i) => `message ${i} <b>not html</b>`));
@@ -94,7 +97,10 @@ describe("StreamRoom: chat", () => {
     const lastSeen = Math.max(...reader.frames.filter(isLogFrame).map((f) => f.seq));
     reader.close();
     await sleep(50);
-    await chatInOrder(writer, Array.from({ length: 5 }, (_, i) => `missed ${i}`));
+    await chatInOrder(
+      writer,
+      Array.from({ length: 5 }, (_, i) => `missed ${i}`),
+    );
 
     const back = await openSocket(`/ws/streams/${streamId}`, { token, since: lastSeen });
     open.push(back);
@@ -230,7 +236,10 @@ describe("StreamRoom: presence and system events", () => {
 
   it("signed system route: events into the log; groups get direct frames; 401 unsigned, 400 invalid", async () => {
     const { streamId } = await createStreamRow();
-    const fr = await join(streamId, { cf: { country: "FR" }, headers: { "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile" } });
+    const fr = await join(streamId, {
+      cf: { country: "FR" },
+      headers: { "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile" },
+    });
     const us = await join(streamId, { cf: { country: "US" }, headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64)" } });
 
     const gift = await signedPost(`/api/internal/streams/${streamId}/system`, { event: "gift", data: { from: "fan", kind: "trophy" } });

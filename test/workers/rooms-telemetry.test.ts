@@ -59,10 +59,14 @@ describe("StreamRoom: median latency in the studio's aggregate", () => {
     expect(groups.all).toMatchObject({ connections: 4, medianLatencyMs: 1_750 });
     // the slow French viewer leaves: the median is over the two left
     sockets[2]!.close();
-    const after = await until(async () => {
-      const g = await read();
-      return g["country:FR"]?.connections === 2 ? g : undefined;
-    }, 5_000, "the leaving viewer to be removed from the aggregate");
+    const after = await until(
+      async () => {
+        const g = await read();
+        return g["country:FR"]?.connections === 2 ? g : undefined;
+      },
+      5_000,
+      "the leaving viewer to be removed from the aggregate",
+    );
     expect(after["country:FR"]).toMatchObject({ medianLatencyMs: 1_350, avgLatencyMs: 1_350 });
     // a viewer without a latency yet is in the count, not in the median
     const joining = await viewer(streamId, "US", MOBILE);

@@ -78,7 +78,8 @@ describe("signed calls cannot be replayed", () => {
     const path = `/api/internal/streams/${streamId}/vod/index.m3u8`;
     const playlist = "#EXTM3U\n#EXT-X-ENDLIST\n";
     const headers = await signRequest(env.ORIGIN_SHARED_SECRET, "PUT", path, playlist);
-    const put = () => edge(path, { method: "PUT", headers: { ...headers, "Content-Type": "application/vnd.apple.mpegurl" }, body: playlist });
+    const put = () =>
+      edge(path, { method: "PUT", headers: { ...headers, "Content-Type": "application/vnd.apple.mpegurl" }, body: playlist });
     expect((await put()).status).toBe(201);
     const replay = await put();
     expect(replay.status).toBe(409);

@@ -42,11 +42,19 @@ describe("hot tier (pure)", () => {
 describe("regions (pure)", () => {
   it("maps continents to regions; the dev header only when enabled, and only well-formed", () => {
     const req = (headers: Record<string, string>, cf?: object) => ({ headers: new Headers(headers), cf });
-    expect(placementOf(req({}, { colo: "FRA", continent: "EU" }), DEFAULT_REGIONS, false)).toEqual({ colo: "fra", region: "eu", simulated: false });
+    expect(placementOf(req({}, { colo: "FRA", continent: "EU" }), DEFAULT_REGIONS, false)).toEqual({
+      colo: "fra",
+      region: "eu",
+      simulated: false,
+    });
     expect(placementOf(req({}, { colo: "SJC", continent: "NA" }), DEFAULT_REGIONS, false).region).toBe("na");
     expect(placementOf(req({}, { colo: "SIN", continent: "AS" }), DEFAULT_REGIONS, false).region).toBe("ap");
     expect(placementOf(req({ "X-Dev-Colo": "lhr", "X-Dev-Region": "eu" }), DEFAULT_REGIONS, false).simulated).toBe(false);
-    expect(placementOf(req({ "X-Dev-Colo": "lhr", "X-Dev-Region": "na" }), DEFAULT_REGIONS, true)).toEqual({ colo: "lhr", region: "na", simulated: true });
+    expect(placementOf(req({ "X-Dev-Colo": "lhr", "X-Dev-Region": "na" }), DEFAULT_REGIONS, true)).toEqual({
+      colo: "lhr",
+      region: "na",
+      simulated: true,
+    });
     expect(placementOf(req({ "X-Dev-Colo": "../x" }), DEFAULT_REGIONS, true).simulated).toBe(false);
   });
 });
@@ -114,7 +122,9 @@ describe("through the tiers", () => {
     await setUpstream(id, { holdMs: 400 });
     const responses = await Promise.all(
       Array.from({ length: 80 }, (_, i) =>
-        edge(`/live/${id}/v0/index.m3u8?_HLS_msn=106&_HLS_part=0`, { headers: { "X-Dev-Colo": `c${i}`, "X-Dev-Region": i % 2 ? "ap" : "na" } }),
+        edge(`/live/${id}/v0/index.m3u8?_HLS_msn=106&_HLS_part=0`, {
+          headers: { "X-Dev-Colo": `c${i}`, "X-Dev-Region": i % 2 ? "ap" : "na" },
+        }),
       ),
     );
     const texts = await Promise.all(responses.map(textOf));

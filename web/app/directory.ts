@@ -65,7 +65,14 @@ class Directory {
       // groups still show, without a score
     }
     const missing = [...new Set(this.live.map((s) => s.eventId).filter((id): id is string => !!id && !this.events.has(id)))];
-    await Promise.all(missing.map((id) => api<SportEvent>(`/api/events/${encodeURIComponent(id)}`).then((e) => this.events.set(id, e), () => {})));
+    await Promise.all(
+      missing.map((id) =>
+        api<SportEvent>(`/api/events/${encodeURIComponent(id)}`).then(
+          (e) => this.events.set(id, e),
+          () => {},
+        ),
+      ),
+    );
   }
 
   private renderLive(): void {
@@ -105,8 +112,19 @@ class Directory {
     return el(
       "a",
       { class: "stream-card", href: `/watch/${stream.streamId}` },
-      el("div", { class: "thumb" }, thumbnail(stream), el("span", { class: "badge live" }, stream.status === "reconnecting" ? "RECONNECTING" : "LIVE"), viewers),
-      el("div", { class: "card-body" }, el("p", { class: "card-title" }, stream.title || "Untitled stream"), el("p", { class: "card-meta" }, stream.startedAt ? `Live for ${formatDuration(Date.now() - stream.startedAt)}` : "Starting")),
+      el(
+        "div",
+        { class: "thumb" },
+        thumbnail(stream),
+        el("span", { class: "badge live" }, stream.status === "reconnecting" ? "RECONNECTING" : "LIVE"),
+        viewers,
+      ),
+      el(
+        "div",
+        { class: "card-body" },
+        el("p", { class: "card-title" }, stream.title || "Untitled stream"),
+        el("p", { class: "card-meta" }, stream.startedAt ? `Live for ${formatDuration(Date.now() - stream.startedAt)}` : "Starting"),
+      ),
     );
   }
 
@@ -162,12 +180,25 @@ function thumbnail(stream: StreamInfo): HTMLElement {
 
 function replayCard(stream: StreamInfo): HTMLElement {
   const duration = stream.startedAt && stream.endedAt ? formatDuration(stream.endedAt - stream.startedAt) : "";
-  const when = stream.endedAt ? new Date(stream.endedAt).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "";
+  const when = stream.endedAt
+    ? new Date(stream.endedAt).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
+    : "";
   return el(
     "a",
     { class: "stream-card", href: `/replay/${stream.streamId}` },
-    el("div", { class: "thumb" }, thumbnail(stream), el("span", { class: "badge" }, "REPLAY"), duration ? el("span", { class: "viewers-chip" }, duration) : null),
-    el("div", { class: "card-body" }, el("p", { class: "card-title" }, stream.title || "Untitled stream"), el("p", { class: "card-meta" }, when)),
+    el(
+      "div",
+      { class: "thumb" },
+      thumbnail(stream),
+      el("span", { class: "badge" }, "REPLAY"),
+      duration ? el("span", { class: "viewers-chip" }, duration) : null,
+    ),
+    el(
+      "div",
+      { class: "card-body" },
+      el("p", { class: "card-title" }, stream.title || "Untitled stream"),
+      el("p", { class: "card-meta" }, when),
+    ),
   );
 }
 

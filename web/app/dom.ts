@@ -65,7 +65,10 @@ export function copyButton(label: string, value: () => string): HTMLButtonElemen
       button.textContent = text;
       setTimeout(() => (button.textContent = "Copy"), 1500);
     };
-    navigator.clipboard?.writeText(value()).then(() => done("Copied"), () => done("Select and copy"));
+    navigator.clipboard?.writeText(value()).then(
+      () => done("Copied"),
+      () => done("Select and copy"),
+    );
   });
   return button;
 }

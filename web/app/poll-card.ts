@@ -51,7 +51,11 @@ export class PollCard {
       const code = error instanceof SocketError ? error.code : "";
       if (code === "already_voted") this.remember(poll.pollId, -1);
       this.error.textContent =
-        code === "already_voted" ? "You have already voted in this poll." : code === "poll_closed" ? "This poll is closed." : `Vote not counted: ${(error as Error).message}`;
+        code === "already_voted"
+          ? "You have already voted in this poll."
+          : code === "poll_closed"
+            ? "This poll is closed."
+            : `Vote not counted: ${(error as Error).message}`;
     }
     this.render();
   }
@@ -84,7 +88,13 @@ export class PollCard {
       if (canVote) row.addEventListener("click", () => void this.cast(i));
       return row;
     });
-    const status = poll.open ? (this.voted !== null ? "Thanks for voting · live results" : this.vote ? "Tap a choice to vote" : "Open · live results") : "Poll closed · final results";
+    const status = poll.open
+      ? this.voted !== null
+        ? "Thanks for voting · live results"
+        : this.vote
+          ? "Tap a choice to vote"
+          : "Open · live results"
+      : "Poll closed · final results";
     replace(
       this.root,
       el("h2", { class: "panel-title" }, "Poll"),

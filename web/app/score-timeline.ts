@@ -53,7 +53,8 @@ export class ScoreTimeline {
   private insert(entry: Entry): void {
     // almost always appended; keep (ts, seq) order for the rare late one
     let i = this.entries.length;
-    while (i > 0 && (this.entries[i - 1]!.ts > entry.ts || (this.entries[i - 1]!.ts === entry.ts && this.entries[i - 1]!.seq > entry.seq))) i--;
+    while (i > 0 && (this.entries[i - 1]!.ts > entry.ts || (this.entries[i - 1]!.ts === entry.ts && this.entries[i - 1]!.seq > entry.seq)))
+      i--;
     this.entries.splice(i, 0, entry);
   }
 

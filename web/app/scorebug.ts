@@ -17,12 +17,19 @@ export type ScoreMode = "playhead" | "realtime";
 export function scoreLine(event: SportEvent): HTMLElement {
   const team = (t: SportEvent["home"], side: string) =>
     el("span", { class: `team ${side}` }, el("abbr", { title: t.name }, t.abbr), el("b", { class: "score" }, t.score));
-  return el("span", { class: "score-line" }, team(event.home, "home"), el("span", { class: "dash", "aria-hidden": "true" }, "–"), team(event.away, "away"));
+  return el(
+    "span",
+    { class: "score-line" },
+    team(event.home, "home"),
+    el("span", { class: "dash", "aria-hidden": "true" }, "–"),
+    team(event.away, "away"),
+  );
 }
 
 export function periodText(event: SportEvent): string {
   if (event.status === "final") return "Final";
-  if (event.status === "scheduled") return `Starts ${new Date(event.startTime).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  if (event.status === "scheduled")
+    return `Starts ${new Date(event.startTime).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
   const period = event.period === null ? "" : typeof event.period === "number" ? `Q${event.period}` : event.period;
   return [period, event.clock ?? ""].filter(Boolean).join(" · ");
 }

@@ -40,7 +40,8 @@ class Studio {
     const error = $("#signin-error");
     try {
       const session = await keySession(apiKey);
-      if (!["broadcaster", "vip", "admin"].includes(session.role)) throw new ApiError(403, "forbidden", `a ${session.role} account cannot broadcast`);
+      if (!["broadcaster", "vip", "admin"].includes(session.role))
+        throw new ApiError(403, "forbidden", `a ${session.role} account cannot broadcast`);
       this.apiKey = apiKey;
       this.userId = session.userId;
       sessionStorage.setItem(KEY, apiKey);
@@ -70,7 +71,8 @@ class Studio {
   async loadStreams(selectId?: string): Promise<void> {
     const page = await api<{ streams: StreamInfo[] }>(`/api/streams?broadcaster=${encodeURIComponent(this.userId!)}&status=all&limit=10`);
     this.streams = page.streams;
-    const id = selectId ?? this.selected?.stream.streamId ?? this.streams.find((s) => s.status !== "ended")?.streamId ?? this.streams[0]?.streamId;
+    const id =
+      selectId ?? this.selected?.stream.streamId ?? this.streams.find((s) => s.status !== "ended")?.streamId ?? this.streams[0]?.streamId;
     await this.render(id ?? null);
   }
 
@@ -79,12 +81,30 @@ class Studio {
       "ul",
       { class: "stream-list" },
       ...this.streams.map((s) => {
-        const button = el("button", { type: "button", class: `button${s.streamId === selectedId ? " primary" : ""}`, "aria-current": s.streamId === selectedId ? "true" : null }, `${s.title || "Untitled"} · ${s.status}`);
+        const button = el(
+          "button",
+          {
+            type: "button",
+            class: `button${s.streamId === selectedId ? " primary" : ""}`,
+            "aria-current": s.streamId === selectedId ? "true" : null,
+          },
+          `${s.title || "Untitled"} · ${s.status}`,
+        );
         button.addEventListener("click", () => void this.render(s.streamId));
         return el("li", {}, button);
       }),
     );
-    const side = el("div", { class: "studio-col" }, await this.createForm(), el("section", { class: "card", "aria-label": "Your streams" }, el("h2", { class: "panel-title" }, "Your streams"), this.streams.length ? list : el("p", { class: "muted" }, "No streams yet.")));
+    const side = el(
+      "div",
+      { class: "studio-col" },
+      await this.createForm(),
+      el(
+        "section",
+        { class: "card", "aria-label": "Your streams" },
+        el("h2", { class: "panel-title" }, "Your streams"),
+        this.streams.length ? list : el("p", { class: "muted" }, "No streams yet."),
+      ),
+    );
     this.selected?.destroy();
     this.selected = null;
     const info = selectedId ? await api<StreamInfo>(`/api/streams/${selectedId}`).catch(() => null) : null;
@@ -96,14 +116,37 @@ class Studio {
 
   private mountStream(info: StreamInfo, main: HTMLElement, side: HTMLElement): void {
     const pill = el("span", { class: `pill ${info.status}`, "data-role": "status" }, info.status);
-    const head = el("div", { class: "row" }, el("h2", { class: "section-title" }, info.title || "Untitled stream"), pill, el("a", { href: `/watch/${info.streamId}`, target: "_blank", rel: "noopener" }, "Open the watch page"));
-    const parts = { thumbs: thumbnailsCard(info.thumbnailUrl ? [info.thumbnailUrl] : []), preview: el("div", { hidden: true }), chart: el("section", { class: "card", "aria-label": "Viewers" }, el("h2", { class: "panel-title" }, "Viewers")), qoe: el("section", { class: "card" }), poll: el("section", { class: "card", "aria-label": "Poll" }), chat: el("section", { class: "card chat", "aria-label": "Chat" }) };
+    const head = el(
+      "div",
+      { class: "row" },
+      el("h2", { class: "section-title" }, info.title || "Untitled stream"),
+      pill,
+      el("a", { href: `/watch/${info.streamId}`, target: "_blank", rel: "noopener" }, "Open the watch page"),
+    );
+    const parts = {
+      thumbs: thumbnailsCard(info.thumbnailUrl ? [info.thumbnailUrl] : []),
+      preview: el("div", { hidden: true }),
+      chart: el("section", { class: "card", "aria-label": "Viewers" }, el("h2", { class: "panel-title" }, "Viewers")),
+      qoe: el("section", { class: "card" }),
+      poll: el("section", { class: "card", "aria-label": "Poll" }),
+      chat: el("section", { class: "card chat", "aria-label": "Chat" }),
+    };
     main.append(head);
     if (info.status === "ended") {
       main.append(endedCard(info), parts.thumbs);
       side.prepend(parts.chat);
     } else {
-      main.append(setupCard(info, this.apiKey!, () => void this.loadStreams(info.streamId), (m) => this.flash(m)), parts.preview, parts.chart, parts.qoe);
+      main.append(
+        setupCard(
+          info,
+          this.apiKey!,
+          () => void this.loadStreams(info.streamId),
+          (m) => this.flash(m),
+        ),
+        parts.preview,
+        parts.chart,
+        parts.qoe,
+      );
       side.prepend(parts.poll, parts.chat);
     }
     this.selected = new StudioStream(info, this.apiKey!, parts, (status) => {
@@ -122,7 +165,9 @@ class Studio {
     const title = el("input", { type: "text", name: "title", maxlength: 200, placeholder: "Title", "aria-label": "Stream title" });
     const select = el("select", { name: "eventId", "aria-label": "Event" }, el("option", { value: "" }, "No event"));
     try {
-      const [live, scheduled] = await Promise.all(["in_progress", "scheduled"].map((s) => api<{ events: SportEvent[] }>(`/api/events?status=${s}&limit=50`)));
+      const [live, scheduled] = await Promise.all(
+        ["in_progress", "scheduled"].map((s) => api<{ events: SportEvent[] }>(`/api/events?status=${s}&limit=50`)),
+      );
       for (const e of [...live!.events, ...scheduled!.events]) {
         const label = e.home && e.away ? `${e.home.name} v ${e.away.name}${e.status === "in_progress" ? " (live)" : ""}` : e.eventId;
         select.append(el("option", { value: e.eventId }, label));
@@ -131,12 +176,25 @@ class Studio {
       // streams without an event still work
     }
     const error = el("p", { class: "error", role: "alert" });
-    const form = el("form", { class: "stack", id: "create-form" }, el("label", { for: "new-title" }, "Title"), title, el("label", {}, "Event"), select, el("button", { type: "submit", class: "button primary" }, "Create stream"), error);
+    const form = el(
+      "form",
+      { class: "stack", id: "create-form" },
+      el("label", { for: "new-title" }, "Title"),
+      title,
+      el("label", {}, "Event"),
+      select,
+      el("button", { type: "submit", class: "button primary" }, "Create stream"),
+      error,
+    );
     title.id = "new-title";
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
-        const created = await api<{ streamId: string; streamKey: string; ingestUrl: string }>("/api/streams", { method: "POST", apiKey: this.apiKey, json: { title: title.value.trim() || undefined, eventId: select.value || undefined } });
+        const created = await api<{ streamId: string; streamKey: string; ingestUrl: string }>("/api/streams", {
+          method: "POST",
+          apiKey: this.apiKey,
+          json: { title: title.value.trim() || undefined, eventId: select.value || undefined },
+        });
         rememberKey(created.streamId, { streamKey: created.streamKey, ingestUrl: created.ingestUrl });
         await this.loadStreams(created.streamId);
       } catch (err) {

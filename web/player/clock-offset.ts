@@ -35,9 +35,7 @@ export interface ClockEstimate {
 export class ClockOffsetEstimator {
   private samples: ClockSample[] = [];
 
-  constructor(
-    private readonly options: { maxSamples?: number; maxAgeMs?: number } = {},
-  ) {}
+  constructor(private readonly options: { maxSamples?: number; maxAgeMs?: number } = {}) {}
 
   /** Adds one exchange; returns false (and ignores it) when it is not a plausible one. */
   add(sample: ClockSample): boolean {

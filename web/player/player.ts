@@ -104,15 +104,30 @@ export function createPlayer(options: PlayerOptions): Player {
   const tickMs = options.tickMs ?? 100;
   const HlsCtor = (globalThis as { Hls?: HlsClass }).Hls;
   const state: PlayerState = {
-    streamId: options.streamId ?? null, src, engine: null, currentTime: 0, latency: null, level: -1, levels: 0,
-    playing: false, buffered: 0, programDateTime: null, errors: [], sync: syncOn, syncState: syncOn ? "converging" : "off",
-    offsetToTarget: null, playbackRate: 1, stalls: 0, seeks: 0, targetDelay: null, clockOffset: null, clockRtt: null,
+    streamId: options.streamId ?? null,
+    src,
+    engine: null,
+    currentTime: 0,
+    latency: null,
+    level: -1,
+    levels: 0,
+    playing: false,
+    buffered: 0,
+    programDateTime: null,
+    errors: [],
+    sync: syncOn,
+    syncState: syncOn ? "converging" : "off",
+    offsetToTarget: null,
+    playbackRate: 1,
+    stalls: 0,
+    seeks: 0,
+    targetDelay: null,
+    clockOffset: null,
+    clockRtt: null,
     sampledAt: Date.now(),
   };
   const localNow = () => performance.timeOrigin + performance.now();
-  const clock = live
-    ? new ServerClock({ fetchServerTime: timeEndpoint(options.timeUrl ?? "/api/time"), localNow })
-    : null;
+  const clock = live ? new ServerClock({ fetchServerTime: timeEndpoint(options.timeUrl ?? "/api/time"), localNow }) : null;
   const controller = syncOn ? new SyncController(options.syncConfig) : null;
   const reveal = new RevealScheduler();
   let hls: Hls | null = null;
@@ -135,7 +150,10 @@ export function createPlayer(options: PlayerOptions): Player {
       const d = data.details;
       isLive = d.live;
       state.targetDelay = d.live
-        ? targetDelayFromPlaylist({ partHoldBack: d.partHoldBack, holdBack: d.holdBack, targetDuration: d.targetduration }, options.targetMargin)
+        ? targetDelayFromPlaylist(
+            { partHoldBack: d.partHoldBack, holdBack: d.holdBack, targetDuration: d.targetduration },
+            options.targetMargin,
+          )
         : null;
     });
     player.on(HlsCtor.Events.ERROR, (_event: string, data: ErrorData) => {
@@ -156,10 +174,15 @@ export function createPlayer(options: PlayerOptions): Player {
     video.src = src;
     let started = false;
     const onPlaying = () => (started = true);
-    const onWaiting = () => { if (started) state.stalls++; };
+    const onWaiting = () => {
+      if (started) state.stalls++;
+    };
     video.addEventListener("playing", onPlaying);
     video.addEventListener("waiting", onWaiting);
-    cleanups.push(() => video.removeEventListener("playing", onPlaying), () => video.removeEventListener("waiting", onWaiting));
+    cleanups.push(
+      () => video.removeEventListener("playing", onPlaying),
+      () => video.removeEventListener("waiting", onWaiting),
+    );
   }
 
   function programTime(): number | null {
@@ -187,7 +210,11 @@ export function createPlayer(options: PlayerOptions): Player {
     }
     if (clock?.offset === null || clock === null) return; // converging: no server clock yet
     const decision = controller.update({
-      now: clock.now(), programTime: pt, bufferedAhead: state.buffered, targetDelay: state.targetDelay, playing: state.playing,
+      now: clock.now(),
+      programTime: pt,
+      bufferedAhead: state.buffered,
+      targetDelay: state.targetDelay,
+      playing: state.playing,
     });
     state.syncState = decision.state;
     state.offsetToTarget = decision.offset === null ? null : Math.round(decision.offset * 1000) / 1000;
@@ -242,7 +269,9 @@ export function createPlayer(options: PlayerOptions): Player {
   if (playPromise) playPromise.catch(() => {});
 
   return {
-    get hls() { return hls; },
+    get hls() {
+      return hls;
+    },
     video,
     state,
     clock,

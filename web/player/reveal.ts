@@ -58,7 +58,12 @@ export class RevealScheduler {
   private last: number | null = null;
 
   /** `onError` gets what a callback throws, so one bad callback does not stop the others (default: rethrown asynchronously). */
-  constructor(private readonly onError: (error: unknown) => void = (error) => queueMicrotask(() => { throw error; })) {}
+  constructor(
+    private readonly onError: (error: unknown) => void = (error) =>
+      queueMicrotask(() => {
+        throw error;
+      }),
+  ) {}
 
   /** Program time of the latest update, ms. */
   get programTime(): number | null {
@@ -83,8 +88,12 @@ export class RevealScheduler {
     this.items.push(item);
     const handle: RevealHandle = {
       stamp,
-      get fired() { return item.fired; },
-      get canceled() { return item.canceled; },
+      get fired() {
+        return item.fired;
+      },
+      get canceled() {
+        return item.canceled;
+      },
       cancel: () => {
         if (item.canceled) return;
         item.canceled = true;

@@ -44,7 +44,8 @@ const NO_STORE = { "Cache-Control": "no-store" };
 async function ownedStream(c: Context<AppEnv>, action: string): Promise<Stream> {
   const stream = await requireStream(c.env.DB, streamIdParam(c.req.param("id")));
   const user = c.get("user");
-  if (user.role !== "admin" && stream.ownerId !== user.id) throw new HttpError(403, "forbidden", `only the stream's broadcaster may ${action}`);
+  if (user.role !== "admin" && stream.ownerId !== user.id)
+    throw new HttpError(403, "forbidden", `only the stream's broadcaster may ${action}`);
   return stream;
 }
 

@@ -38,8 +38,7 @@ export interface SelectionOptions {
 }
 
 export type Selection<T extends OriginLoadRow> =
-  | { kind: "selected"; origin: T; pool: OriginPool; aboveIdeal: boolean; fellBack: boolean }
-  | { kind: "full"; pools: OriginPool[] };
+  { kind: "selected"; origin: T; pool: OriginPool; aboveIdeal: boolean; fellBack: boolean } | { kind: "full"; pools: OriginPool[] };
 
 function poolsForRole(role: UserRole): OriginPool[] {
   return role === "vip" ? ["vip", "standard"] : ["standard"];

@@ -5,10 +5,7 @@
  * with the whole object (allowed: a server may ignore Range).
  */
 
-export type RangeAnswer =
-  | { kind: "whole" }
-  | { kind: "partial"; start: number; end: number }
-  | { kind: "unsatisfiable" };
+export type RangeAnswer = { kind: "whole" } | { kind: "partial"; start: number; end: number } | { kind: "unsatisfiable" };
 
 /** Interprets a Range header against a body of `size` bytes. */
 export function parseRange(header: string | null, size: number): RangeAnswer {
@@ -49,7 +46,13 @@ export function conditionalAnswer(request: Request, body: ArrayBuffer, headers: 
   const out = new Headers(headers);
   out.set("Accept-Ranges", "bytes");
   const etag = out.get("ETag");
-  if (etag !== null && request.headers.get("If-None-Match")?.split(",").some((v) => v.trim() === etag || v.trim() === "*")) {
+  if (
+    etag !== null &&
+    request.headers
+      .get("If-None-Match")
+      ?.split(",")
+      .some((v) => v.trim() === etag || v.trim() === "*")
+  ) {
     return new Response(null, { status: 304, headers: out });
   }
   if (request.method === "GET") {

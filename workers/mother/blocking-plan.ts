@@ -22,10 +22,7 @@ export interface KnownPlaylist {
   fetchedAt: number;
 }
 
-export type BlockingPlan =
-  | { kind: "forward" }
-  | { kind: "answer-known" }
-  | { kind: "reject"; code: string; message: string };
+export type BlockingPlan = { kind: "forward" } | { kind: "answer-known" } | { kind: "reject"; code: string; message: string };
 
 export function planBlocking(known: KnownPlaylist | undefined, query: HlsQuery, now: number): BlockingPlan {
   if (query.msn === undefined || known === undefined) return { kind: "forward" };

@@ -19,12 +19,7 @@
  * - Every answer carries `X-Cache-Tier: origin | mother-hit | mother-stale`.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  classifyObjectPath,
-  contentTypeFor,
-  isValidStreamId,
-  type HlsObjectType,
-} from "../../common/hls-paths.js";
+import { classifyObjectPath, contentTypeFor, isValidStreamId, type HlsObjectType } from "../../common/hls-paths.js";
 import { formatHlsQuery, parseHlsQuery, type HlsQuery } from "../../common/hls-query.js";
 import { parseConfig } from "../config.js";
 import type { Env } from "../env.js";
@@ -69,7 +64,6 @@ type Outcome =
   | { kind: "stale"; entry: Entry }
   | { kind: "error"; status: number; code: string; message: string; tier: CacheTier };
 
-
 export interface MotherStats {
   streamId: string | null;
   originBaseUrl: string | null;
@@ -97,7 +91,6 @@ export interface MotherStats {
 const PASSTHROUGH_HEADERS = ["etag", "last-modified"];
 /** How `fetch()` is addressed: https://mother/<streamId>/<objectPath>?<query> (the host is not used). */
 const FETCH_PATH = /^\/([^/]+)\/(.+)$/;
-
 
 export class HlsMother extends DurableObject<Env> {
   private readonly cache = new ByteLru<Entry>(MOTHER_CACHE_BYTES);
@@ -156,7 +149,13 @@ export class HlsMother extends DurableObject<Env> {
       return this.render({ kind: "error", status: 400, code: "bad_path", message: "not an HLS object path", tier: "mother-hit" });
     }
     if (this.streamId !== null && this.streamId !== streamId) {
-      return this.render({ kind: "error", status: 400, code: "wrong_mother", message: "this mother serves another stream", tier: "mother-hit" });
+      return this.render({
+        kind: "error",
+        status: 400,
+        code: "wrong_mother",
+        message: "this mother serves another stream",
+        tier: "mother-hit",
+      });
     }
     const parsed = parseHlsQuery(search, type);
     if (!parsed.ok) {
@@ -207,7 +206,17 @@ export class HlsMother extends DurableObject<Env> {
     const policy = satisfied
       ? { cacheControl: `public, max-age=${BLOCKING_MAX_AGE_S}`, freshMs: BLOCKING_MAX_AGE_S * 1000 }
       : policyForOk("media", {}, known.text);
-    const entry = this.makeEntry(200, body, [["Content-Type", contentTypeFor("media")], ["Cache-Control", policy.cacheControl]], "media", known.fetchedAt, policy.freshMs);
+    const entry = this.makeEntry(
+      200,
+      body,
+      [
+        ["Content-Type", contentTypeFor("media")],
+        ["Cache-Control", policy.cacheControl],
+      ],
+      "media",
+      known.fetchedAt,
+      policy.freshMs,
+    );
     entry.expiresAt = Date.now() + policy.freshMs;
     this.cache.set(key, entry);
     return entry;

@@ -7,9 +7,7 @@
 import { eq } from "drizzle-orm";
 import { schema, type Db } from "../lib/db.js";
 
-export type OriginResolution =
-  | { ok: true; baseUrl: string }
-  | { ok: false; status: number; code: string; message: string };
+export type OriginResolution = { ok: true; baseUrl: string } | { ok: false; status: number; code: string; message: string };
 
 /** How long a resolved origin is trusted before asking D1 again. */
 const ORIGIN_MEMO_MS = 5_000;

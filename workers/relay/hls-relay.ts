@@ -67,7 +67,9 @@ export class HlsRelay extends DurableObject<Env> {
       async (signal) => {
         this.counters.motherRequests++;
         this.upstream.record(objectPath, url.search);
-        const res = await hlsMother(this.env, streamId).fetch(new Request(`https://mother/${streamId}/${objectPath}${url.search}`, { signal }));
+        const res = await hlsMother(this.env, streamId).fetch(
+          new Request(`https://mother/${streamId}/${objectPath}${url.search}`, { signal }),
+        );
         const answer = { status: res.status, headers: [...res.headers], body: await res.arrayBuffer() };
         // stored before the call settles, so a request arriving meanwhile finds it rather than calling again
         this.cache.set(key, answer, Date.now());

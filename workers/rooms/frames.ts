@@ -85,13 +85,7 @@ export type EventSnapshotFrame = {
 };
 
 export type StreamLogFrame =
-  | SystemFrame
-  | ChatFrame
-  | PollOpenFrame
-  | PollResultsFrame
-  | PollClosedFrame
-  | EventUpdateFrame
-  | EventSnapshotFrame;
+  SystemFrame | ChatFrame | PollOpenFrame | PollResultsFrame | PollClosedFrame | EventUpdateFrame | EventSnapshotFrame;
 type EventLogFrame = EventUpdateFrame;
 export type LogFrame = StreamLogFrame | EventLogFrame;
 

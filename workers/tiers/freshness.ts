@@ -9,7 +9,10 @@ export const TIER_HEADER = "X-Cache-Tier";
 /** Whether a cache tier may keep a response with this Cache-Control. */
 export function isEdgeCacheable(cacheControl: string | null): boolean {
   if (!cacheControl) return false;
-  const directives = cacheControl.toLowerCase().split(",").map((d) => d.trim());
+  const directives = cacheControl
+    .toLowerCase()
+    .split(",")
+    .map((d) => d.trim());
   if (directives.some((d) => d === "no-store" || d === "no-cache" || d === "private")) return false;
   const maxAge = directives.find((d) => d.startsWith("max-age=") || d.startsWith("s-maxage="));
   if (!maxAge) return false;

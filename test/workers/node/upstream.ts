@@ -126,7 +126,8 @@ export async function startUpstream(): Promise<{ url: string; close: () => Promi
     });
     res.once("finish", () => (answered = true));
     const msnParam = url.searchParams.get("_HLS_msn");
-    const blockingMsn = msnParam !== null && /index\.m3u8$/.test(objectPath) && Number(msnParam) > LIVE_EDGE_MSN ? Number(msnParam) : undefined;
+    const blockingMsn =
+      msnParam !== null && /index\.m3u8$/.test(objectPath) && Number(msnParam) > LIVE_EDGE_MSN ? Number(msnParam) : undefined;
     const hintedPart = /-p(\d+)\.m4s$/.exec(objectPath);
     const held = blockingMsn !== undefined || (hintedPart !== null && Number(hintedPart[1]) >= HINTED_PART);
     await new Promise((resolve) => setTimeout(resolve, held ? cfg.holdMs : cfg.delayMs));

@@ -38,14 +38,25 @@ export class StudioStream {
   constructor(
     readonly stream: StreamInfo,
     private readonly apiKey: string,
-    private readonly parts: { preview: HTMLElement; chart: HTMLElement; qoe: HTMLElement; poll: HTMLElement; chat: HTMLElement; thumbs?: HTMLElement },
+    private readonly parts: {
+      preview: HTMLElement;
+      chart: HTMLElement;
+      qoe: HTMLElement;
+      poll: HTMLElement;
+      chat: HTMLElement;
+      thumbs?: HTMLElement;
+    },
     private readonly onStatus: (status: StreamInfo["status"]) => void,
   ) {
     this.status = stream.status;
     this.chat = new ChatPanel(parts.chat, (text) => this.send({ type: "chat", text }));
     this.chat.decorate = (item, message) => this.muteButton(item, message);
     this.poll = new PollCard(this.pollHolder, null);
-    this.qoe = new QoeTable(parts.qoe, () => this.lowestHeight(), (key, action) => this.groupAction(key, action));
+    this.qoe = new QoeTable(
+      parts.qoe,
+      () => this.lowestHeight(),
+      (key, action) => this.groupAction(key, action),
+    );
     this.renderPollForm();
     parts.qoe.append(this.noticeForm());
     parts.chart.append(this.chart.element);
@@ -54,7 +65,8 @@ export class StudioStream {
       since: 0,
       token: async () => (await keySession(apiKey)).token,
       onFrame: (frame) => this.onFrame(frame),
-      onStatus: (s) => this.chat.setEnabled(s === "open" && this.status !== "ended", this.status === "ended" ? "Chat is closed" : undefined),
+      onStatus: (s) =>
+        this.chat.setEnabled(s === "open" && this.status !== "ended", this.status === "ended" ? "Chat is closed" : undefined),
     });
     this.timers.push(setInterval(() => this.chart.tick(), 2_000));
     this.timers.push(setInterval(() => void this.refreshQoe(), QOE_POLL_MS));
@@ -80,14 +92,22 @@ export class StudioStream {
         this.poll.set((frame.poll as PollState | null) ?? null);
         this.renderPollForm();
         // the replay from seq 0 has brought every thumbnail by now
-        if (this.parts.thumbs && this.thumbnails.length) this.parts.thumbs.replaceWith((this.parts.thumbs = thumbnailsCard(this.thumbnails)));
+        if (this.parts.thumbs && this.thumbnails.length)
+          this.parts.thumbs.replaceWith((this.parts.thumbs = thumbnailsCard(this.thumbnails)));
         return;
       case "chat":
         return this.chat.add(frame);
       case "telemetry_summary":
         return this.qoe.update(frame as unknown as Summary);
       case "poll_open":
-        this.poll.set({ pollId: frame.pollId as string, question: frame.question as string, choices: frame.choices as string[], totals: (frame.choices as string[]).map(() => 0), total: 0, open: true });
+        this.poll.set({
+          pollId: frame.pollId as string,
+          question: frame.question as string,
+          choices: frame.choices as string[],
+          totals: (frame.choices as string[]).map(() => 0),
+          total: 0,
+          open: true,
+        });
         return this.renderPollForm();
       case "poll_results":
         return this.poll.results(frame.pollId as string, frame.totals as number[], frame.total as number);
@@ -149,7 +169,12 @@ export class StudioStream {
     controller.className = "mc";
     controller.append(video, el("media-loading-indicator" as "div", { slot: "centered-chrome", noautohide: true }));
     const bar = document.createElement("media-control-bar");
-    bar.append(document.createElement("media-play-button"), document.createElement("media-mute-button"), el("span", { class: "bar-spacer" }), document.createElement("media-fullscreen-button"));
+    bar.append(
+      document.createElement("media-play-button"),
+      document.createElement("media-mute-button"),
+      el("span", { class: "bar-spacer" }),
+      document.createElement("media-fullscreen-button"),
+    );
     controller.append(bar);
     replace(this.parts.preview, el("div", { class: "preview-wrap" }, controller));
     show(this.parts.preview, true);
@@ -192,7 +217,11 @@ export class StudioStream {
     const group = groupFilter(key);
     const height = this.lowestHeight() ?? 1;
     const body = { action, ...(action === "cap_rendition" ? { maxHeight: height } : {}), ...(group ? { group } : {}) };
-    const result = await api<{ recipients?: number }>(`/api/studio/streams/${this.stream.streamId}/actions`, { method: "POST", apiKey: this.apiKey, json: body });
+    const result = await api<{ recipients?: number }>(`/api/studio/streams/${this.stream.streamId}/actions`, {
+      method: "POST",
+      apiKey: this.apiKey,
+      json: body,
+    });
     this.actionsSent.push({ group: key, action, recipients: result.recipients });
     if (action === "cap_rendition") this.qoe.capped.set(key, height);
     else this.qoe.capped.delete(key);
@@ -200,7 +229,13 @@ export class StudioStream {
 
   /** A notice over every viewer's video (the same group channel, without a group). */
   private noticeForm(): HTMLElement {
-    const input = el("input", { type: "text", name: "notice", maxlength: 280, placeholder: "Notice to all viewers", "aria-label": "Notice to all viewers" });
+    const input = el("input", {
+      type: "text",
+      name: "notice",
+      maxlength: 280,
+      placeholder: "Notice to all viewers",
+      "aria-label": "Notice to all viewers",
+    });
     const status = el("p", { class: "muted", role: "status" });
     const form = el("form", { class: "row notice-form" }, input, el("button", { type: "submit", class: "button" }, "Send notice"), status);
     form.addEventListener("submit", async (e) => {
@@ -208,7 +243,11 @@ export class StudioStream {
       const text = input.value.trim();
       if (!text) return;
       try {
-        const r = await api<{ seq?: number }>(`/api/studio/streams/${this.stream.streamId}/actions`, { method: "POST", apiKey: this.apiKey, json: { action: "notice", text } });
+        const r = await api<{ seq?: number }>(`/api/studio/streams/${this.stream.streamId}/actions`, {
+          method: "POST",
+          apiKey: this.apiKey,
+          json: { action: "notice", text },
+        });
         this.actionsSent.push({ group: "all", action: "notice" });
         status.textContent = r.seq !== undefined ? "Sent to every viewer." : "Sent.";
         input.value = "";
@@ -226,7 +265,9 @@ export class StudioStream {
     button.setAttribute("aria-label", `${muted ? "Unmute" : "Mute"} this viewer`);
     button.addEventListener("click", () => {
       const unmute = this.muted.has(message.from.id);
-      this.send(unmute ? { type: "unmute", userId: message.from.id } : { type: "mute", userId: message.from.id, durationMs: 10 * 60_000 }).catch((e: Error) => this.chat.showError(e.message));
+      this.send(
+        unmute ? { type: "unmute", userId: message.from.id } : { type: "mute", userId: message.from.id, durationMs: 10 * 60_000 },
+      ).catch((e: Error) => this.chat.showError(e.message));
     });
     item.append(button);
   }
@@ -246,18 +287,44 @@ export class StudioStream {
     const error = el("p", { class: "error", role: "alert" });
     if (current?.open) {
       const close = el("button", { type: "button", class: "button" }, "Close poll");
-      close.addEventListener("click", () => this.send({ type: "poll_close", pollId: current.pollId }).catch((e: Error) => (error.textContent = e.message)));
+      close.addEventListener("click", () =>
+        this.send({ type: "poll_close", pollId: current.pollId }).catch((e: Error) => (error.textContent = e.message)),
+      );
       replace(root, this.pollHolder, close, error);
       return;
     }
-    const question = el("input", { type: "text", name: "question", maxlength: 200, required: true, "aria-label": "Poll question", placeholder: "Question" });
-    const choices = [0, 1, 2, 3].map((i) => el("input", { type: "text", name: `choice${i}`, maxlength: 80, "aria-label": `Choice ${i + 1}`, placeholder: i < 2 ? `Choice ${i + 1}` : `Choice ${i + 1} (optional)` }));
-    const form = el("form", { class: "stack poll-form" }, question, el("div", { class: "choices" }, ...choices), el("button", { type: "submit", class: "button primary" }, "Open poll"), error);
+    const question = el("input", {
+      type: "text",
+      name: "question",
+      maxlength: 200,
+      required: true,
+      "aria-label": "Poll question",
+      placeholder: "Question",
+    });
+    const choices = [0, 1, 2, 3].map((i) =>
+      el("input", {
+        type: "text",
+        name: `choice${i}`,
+        maxlength: 80,
+        "aria-label": `Choice ${i + 1}`,
+        placeholder: i < 2 ? `Choice ${i + 1}` : `Choice ${i + 1} (optional)`,
+      }),
+    );
+    const form = el(
+      "form",
+      { class: "stack poll-form" },
+      question,
+      el("div", { class: "choices" }, ...choices),
+      el("button", { type: "submit", class: "button primary" }, "Open poll"),
+      error,
+    );
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const list = choices.map((c) => c.value.trim()).filter(Boolean);
       if (list.length < 2) return void (error.textContent = "A poll needs at least two choices.");
-      this.send({ type: "poll_open", question: question.value.trim(), choices: list }).catch((err: Error) => (error.textContent = err.message));
+      this.send({ type: "poll_open", question: question.value.trim(), choices: list }).catch(
+        (err: Error) => (error.textContent = err.message),
+      );
     });
     replace(root, this.pollHolder, el("h2", { class: "panel-title" }, "New poll"), form);
   }

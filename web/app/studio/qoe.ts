@@ -68,8 +68,25 @@ export class QoeTable {
     private readonly capHeight: () => number | null,
     private readonly act: (key: string, action: "cap_rendition" | "uncap_rendition") => Promise<void>,
   ) {
-    const head = el("thead", {}, el("tr", {}, ...["Group", "Viewers", "Stall", "Median latency", "Bitrate", "Buffer", "Action"].map((h) => el("th", { scope: "col" }, h))));
-    replace(root, el("h2", { class: "panel-title" }, "Quality of experience"), el("div", { class: "qoe-wrap" }, el("table", { class: "qoe" }, head, this.body)), el("p", { class: "muted" }, "From each viewer's latest report (every 5 s). Latency: server clock minus the playhead's program time, the median over the group's viewers; stall, bitrate and buffer: averages."));
+    const head = el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        ...["Group", "Viewers", "Stall", "Median latency", "Bitrate", "Buffer", "Action"].map((h) => el("th", { scope: "col" }, h)),
+      ),
+    );
+    replace(
+      root,
+      el("h2", { class: "panel-title" }, "Quality of experience"),
+      el("div", { class: "qoe-wrap" }, el("table", { class: "qoe" }, head, this.body)),
+      el(
+        "p",
+        { class: "muted" },
+        "From each viewer's latest report (every 5 s). Latency: server clock minus the playhead's program time, the median over the group's viewers; stall, bitrate and buffer: averages.",
+      ),
+    );
     this.render();
   }
 
@@ -93,7 +110,11 @@ export class QoeTable {
     const latency = groupLatency(s);
     const height = this.capHeight();
     const capped = this.capped.has(key);
-    const button = el("button", { type: "button", class: "copy", "data-group": key }, capped ? "Lift cap" : height ? `Cap ${height}p` : "Cap");
+    const button = el(
+      "button",
+      { type: "button", class: "copy", "data-group": key },
+      capped ? "Lift cap" : height ? `Cap ${height}p` : "Cap",
+    );
     button.setAttribute("aria-label", capped ? `Lift the quality cap for ${groupLabel(key)}` : `Cap the quality of ${groupLabel(key)}`);
     button.addEventListener("click", () => {
       button.disabled = true;

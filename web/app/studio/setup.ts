@@ -59,7 +59,10 @@ export function setupCard(stream: StreamInfo, apiKey: string, onChange: () => vo
   rotate.addEventListener("click", async () => {
     rotate.disabled = true;
     try {
-      const r = await api<{ streamKey: string; ingestUrl: string | null }>(`/api/streams/${stream.streamId}/key/rotate`, { method: "POST", apiKey });
+      const r = await api<{ streamKey: string; ingestUrl: string | null }>(`/api/streams/${stream.streamId}/key/rotate`, {
+        method: "POST",
+        apiKey,
+      });
       rememberKey(stream.streamId, { streamKey: r.streamKey, ingestUrl: r.ingestUrl ?? `${server}/${r.streamKey}` });
       onChange();
     } catch (error) {
@@ -87,10 +90,23 @@ export function setupCard(stream: StreamInfo, apiKey: string, onChange: () => vo
     el("dd", {}, keys ? copyButton("server URL", () => server) : null),
     el("dt", {}, "Stream key"),
     el("dd", {}, keyText),
-    el("dd", { class: "row" }, keys ? reveal : null, keys ? copyButton("stream key", () => recallKey(stream.streamId)?.streamKey ?? "") : null),
+    el(
+      "dd",
+      { class: "row" },
+      keys ? reveal : null,
+      keys ? copyButton("stream key", () => recallKey(stream.streamId)?.streamKey ?? "") : null,
+    ),
   );
   const obs = el("ul", { class: "obs" }, ...OBS_SETTINGS.map(([k, v]) => el("li", {}, el("b", {}, `${k}: `), v)));
-  const card = el("section", { class: "card", "aria-label": "Publishing setup" }, el("h2", { class: "panel-title" }, "Publish"), kv, el("h3", { class: "panel-title" }, "OBS settings"), obs, el("div", { class: "row" }, rotate, end));
+  const card = el(
+    "section",
+    { class: "card", "aria-label": "Publishing setup" },
+    el("h2", { class: "panel-title" }, "Publish"),
+    kv,
+    el("h3", { class: "panel-title" }, "OBS settings"),
+    obs,
+    el("div", { class: "row" }, rotate, end),
+  );
   return card;
 }
 
@@ -103,7 +119,12 @@ export function endedCard(stream: StreamInfo): HTMLElement {
   add("Peak viewers", String(stats?.peakViewers ?? "–"));
   add("Average viewers", stats ? stats.avgViewers.toFixed(1) : "–");
   add("Joins", String(stats?.joins ?? "–"));
-  const card = el("section", { class: "card", "aria-label": "Final statistics" }, el("h2", { class: "panel-title" }, "Final statistics"), facts);
+  const card = el(
+    "section",
+    { class: "card", "aria-label": "Final statistics" },
+    el("h2", { class: "panel-title" }, "Final statistics"),
+    facts,
+  );
   if (stream.startedAt) card.append(el("a", { class: "button primary", href: `/replay/${stream.streamId}` }, "Open the replay"));
   else card.append(el("p", { class: "muted" }, "The stream never went live: no replay."));
   return card;
@@ -112,7 +133,10 @@ export function endedCard(stream: StreamInfo): HTMLElement {
 export function thumbnailsCard(urls: string[]): HTMLElement {
   const card = el("section", { class: "card", "aria-label": "Thumbnails" }, el("h2", { class: "panel-title" }, "Thumbnails"));
   const grid = el("div", { class: "thumbs" });
-  replace(grid, ...urls.slice(-8).map((u) => el("img", { src: new URL(u, location.href).pathname, alt: "Stream thumbnail", width: 320, height: 180 })));
+  replace(
+    grid,
+    ...urls.slice(-8).map((u) => el("img", { src: new URL(u, location.href).pathname, alt: "Stream thumbnail", width: 320, height: 180 })),
+  );
   card.append(urls.length ? grid : el("p", { class: "muted" }, "No thumbnail yet."));
   return card;
 }

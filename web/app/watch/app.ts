@@ -55,10 +55,15 @@ export class WatchApp {
     this.overlayHistory.push({ state: this.status === "live" ? null : this.status, at: Date.now() });
     const eventId = root.dataset.eventId || null;
     this.statusLineEl = $("[data-role=status]", root);
-    this.video = new WatchVideo($("video", root) as HTMLVideoElement, $("#live", root) as HTMLButtonElement, new URLSearchParams(location.search).get("sync") !== "0", (state) => {
-      this.statusLineEl.textContent = statusLine(state);
-      this.scorebug?.render();
-    });
+    this.video = new WatchVideo(
+      $("video", root) as HTMLVideoElement,
+      $("#live", root) as HTMLButtonElement,
+      new URLSearchParams(location.search).get("sync") !== "0",
+      (state) => {
+        this.statusLineEl.textContent = statusLine(state);
+        this.scorebug?.render();
+      },
+    );
     this.chat = new ChatPanel($("#chat", root), (text) => this.send({ type: "chat", text }));
     this.poll = new PollCard($("#poll", root), (pollId, choice) => this.send({ type: "vote", pollId, choice }));
     this.overlay = new Overlay($("#overlay", root));
@@ -122,7 +127,8 @@ export class WatchApp {
       // a stream that has not started has a short log, and its frames have no offset for the log API yet: replay it all
       since: this.status === "created" ? 0 : null,
       onFrame: (frame) => this.onFrame(frame),
-      onStatus: (status) => this.chat.setEnabled(status === "open" && this.status !== "ended", status === "open" ? "Say something…" : "Reconnecting…"),
+      onStatus: (status) =>
+        this.chat.setEnabled(status === "open" && this.status !== "ended", status === "open" ? "Say something…" : "Reconnecting…"),
     });
   }
 
@@ -139,14 +145,22 @@ export class WatchApp {
         this.chat.me = this.me;
         this.setViewers(frame.viewerCount as number);
         this.poll.set((frame.poll as PollState | null) ?? null);
-        if (typeof frame.status === "string" && frame.status !== this.status && this.status !== "ended") this.setStatus(frame.status as StreamStatus, null);
+        if (typeof frame.status === "string" && frame.status !== this.status && this.status !== "ended")
+          this.setStatus(frame.status as StreamStatus, null);
         if (!this.backfilled) void this.backfill(frame.seq, frame.startedAt as number | null);
         return;
       }
       case "chat":
         return this.chat.add(frame);
       case "poll_open":
-        return this.poll.set({ pollId: frame.pollId as string, question: frame.question as string, choices: frame.choices as string[], totals: (frame.choices as string[]).map(() => 0), total: 0, open: true });
+        return this.poll.set({
+          pollId: frame.pollId as string,
+          question: frame.question as string,
+          choices: frame.choices as string[],
+          totals: (frame.choices as string[]).map(() => 0),
+          total: 0,
+          open: true,
+        });
       case "poll_results":
         return this.poll.results(frame.pollId as string, frame.totals as number[], frame.total as number);
       case "poll_closed":
@@ -166,14 +180,22 @@ export class WatchApp {
         if (this.status !== "ended") this.setStatus("live", null);
         return;
       case "stream_ended":
-        return this.setStatus("ended", { durationMs: frame.durationMs as number | null, peakViewers: frame.peakViewers as number, joins: frame.joins as number, likes: frame.likes as number });
+        return this.setStatus("ended", {
+          durationMs: frame.durationMs as number | null,
+          peakViewers: frame.peakViewers as number,
+          joins: frame.joins as number,
+          likes: frame.likes as number,
+        });
       case "like":
         this.likes = frame.total as number;
         $("#likes", this.root).textContent = formatCount(this.likes);
         return this.reactions.hearts(frame.count as number);
       case "gift":
         this.reactions.hearts(3);
-        return this.reactions.toast(`🎁 ${typeof data.from === "string" ? data.from : "Someone"} sent ${typeof data.name === "string" ? data.name : "a gift"}`, "gift");
+        return this.reactions.toast(
+          `🎁 ${typeof data.from === "string" ? data.from : "Someone"} sent ${typeof data.name === "string" ? data.name : "a gift"}`,
+          "gift",
+        );
       case "new_follower":
         return this.reactions.toast("A new follower joined the broadcaster", "info");
       case "muted":
@@ -223,7 +245,8 @@ export class WatchApp {
     const pill = $("#state-pill", document);
     pill.textContent = { created: "Starting soon", live: "Live", reconnecting: "Reconnecting", ended: "Ended" }[status];
     pill.className = `pill ${status}`;
-    if (status === "live" || status === "reconnecting") void this.startVideo(); else if (status === "ended") {
+    if (status === "live" || status === "reconnecting") void this.startVideo();
+    else if (status === "ended") {
       this.video.stop();
       this.scorebug?.bind(null);
       this.chat.setEnabled(false, "Chat is closed");
@@ -319,7 +342,9 @@ export class WatchApp {
       voted: this.poll.voted,
       overlay: $("#overlay", this.root).hidden ? null : ($("#overlay", this.root).dataset.state ?? null),
       overlayHistory: this.overlayHistory,
-      score: this.scorebug ? { mode: this.scorebug.mode, shown: this.scorebug.shown, reveals: this.scorebug.reveals, fired: this.scorebug.fired } : null,
+      score: this.scorebug
+        ? { mode: this.scorebug.mode, shown: this.scorebug.shown, reveals: this.scorebug.reveals, fired: this.scorebug.fired }
+        : null,
       scoreFrames: this.scoreFrames,
       actions: this.actions,
       telemetrySent: this.telemetrySent,

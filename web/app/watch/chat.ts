@@ -51,7 +51,14 @@ export class ChatPanel {
     private readonly send: (text: string) => Promise<unknown>,
   ) {
     this.list = el("ol", { class: "chat-list", "aria-label": "Chat messages", "aria-live": "polite", tabindex: 0 });
-    this.input = el("input", { type: "text", name: "chat", autocomplete: "off", maxlength: MAX_CHARS * 2, placeholder: "Say something…", "aria-label": "Chat message" });
+    this.input = el("input", {
+      type: "text",
+      name: "chat",
+      autocomplete: "off",
+      maxlength: MAX_CHARS * 2,
+      placeholder: "Say something…",
+      "aria-label": "Chat message",
+    });
     this.counter = el("span", { class: "chat-counter", "aria-hidden": "true" });
     this.button = el("button", { type: "submit" }, "Send");
     this.error = el("p", { class: "chat-error", role: "alert" });
@@ -141,7 +148,11 @@ export class ChatPanel {
     const mine = message.from.id === this.me;
     const item = el(
       "li",
-      { class: `chat-msg${mine ? " mine" : ""}${message.from.role === "broadcaster" ? " host" : ""}`, "data-seq": message.seq, "data-user": message.from.id },
+      {
+        class: `chat-msg${mine ? " mine" : ""}${message.from.role === "broadcaster" ? " host" : ""}`,
+        "data-seq": message.seq,
+        "data-user": message.from.id,
+      },
       el("span", { class: "chat-from" }, mine ? "you" : displayName(message.from)),
       " ",
       el("span", { class: "chat-text" }, message.text),

@@ -27,11 +27,24 @@ export class Overlay {
     if (status === "live") return show(this.root, false);
     show(this.root, true);
     if (status === "created") {
-      replace(this.root, el("div", { class: "overlay-box" }, el("p", { class: "overlay-title" }, "Waiting for the broadcaster"), el("p", {}, "The video starts by itself when the stream goes live.")));
+      replace(
+        this.root,
+        el(
+          "div",
+          { class: "overlay-box" },
+          el("p", { class: "overlay-title" }, "Waiting for the broadcaster"),
+          el("p", {}, "The video starts by itself when the stream goes live."),
+        ),
+      );
     } else if (status === "reconnecting") {
       replace(
         this.root,
-        el("div", { class: "overlay-box translucent" }, el("p", { class: "overlay-title" }, "Broadcaster reconnecting…"), el("p", {}, "Playback resumes by itself.")),
+        el(
+          "div",
+          { class: "overlay-box translucent" },
+          el("p", { class: "overlay-title" }, "Broadcaster reconnecting…"),
+          el("p", {}, "Playback resumes by itself."),
+        ),
       );
     } else {
       const replayLink = el("a", { class: "button primary", href: `/replay/${streamId}`, hidden: true }, "Watch the replay");
@@ -48,7 +61,10 @@ export class Overlay {
         el("dt", {}, "Likes"),
         el("dd", {}, formatCount(stats?.likes)),
       );
-      replace(this.root, el("div", { class: "overlay-box" }, el("p", { class: "overlay-title" }, "The stream has ended"), facts, replayLink, replayNote));
+      replace(
+        this.root,
+        el("div", { class: "overlay-box" }, el("p", { class: "overlay-title" }, "The stream has ended"), facts, replayLink, replayNote),
+      );
       this.waitForReplay(streamId, replayLink, replayNote, 0);
     }
   }

@@ -93,7 +93,9 @@ async function planFromRoom(env: Pick<Env, "EVENT_ROOM">, eventId: string): Prom
   const copy = new Response(JSON.stringify(plan), {
     headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${Math.max(1, Math.round(PLAN_TTL_MS / 1000))}` },
   });
-  await caches.default.put(planKey(eventId), copy).catch((error: unknown) => console.warn(`event ${eventId}: shard plan not cached`, error));
+  await caches.default
+    .put(planKey(eventId), copy)
+    .catch((error: unknown) => console.warn(`event ${eventId}: shard plan not cached`, error));
   return plan;
 }
 

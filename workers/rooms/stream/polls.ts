@@ -23,8 +23,7 @@ interface PollRow extends Record<string, SqlStorageValue> {
 }
 
 export type VoteResult =
-  | { ok: true; pollId: string }
-  | { ok: false; outcome: Exclude<VoteOutcome, "ok"> | "unknown_poll"; choices: number };
+  { ok: true; pollId: string } | { ok: false; outcome: Exclude<VoteOutcome, "ok"> | "unknown_poll"; choices: number };
 
 export class Polls {
   /** undefined: not read from SQLite yet; null: no poll open */
