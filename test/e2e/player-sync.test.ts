@@ -6,10 +6,9 @@
  * figure comes from the benchmark). Also /api/time, the reveal helper bound
  * to the playhead, and `?sync=0`.
  *
- * Set E2E_SCREENSHOTS=<dir> to save the watch page at phone and desktop sizes.
+ * Screenshots of the watch page (phone, desktop) are taken by web-watch.test.ts.
  */
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { inject } from "vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +17,6 @@ import type { PlayerState } from "../../web/player/player.js";
 import { createStream, eventually, fetchText, sleep, type CreatedStream } from "./helpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOTS = process.env.E2E_SCREENSHOTS;
 /** Loose bound on the program-time spread of two tabs (the goal, measured by the benchmark, is 0.1 s). */
 const SPREAD_BOUND_S = 0.5;
 
@@ -228,18 +226,5 @@ describe("shared player and sync controller in Chromium", () => {
     expect(s.playbackRate).toBe(1);
     expect(s.clockOffset).not.toBeNull(); // the clock still runs (telemetry, reveals)
     await page.close();
-  });
-
-  it.runIf(!!SCREENSHOTS)("screenshots of the watch page (phone, desktop)", async () => {
-    mkdirSync(SCREENSHOTS!, { recursive: true });
-    for (const [name, viewport] of [
-      ["phone", { width: 390, height: 844 }],
-      ["desktop", { width: 1280, height: 800 }],
-    ] as const) {
-      const page = await openWatch(browser, stream.watchUrl, viewport);
-      await sleep(1_500);
-      await page.screenshot({ path: join(SCREENSHOTS!, `watch-${name}.png`) });
-      await page.close();
-    }
   });
 });
