@@ -72,7 +72,7 @@ async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Re
     },
   };
   const shardSockets = parseConfig(c.env).events.shardSockets;
-  if (kind === "event" && shardSockets > 0) return upgradeOnShard(c.env, id, connect, shardSockets);
+  if (kind === "event" && shardSockets > 0) return upgradeOnShard(c.env, id, connect, shardSockets, (p) => c.executionCtx.waitUntil(p));
   const stub = kind === "stream" ? streamRoom(c.env, id) : eventRoom(c.env, id);
   return stub.fetch(`https://rooms.internal/${kind}/${id}`, {
     headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify(connect) },

@@ -60,9 +60,25 @@ function placementOf(eventId: string): EventPlacement {
   return entry;
 }
 
-async function refreshPlan(env: Pick<Env, "EVENT_ROOM">, eventId: string, entry: EventPlacement, now: number): Promise<void> {
+async function refreshPlan(
+  env: Pick<Env, "EVENT_ROOM">,
+  eventId: string,
+  entry: EventPlacement,
+  now: number,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<void> {
   if (now - entry.fetchedAt < PLAN_TTL_MS) return;
-  entry.refreshing ??= (async () => {
+  if (!entry.refreshing) {
+    entry.refreshing = startRefresh(env, eventId, entry);
+    // Other requests of this isolate await this one's fetch: keep it alive past its own request,
+    // or the runtime cancels it with that request and they wait forever ("hung" errors).
+    waitUntil(entry.refreshing);
+  }
+  await entry.refreshing;
+}
+
+function startRefresh(env: Pick<Env, "EVENT_ROOM">, eventId: string, entry: EventPlacement): Promise<void> {
+  return (async () => {
     try {
       const plan: ShardPlan = (await planFromColo(eventId)) ?? (await planFromRoom(env, eventId));
       entry.plan = new Map(plan.shards.map((s) => [s.index, s.sockets]));
@@ -74,7 +90,6 @@ async function refreshPlan(env: Pick<Env, "EVENT_ROOM">, eventId: string, entry:
       entry.refreshing = null;
     }
   })();
-  await entry.refreshing;
 }
 
 const planKey = (eventId: string) => `https://shard-plan.internal/${encodeURIComponent(eventId)}`;
@@ -134,12 +149,13 @@ export async function upgradeOnShard(
   eventId: string,
   connect: ConnectRequest,
   capacity: number,
+  waitUntil: (promise: Promise<unknown>) => void,
 ) {
   const entry = placementOf(eventId);
   let response: Response | null = null;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const now = Date.now();
-    await refreshPlan(env, eventId, entry, now);
+    await refreshPlan(env, eventId, entry, now, waitUntil);
     const index = chooseShard(estimates(entry, capacity, now), capacity);
     entry.pending.set(index, (entry.pending.get(index) ?? 0) + 1);
     try {
