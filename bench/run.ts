@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: our system and the classic open peer (nginx-rtmp + nginx
  * proxy_cache mother/child) side by side on this machine, in one run, on the
- * measures of design.md §6. Prints a markdown table and writes
+ * measures the README states (latency, sync, offload, edge hits, fan-out). Prints a markdown table and writes
  * bench/results/latest.md, latest.json and latency.svg.
  *
  *   npm run bench                    full run (installs nginx, the RTMP module and wrk with apt-get when missing)

@@ -1,5 +1,5 @@
 /**
- * Group actions (seeds/001: the bidirectional channel to user groups): the
+ * Group actions (the bidirectional channel to groups of viewers): the
  * broadcaster or an operator sends `{ type: "system", event: "group_action",
  * data, group? }` to the viewers matching a group (country, device, role);
  * the room only delivers it to matching sockets, and this player applies it:
