@@ -1,5 +1,5 @@
 /**
- * Event fan-out benchmark (design §6): time from a provider change to its
+ * Event fan-out benchmark: time from a provider change to its
  * receipt on every socket, for
  *
  *   ours      N `ws` sockets on `/ws/events/<id>` through the local stack

@@ -176,8 +176,8 @@ export const events = sqliteTable(
 );
 
 /**
- * Anonymous viewer accounts minted by POST /api/session/anonymous (the patent's
- * "anonymous accounts" that make sockets fully authenticated). Only a keyed
+ * Anonymous viewer accounts minted by POST /api/session/anonymous (so that
+ * every socket is authenticated, even a viewer who never signed in). Only a keyed
  * hash (HMAC with TOKEN_SECRET) of the client IP is kept, never the IP.
  */
 export const anonymousViewers = sqliteTable(

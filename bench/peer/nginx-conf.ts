@@ -2,7 +2,7 @@
  * The classic open peer, as one nginx.conf (pure: rendered from options, so
  * it is unit-tested): nginx-rtmp writing HLS (MPEG-TS, `hls_variant` master
  * playlist) behind two nginx `proxy_cache` tiers with `proxy_cache_lock`, the
- * patent's mother/child NGINX caches.
+ * classic mother/child arrangement of NGINX caches.
  *
  *   rtmp  :rtmpPort   app "src" (the test source, pulled by the peer's ladder
  *                     FFmpeg) and app "hls" (the ladder, hls on)
@@ -38,9 +38,9 @@ export interface NginxConfOptions {
   variants: PeerVariant[];
   /** Seconds; design: 2 s segments. */
   fragmentSeconds?: number;
-  /** Seconds of playlist; the brief: 8 s. */
+  /** Seconds of playlist (8 s by default). */
   playlistSeconds?: number;
-  /** Media playlist TTL of the cache tiers in seconds (patent: about one segment, 2 s). */
+  /** Media playlist TTL of the cache tiers in seconds (default: about one segment, 2 s). */
   mediaPlaylistTtl?: number;
   /** Master playlist TTL (long). */
   masterTtl?: number;
@@ -52,7 +52,7 @@ export interface NginxConfOptions {
    * the fill of a *new* cache element: when a cached media playlist expires,
    * every request that arrives before the refresh completes goes upstream.
    * With `updating`, one request refreshes while the others get the stale
-   * copy. Off by default (the brief's peer: proxy_cache_lock + TTLs).
+   * copy. Off by default (the default peer: proxy_cache_lock + TTLs).
    */
   staleWhileUpdating?: boolean;
 }

@@ -53,7 +53,7 @@ describe("nginx peer conf", () => {
     expect(conf).toContain("hls_variant _180p BANDWIDTH=340000,RESOLUTION=320x180,FRAME-RATE=30.000;");
   });
 
-  it("puts two proxy_cache tiers with proxy_cache_lock in front, with the patent's TTLs at the mother", () => {
+  it("puts two proxy_cache tiers with proxy_cache_lock in front, with about one segment's TTL at the mother", () => {
     expect(conf.match(/proxy_cache_lock on;/g)!.length).toBe(6); // 3 object kinds × 2 tiers
     expect(conf).toContain("proxy_cache mother;");
     expect(conf).toContain("proxy_cache child;");

@@ -1,7 +1,7 @@
 /**
  * HlsMother: one Durable Object per stream (`idFromName(streamId)`), the only
- * requester of that stream's objects at its origin box (the patent's "HLS
- * mother server"). Edges call it over RPC on a Cache API miss.
+ * requester of that stream's objects at its origin box (the "mother" of
+ * the media tiers). Edges call it over RPC on a Cache API miss.
  *
  * - At most one origin request per object is in flight; every concurrent
  *   waiter is answered from it (each with its own Response over the same bytes).

@@ -1,6 +1,6 @@
 /**
  * HlsRelay: one Durable Object per (stream, region), between every colo of
- * its region and the stream's HlsMother (the patent's child server). The
+ * its region and the stream's HlsMother (the regional child of the mother). The
  * Cache API neither coalesces across isolates nor across colos, so without
  * it the mother's request rate grows with colos × isolates; with it the
  * mother sees at most one request per object per region.
