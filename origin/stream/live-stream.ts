@@ -247,7 +247,7 @@ export class LiveStream {
     }, this.options.reconnectGraceMs);
   }
 
-  /** Reported to the control plane on every change; "starting" is the origin's own business. */
+  /** Reported to the control plane on every change ("starting" only reaches it in heartbeats). */
   private async setState(state: ReportedState, reason?: "start_failed"): Promise<void> {
     if (this.stateValue === state) return;
     this.stateValue = state;

@@ -10,7 +10,8 @@
  *   init, segment, part       public, max-age=31536000, immutable
  *   any error                 no-store (a 404 is negative-cached inside the mother for 1 s)
  *
- * The mother's own freshness for an object equals the max-age it writes.
+ * The mother's own freshness for an object equals the max-age it writes, except for a media
+ * playlist with parts: Cache-Control cannot say less than 1 s, so the mother keeps it one part.
  */
 import type { HlsObjectType } from "../../common/hls-paths.js";
 import type { HlsQuery } from "../../common/hls-query.js";
