@@ -3,15 +3,14 @@
  * RTMP publish drives the lifecycle; real `ws` clients are the audience;
  * the replay page in Chromium shows a chat message at the moment it was sent.
  */
-import { existsSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import { signRequest } from "../../common/signing.js";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { createStream, eventually, sleep } from "./helpers.js";
+import { launchChromium } from "./web-helpers.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 type Frame = {
   type: string;
   seq: number;
@@ -127,11 +126,7 @@ describe("control plane on the local stack", () => {
       "the replay",
     );
 
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}`);
-    browser ??= await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
-    });
+    browser ??= await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${edge()}/replay/${stream.streamId}`);
     const samples: Array<{ offsetMs: number | null; home: number | null }> = [];
@@ -222,11 +217,7 @@ describe("control plane on the local stack", () => {
     );
     expect(replay.vodUrl).toBe(`${edge()}/vod/${stream.streamId}/index.m3u8`);
 
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}`);
-    browser ??= await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
-    });
+    browser ??= await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${edge()}/replay/${stream.streamId}`);
     const samples: Array<{ offsetMs: number | null; chat: string[] }> = [];

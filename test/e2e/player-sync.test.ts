@@ -8,15 +8,14 @@
  *
  * Screenshots of the watch page (phone, desktop) are taken by web-watch.test.ts.
  */
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { inject } from "vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import type { PlayerState } from "../../web/player/player.js";
 import { createStream, eventually, fetchText, sleep, type CreatedStream } from "./helpers.js";
+import { launchChromium } from "./web-helpers.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Loose bound on the program-time spread of two tabs (the goal, measured by the benchmark, is 0.1 s). */
 const SPREAD_BOUND_S = 0.5;
 
@@ -57,29 +56,14 @@ describe("shared player and sync controller in Chromium", () => {
   let source: TestSource;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
-    }
     stream = await createStream("player-sync");
     source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 110 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required",
-        // tabs opened later must not be throttled as background pages
-        "--disable-background-timer-throttling",
-        "--disable-renderer-backgrounding",
-        "--disable-backgrounding-occluded-windows",
-      ],
-    });
+    browser = await launchChromium([
+      // tabs opened later must not be throttled as background pages
+      "--disable-background-timer-throttling",
+      "--disable-renderer-backgrounding",
+      "--disable-backgrounding-occluded-windows",
+    ]);
     await eventually(
       async () => ((await fetchText(stream.playbackUrl)).status === 200 ? true : undefined),
       40_000,

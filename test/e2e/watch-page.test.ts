@@ -2,13 +2,11 @@
  * The watch page in a real browser: Debian's Chromium driven by
  * playwright-core plays the edge URL with hls.js, and the video advances.
  */
-import { existsSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestSource, type TestSource } from "../../origin/tools/test-source.js";
 import { createStream, eventually, fetchText, sleep, type CreatedStream } from "./helpers.js";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+import { launchChromium } from "./web-helpers.js";
 
 describe("watch page in Chromium", () => {
   let browser: Browser;
@@ -16,25 +14,9 @@ describe("watch page in Chromium", () => {
   let source: TestSource;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
-    }
     stream = await createStream("browser");
     source = startTestSource({ rtmpUrl: stream.ingestUrl, width: 320, height: 180, durationSec: 40 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

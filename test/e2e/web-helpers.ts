@@ -1,5 +1,5 @@
 /**
- * Shared by the web app's browser tests (web-*.test.ts): Chromium, signed
+ * Shared by the browser tests (web-*, player-sync, watch-page, control-plane, shaka-reconnect): Chromium, signed
  * internal calls, the provider simulator, games, API calls with the stack's
  * broadcaster key, screenshots.
  */
@@ -20,7 +20,8 @@ export const DESKTOP = { width: 1280, height: 800 };
 
 export type WatchSnapshot = ReturnType<WatchApp["snapshot"]>;
 
-export async function launchChromium(): Promise<Browser> {
+/** Debian's Chromium, headless, autoplay allowed; `extraArgs` for tests that need more (e.g. no background throttling). */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
   return chromium.launch({
@@ -35,6 +36,7 @@ export async function launchChromium(): Promise<Browser> {
       "--disable-component-update",
       "--disable-sync",
       "--autoplay-policy=no-user-gesture-required",
+      ...extraArgs,
     ],
   });
 }
