@@ -4,7 +4,7 @@
  * state with the final totals. The studio uses it read-only (no vote buttons).
  */
 import { el, replace, show } from "./dom.js";
-import { SocketError } from "./room-socket.js";
+import { SocketError, type ServerFrame } from "./room-socket.js";
 
 export interface PollState {
   pollId: string;
@@ -13,6 +13,19 @@ export interface PollState {
   totals: number[];
   total: number;
   open: boolean;
+}
+
+/** A `poll_open` frame as the card's state: no votes yet. */
+export function openedPoll(frame: ServerFrame): PollState {
+  const choices = frame.choices as string[];
+  return {
+    pollId: frame.pollId as string,
+    question: frame.question as string,
+    choices,
+    totals: choices.map(() => 0),
+    total: 0,
+    open: true,
+  };
 }
 
 export class PollCard {

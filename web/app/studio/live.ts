@@ -8,7 +8,7 @@ import { createPlayer, type Player } from "../../player/player.js";
 import { renditionsOf } from "../../player/renditions.js";
 import { api, whenPlayable, type StreamInfo } from "../api.js";
 import { el, replace, show } from "../dom.js";
-import { PollCard, type PollState } from "../poll-card.js";
+import { openedPoll, PollCard, type PollState } from "../poll-card.js";
 import { RoomSocket, SocketError, type ServerFrame } from "../room-socket.js";
 import { keySession } from "../session.js";
 import { ChatPanel, type ChatMessage } from "../watch/chat.js";
@@ -100,14 +100,7 @@ export class StudioStream {
       case "telemetry_summary":
         return this.qoe.update(frame as unknown as Summary);
       case "poll_open":
-        this.poll.set({
-          pollId: frame.pollId as string,
-          question: frame.question as string,
-          choices: frame.choices as string[],
-          totals: (frame.choices as string[]).map(() => 0),
-          total: 0,
-          open: true,
-        });
+        this.poll.set(openedPoll(frame));
         return this.renderPollForm();
       case "poll_results":
         return this.poll.results(frame.pollId as string, frame.totals as number[], frame.total as number);

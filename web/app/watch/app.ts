@@ -9,7 +9,7 @@
  */
 import { api, whenPlayable, type SportEvent, type StreamInfo } from "../api.js";
 import { $, formatCount, show } from "../dom.js";
-import { PollCard, type PollState } from "../poll-card.js";
+import { openedPoll, PollCard, type PollState } from "../poll-card.js";
 import { RoomSocket, type ServerFrame } from "../room-socket.js";
 import { Scorebug } from "../scorebug.js";
 import { anonymousSession } from "../session.js";
@@ -153,14 +153,7 @@ export class WatchApp {
       case "chat":
         return this.chat.add(frame);
       case "poll_open":
-        return this.poll.set({
-          pollId: frame.pollId as string,
-          question: frame.question as string,
-          choices: frame.choices as string[],
-          totals: (frame.choices as string[]).map(() => 0),
-          total: 0,
-          open: true,
-        });
+        return this.poll.set(openedPoll(frame));
       case "poll_results":
         return this.poll.results(frame.pollId as string, frame.totals as number[], frame.total as number);
       case "poll_closed":
