@@ -4,14 +4,13 @@
  * ultrafast/zerolatency, 1 s GOP) with a frame-number barcode added, published
  * to both systems at once through the tee muxer, so both see the same input.
  *
- * Source clock: with -re, frame n leaves the source at t0 + n / fps. t0 is
- * estimated from FFmpeg's -progress reports (frame count vs. arrival wall
- * clock): the smallest (arrival − (frames − 1) / fps) over the run. A report
- * can only come late, never early, so the minimum converges on t0 (within a
- * frame or so). Any error in t0 shifts both systems' latency equally.
+ * Source clock: with -re, frame n leaves the source at t0 + n / fps; t0 comes
+ * from FFmpeg's -progress reports (origin/tools/progress-clock.ts). Any error
+ * in t0 shifts both systems' latency equally.
  */
 import { existsSync } from "node:fs";
 import { resolveFfmpeg } from "../origin/ffmpeg.js";
+import { ProgressClock } from "../origin/tools/progress-clock.js";
 import { barcode } from "./lib/barcode.js";
 import { spawnTracked, type Tracked } from "./lib/procs.js";
 
@@ -115,39 +114,25 @@ export function startBenchSource(o: BenchSourceOptions): BenchSource {
     stdio: ["ignore", "pipe", "pipe"],
     stopSignal: "SIGINT",
   });
-  let best: number | undefined;
-  let frames = 0;
   const offsets: Array<{ wall: number; frames: number }> = [];
-  let buffer = "";
-  proc.child.stdout!.on("data", (d: Buffer) => {
-    const wall = Date.now();
-    buffer += d.toString();
-    let at: number;
-    while ((at = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, at).trim();
-      buffer = buffer.slice(at + 1);
-      const match = /^frame=(\d+)$/.exec(line);
-      if (!match) continue;
-      frames = Number(match[1]);
-      if (frames < 1) continue;
-      const estimate = wall - ((frames - 1) / o.frameRate) * 1000;
-      best = best === undefined ? estimate : Math.min(best, estimate);
-      offsets.push({ wall, frames });
-      if (offsets.length > 10_000) offsets.shift();
-    }
+  const clock = new ProgressClock(o.frameRate, (wall, frames) => {
+    offsets.push({ wall, frames });
+    if (offsets.length > 10_000) offsets.shift();
   });
+  proc.child.stdout!.on("data", (d: Buffer) => clock.feed(d.toString()));
   return {
     process: proc,
     frameRate: o.frameRate,
-    t0: () => best,
+    t0: () => clock.t0,
     frameWallTime(n: number): number {
-      if (best === undefined) throw new Error("source clock unknown (no progress report yet)");
-      return best + (n / o.frameRate) * 1000;
+      if (clock.t0 === undefined) throw new Error("source clock unknown (no progress report yet)");
+      return clock.t0 + (n / o.frameRate) * 1000;
     },
-    frames: () => frames,
+    frames: () => clock.frames,
     maxLagMs(): number {
-      if (best === undefined) return 0;
-      return Math.max(0, ...offsets.map((x) => x.wall - ((x.frames - 1) / o.frameRate) * 1000 - best!));
+      const t0 = clock.t0;
+      if (t0 === undefined) return 0;
+      return Math.max(0, ...offsets.map((x) => x.wall - ((x.frames - 1) / o.frameRate) * 1000 - t0));
     },
     stop: () => proc.stop(),
   };

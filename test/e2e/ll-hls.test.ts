@@ -12,6 +12,7 @@ import type { MediaPlaylist } from "hls-parser/types.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { resolveFfmpeg, resolveFfprobe } from "../../origin/ffmpeg.js";
 import { parseInit, parseMoof, BoxSplitter } from "../../origin/packager/boxes.js";
+import { ProgressClock } from "../../origin/tools/progress-clock.js";
 import { createStream, eventually, fetchText, originMetrics, parsePlaylist, type CreatedStream } from "./helpers.js";
 
 const FPS = 30;
@@ -67,28 +68,13 @@ function publish(rtmpUrl: string, seconds: number): Publisher {
     rtmpUrl,
   ];
   const child = spawn(resolveFfmpeg(), args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let t0: number | undefined;
-  let buffer = "";
-  child.stdout!.on("data", (data: Buffer) => {
-    const now = Date.now();
-    buffer += data.toString("utf8");
-    let at: number;
-    while ((at = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, at);
-      buffer = buffer.slice(at + 1);
-      const frame = /^frame=(\d+)$/.exec(line.trim());
-      // frames (n) had all been sent by now: frame 0 left at most (n - 1)/fps before; a report is late, never early
-      if (frame && Number(frame[1]) > 0) {
-        const estimate = now - ((Number(frame[1]) - 1) / FPS) * 1000;
-        t0 = t0 === undefined ? estimate : Math.min(t0, estimate);
-      }
-    }
-  });
+  const clock = new ProgressClock(FPS);
+  child.stdout!.on("data", (data: Buffer) => clock.feed(data.toString("utf8")));
   child.stderr!.on("data", () => {});
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     child,
-    t0: () => t0,
+    t0: () => clock.t0,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGINT");
