@@ -79,15 +79,20 @@ export const liveCors: MiddlewareHandler<AppEnv> = async (c, next) => {
     });
   }
   await next();
+  // the live route's answers carry them already (built once, not copied again here)
+  if (c.res.headers.has("Access-Control-Allow-Origin")) return;
   const res = new Response(c.res.body, c.res);
   for (const [name, value] of Object.entries(CORS_HEADERS)) res.headers.set(name, value);
   c.res = res;
 };
 
+const CORS_ENTRIES = Object.entries(CORS_HEADERS);
 const HOP_HEADERS = new Set([TIER_HEADER.toLowerCase(), "age"]);
 
-function toResponse(buffered: Buffered): Response {
-  return new Response(buffered.body, { status: buffered.status, headers: new Headers(buffered.headers) });
+function toResponse(buffered: Buffered, tier?: string): Response {
+  const headers = new Headers(buffered.headers);
+  if (tier !== undefined) headers.set(TIER_HEADER, tier);
+  return new Response(buffered.body, { status: buffered.status, headers });
 }
 
 export async function handleLive(c: Context<AppEnv>): Promise<Response> {
@@ -208,7 +213,7 @@ async function askRelay(
 
 /**
  * The viewer's answer: the stored headers plus the tier that answered (and
- * Age), validators (304 for a matching If-None-Match) and byte ranges
+ * Age), CORS, validators (304 for a matching If-None-Match) and byte ranges
  * (206 / 416) on the immutable media objects. Without `tier` the answer's own
  * tier header (the leader's, from the tiers above) is kept.
  */
@@ -216,6 +221,7 @@ function deliver(request: Request, buffered: Buffered, type: HlsObjectType, tier
   const headers = new Headers(buffered.headers);
   if (tier !== undefined) headers.set(TIER_HEADER, tier);
   if (ageSeconds !== undefined) headers.set("Age", String(ageSeconds));
+  for (const [name, value] of CORS_ENTRIES) headers.set(name, value);
   if (buffered.status !== 200) return new Response(buffered.body, { status: buffered.status, headers });
   const etag = headers.get("ETag");
   if (etag !== null) {
