@@ -49,6 +49,7 @@ const VarsSchema = z.object({
   EVENT_POLL_LEASE_MS: setting(nonNegativeInt, 180_000),
   EVENT_FINAL_GRACE_MS: setting(nonNegativeInt, 60_000),
   EVENT_SHARD_SOCKETS: setting(nonNegativeInt, 1000),
+  STREAM_SHARD_SOCKETS: setting(nonNegativeInt, 0),
   STALE_IF_ERROR_MS: setting(nonNegativeInt, 6000),
   ORIGIN_TIMEOUT_MS: setting(nonNegativeInt, 3000),
   HEARTBEAT_INTERVAL_MS: setting(nonNegativeInt, DEFAULT_HEARTBEAT_INTERVAL_MS),
@@ -85,6 +86,10 @@ export interface WorkerConfig {
      */
     finalGraceMs: number;
     /** sockets per fan-out shard (workers/rooms/fanout/); 0: every socket on the EventRoom itself */
+    shardSockets: number;
+  };
+  streams: {
+    /** sockets per stream fan-out shard (workers/rooms/fanout/stream-shard.ts); 0: every socket on the StreamRoom itself */
     shardSockets: number;
   };
   mother: { staleIfErrorMs: number; originTimeoutMs: number };
@@ -131,6 +136,7 @@ export function parseConfig(env: object): WorkerConfig {
       finalGraceMs: v.EVENT_FINAL_GRACE_MS,
       shardSockets: v.EVENT_SHARD_SOCKETS,
     },
+    streams: { shardSockets: v.STREAM_SHARD_SOCKETS },
     mother: { staleIfErrorMs: v.STALE_IF_ERROR_MS, originTimeoutMs: v.ORIGIN_TIMEOUT_MS || 3000 },
     tiers: { devColoHeader: v.DEV_COLO_HEADER === "1", hotCacheBytes: v.EDGE_HOT_CACHE_BYTES },
     control: {

@@ -32,6 +32,7 @@ export { HlsRelay } from "./relay/hls-relay.js";
 export { EventRoom } from "./rooms/event-room.js";
 export { EventShard } from "./rooms/fanout/event-shard.js";
 export { StreamRoom } from "./rooms/stream-room.js";
+export { StreamShard } from "./rooms/fanout/stream-shard.js";
 
 export const app = new Hono<AppEnv>();
 

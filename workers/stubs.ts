@@ -18,9 +18,14 @@ export function eventShard(env: Pick<Env, "EVENT_SHARD">, eventId: string, index
   return env.EVENT_SHARD.get(env.EVENT_SHARD.idFromName(shardName(eventId, index)));
 }
 
-/** `<eventId>#<index>`: event ids never contain `#` (common/ids.ts). */
-function shardName(eventId: string, index: number): string {
-  return `${eventId}#${index}`;
+/** Fan-out shard `index` of a stream (`<streamId>#<index>`, workers/rooms/fanout/stream-shard.ts). */
+export function streamShard(env: Pick<Env, "STREAM_SHARD">, streamId: string, index: number) {
+  return env.STREAM_SHARD.get(env.STREAM_SHARD.idFromName(shardName(streamId, index)));
+}
+
+/** `<roomId>#<index>`: event and stream ids never contain `#` (common/ids.ts). */
+function shardName(roomId: string, index: number): string {
+  return `${roomId}#${index}`;
 }
 
 export function hlsMother(env: Pick<Env, "HLS_MOTHER">, streamId: string) {

@@ -231,7 +231,9 @@ describe("event fan-out shards", () => {
     let lost = 0;
     // the room's next push to shard 1 is lost on the way (its stub answers without delivering)
     await runInDurableObject(room, (instance: EventRoom) => {
-      const entry = (instance as unknown as { fanout: { shards: Map<number, { target: unknown }> } }).fanout.shards.get(1)!;
+      const entry = (instance as unknown as { shards: { fanout: { shards: Map<number, { target: unknown }> } } }).shards.fanout.shards.get(
+        1,
+      )!;
       entry.target = {
         async deliver(delivery: ShardDelivery): Promise<ShardReport> {
           lost++;
@@ -259,7 +261,9 @@ describe("event fan-out shards", () => {
     // every push to shard 1 is lost until further notice: it stays behind
     const setTarget = (drop: boolean) =>
       runInDurableObject(eventRoom(env, id), (instance: EventRoom) => {
-        const entry = (instance as unknown as { fanout: { shards: Map<number, { target: unknown }> } }).fanout.shards.get(1)!;
+        const entry = (
+          instance as unknown as { shards: { fanout: { shards: Map<number, { target: unknown }> } } }
+        ).shards.fanout.shards.get(1)!;
         entry.target = drop
           ? {
               async deliver(delivery: ShardDelivery): Promise<ShardReport> {

@@ -11,7 +11,9 @@
  * fingerprint of the address) - never the token itself, which is not logged
  * anywhere, nor the IP. An event socket goes to one of
  * the event's fan-out shards (rooms/fanout/placement.ts picks one with room
- * left, EVENT_SHARD_SOCKETS each), or to the EventRoom itself when that is 0.
+ * left, EVENT_SHARD_SOCKETS each), or to the EventRoom itself when that is 0;
+ * a stream socket likewise to a stream shard (STREAM_SHARD_SOCKETS each) or,
+ * with the default 0, to the StreamRoom itself.
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
@@ -71,8 +73,9 @@ async function upgrade(c: Context<AppEnv>, kind: "stream" | "event"): Promise<Re
       address,
     },
   };
-  const shardSockets = parseConfig(c.env).events.shardSockets;
-  if (kind === "event" && shardSockets > 0) return upgradeOnShard(c.env, id, connect, shardSockets, (p) => c.executionCtx.waitUntil(p));
+  const config = parseConfig(c.env);
+  const shardSockets = kind === "event" ? config.events.shardSockets : config.streams.shardSockets;
+  if (shardSockets > 0) return upgradeOnShard(c.env, kind, id, connect, shardSockets, (p) => c.executionCtx.waitUntil(p));
   const stub = kind === "stream" ? streamRoom(c.env, id) : eventRoom(c.env, id);
   return stub.fetch(`https://rooms.internal/${kind}/${id}`, {
     headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify(connect) },

@@ -38,19 +38,13 @@ import { eventShard } from "../stubs.js";
 import type { Connection } from "./connections.js";
 import { FeedHealth } from "./event/feed-health.js";
 import { LinkedStreams } from "./event/linked-streams.js";
-import { ShardFanout } from "./fanout/fanout.js";
-import type { RoomFrames, ShardDelivery, ShardPlan, ShardReport, ShardState, ShardSyncRequest } from "./fanout/shard-protocol.js";
+import { RoomShards, SHARDS_TIMER } from "./fanout/room-shards.js";
+import type { RoomFrames, ShardDelivery, ShardPlan, ShardReport, ShardSyncRequest } from "./fanout/shard-protocol.js";
 import type { EventSnapshotFrame } from "./frames.js";
 import type { Envelope } from "./protocol.js";
 import { Room, type ConnectRequest } from "./room.js";
 
 const POLL_TIMER = "poll";
-/** retries pushes to shards that missed one */
-const SHARDS_TIMER = "shards";
-const SHARD_RETRY_MS = 1_000;
-const SHARD_RETRY_MAX_MS = 30_000;
-/** frames per sync answer / replay answer to a shard */
-const SHARD_SYNC_LIMIT = 5_000;
 const FINAL_SINCE_KEY = "finalSince";
 export class EventRoom extends Room {
   protected readonly kind = "event" as const;
@@ -60,8 +54,7 @@ export class EventRoom extends Room {
   /** a poll (alarm) is running: its end schedules the next one */
   private pollRunning = false;
   private readonly linked: LinkedStreams;
-  private readonly fanout: ShardFanout;
-  private shardRetryMs = SHARD_RETRY_MS;
+  private readonly shards: RoomShards<EventSnapshotFrame>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -70,14 +63,15 @@ export class EventRoom extends Room {
       () => this.name,
       () => this.env,
     );
-    this.fanout = new ShardFanout(
-      this.sql,
-      (index) => eventShard(this.env, this.name, index),
-      () => {
-        this.armShardRetry().catch((error: unknown) => console.error(`event ${this.name}: shard retry not armed`, error));
-      },
-      (message, error) => console.warn(`event ${this.name}: ${message}`, error),
-    );
+    this.shards = new RoomShards<EventSnapshotFrame>({
+      sql: this.sql,
+      log: this.log,
+      timers: this.timers,
+      clock: this.clock,
+      label: () => `event ${this.name}`,
+      connect: (index) => eventShard(this.env, this.name, index),
+      snapshot: () => this.snapshotFrame(),
+    });
   }
 
   // ================================================================ state
@@ -103,10 +97,6 @@ export class EventRoom extends Room {
   private finalWorthRechecking(now: number): boolean {
     const last = this.feed.stats.lastPollAt ?? 0;
     return this.finalConfirmed(now) && now - last >= parseConfig(this.env).events.finalGraceMs;
-  }
-
-  private shardState(): ShardState {
-    return { snapshot: this.snapshotFrame(), seq: this.log.lastSeq, at: this.clock.now() };
   }
 
   private snapshotFrame(): EventSnapshotFrame {
@@ -163,40 +153,17 @@ export class EventRoom extends Room {
 
   protected override async onTimer(name: string): Promise<void> {
     if (name === POLL_TIMER) await this.pollOnce();
-    else if (name === SHARDS_TIMER) await this.retryShards();
+    else if (name === SHARDS_TIMER) await this.shards.onTimer();
   }
 
   // ================================================================ fan-out shards
 
-  private async armShardRetry(): Promise<void> {
-    await this.timers.setEarliest(SHARDS_TIMER, this.clock.now() + this.shardRetryMs);
-  }
-
-  /** Pushes lagging shards what they lack; again later while one stays behind. */
-  private async retryShards(): Promise<void> {
-    this.fanout.resync(this.log.lastSeq, (seq, limit) => this.log.after(seq, limit), this.shardState());
-    if (this.fanout.lagging(this.log.lastSeq)) {
-      this.shardRetryMs = Math.min(SHARD_RETRY_MAX_MS, this.shardRetryMs * 2);
-      await this.armShardRetry();
-    } else {
-      this.shardRetryMs = SHARD_RETRY_MS;
-    }
-  }
-
   private pushToShards(frames: { seq: number; text: string }[]): void {
-    const lastSeq = this.log.lastSeq;
-    const delivery: ShardDelivery = {
-      first: frames[0]?.seq ?? lastSeq + 1,
-      frames: frames.map((f) => f.text),
-      lastSeq,
-      state: this.shardState(),
-      truncated: false,
-    };
-    this.fanout.push(delivery);
+    this.shards.push(frames);
   }
 
   private sockets(): number {
-    return this.connections.count() + this.fanout.totalSockets();
+    return this.connections.count() + this.shards.totalSockets();
   }
 
   // ================================================================ polling
@@ -218,8 +185,7 @@ export class EventRoom extends Room {
     try {
       await this.refresh();
       // a shard that missed a push gets it now (without waiting for the retry timer)
-      if (this.fanout.lagging(this.log.lastSeq))
-        this.fanout.resync(this.log.lastSeq, (seq, limit) => this.log.after(seq, limit), this.shardState());
+      this.shards.catchUp();
     } finally {
       try {
         if (!this.finalConfirmed(this.clock.now()) && (await this.needed(this.clock.now()))) {
@@ -307,7 +273,7 @@ export class EventRoom extends Room {
 
   /** The Worker's view of the shards, to place a new socket (fanout/placement.ts). */
   async shardPlan(): Promise<ShardPlan> {
-    return this.fanout.plan();
+    return this.shards.plan();
   }
 
   /**
@@ -315,25 +281,19 @@ export class EventRoom extends Room {
    * SHARD_SYNC_LIMIT; `truncated` says more follow) and the state. With
    * `joining`, what a joining socket needs first (fresh state, polling on).
    */
-  async shardSync(request: ShardSyncRequest): Promise<ShardDelivery> {
+  async shardSync(request: ShardSyncRequest): Promise<ShardDelivery<EventSnapshotFrame>> {
     if (request.joining) await this.prepareJoin();
-    // registration and the answer in one turn: no frame can be published between them
-    this.fanout.record(request);
-    const lastSeq = this.log.lastSeq;
-    const after = request.after === null ? lastSeq : Math.min(request.after, lastSeq);
-    const frames = after < lastSeq ? this.log.after(after, SHARD_SYNC_LIMIT) : [];
-    return { first: after + 1, frames, lastSeq, state: this.shardState(), truncated: after + frames.length < lastSeq };
+    return this.shards.sync(request);
   }
 
   /** Log frames after `since` for a socket reconnecting on a shard whose own copy does not reach back that far. */
   async replayFrames(since: number, limit: number): Promise<RoomFrames> {
-    const frames = this.log.after(since, Math.max(0, Math.min(limit, SHARD_SYNC_LIMIT)));
-    return { first: since + 1, frames, lastSeq: this.log.lastSeq };
+    return this.shards.replay(since, limit);
   }
 
   /** A shard's socket count changed (its last socket left). */
   async shardReport(report: ShardReport): Promise<void> {
-    this.fanout.record(report);
+    this.shards.record(report);
   }
 
   /**
@@ -365,7 +325,7 @@ export class EventRoom extends Room {
       finalSince: this.meta.get<number>(FINAL_SINCE_KEY) ?? null,
       feed: { ...this.feed.stats },
       /** fan-out shards: sockets each last reported, last seq each acknowledged */
-      shards: this.fanout.view(),
+      shards: this.shards.view(),
     };
   }
 }

@@ -11,14 +11,32 @@
  * chat, system, poll_open / poll_results / poll_closed, event_update and
  * event_snapshot of the stream's event. Direct frames: hello, error, ack,
  * telemetry_summary (owner), group messages.
+ *
+ * With STREAM_SHARD_SOCKETS > 0 the sockets live on the stream's fan-out
+ * shards (fanout/stream-shard.ts): the room pushes every log frame and every
+ * targeted direct frame to them, handles their sockets' frames (`shardFrame`)
+ * exactly as its own, and counts their joins and leaves (`shardMembers`).
  */
 import type { StreamStatus } from "../../schema/index.js";
 import type { Env } from "../env.js";
 import type { EventChanges } from "../events/diff.js";
 import type { Clock } from "./clock.js";
 import type { FrameworkState } from "./connections.js";
-import type { GroupFilter, PollView } from "./frames.js";
+import { RoomShards, SHARDS_TIMER } from "./fanout/room-shards.js";
+import type {
+  RoomFrames,
+  ShardDelivery,
+  ShardFrameAnswer,
+  ShardFrameRequest,
+  ShardMembers,
+  ShardPlan,
+  ShardReport,
+  ShardSyncRequest,
+} from "./fanout/shard-protocol.js";
+import type { StreamShardView } from "./fanout/stream-shard.js";
+import type { DirectFrame, GroupFilter, LoggedFrame, LogFrame, PollView } from "./frames.js";
 import {
+  type ErrorCode,
   parseClientFrame,
   STREAM_CLIENT_TYPES,
   StreamClientFrameSchema,
@@ -35,10 +53,12 @@ import { LIKES_TIMER } from "./stream/likes.js";
 import { muteAddressOf } from "./stream/mute-address.js";
 import { RESULTS_TIMER } from "./stream/polls.js";
 import { PRESENCE_TIMER } from "./stream/presence.js";
+import { RemoteSocket } from "./stream/remote-socket.js";
 import { isBroadcaster, isOwner, publicUser } from "./stream/roles.js";
 import type { StreamRoomServices } from "./stream/services.js";
 import type { PostResult } from "./stream/system-posts.js";
-import type { StreamConnection, StreamSocketState } from "./stream/telemetry-reports.js";
+import type { StreamConnection, StreamSocket, StreamSocketState } from "./stream/telemetry-reports.js";
+import { streamShard } from "../stubs.js";
 
 /** largest log window answered at once */
 const MAX_LOG_FRAMES = 5_000;
@@ -46,9 +66,19 @@ const MAX_LOG_FRAMES = 5_000;
 export class StreamRoom extends Room<StreamSocketState> {
   protected readonly kind = "stream" as const;
   private readonly parts: ReturnType<typeof createStreamComponents>;
+  private readonly shards: RoomShards<StreamShardView>;
 
   constructor(ctx: DurableObjectState, env: Env, clock?: Clock) {
     super(ctx, env, clock);
+    this.shards = new RoomShards<StreamShardView>({
+      sql: this.sql,
+      log: this.log,
+      timers: this.timers,
+      clock: this.clock,
+      label: () => `stream ${this.name}`,
+      connect: (index) => streamShard(this.env, this.name, index),
+      snapshot: () => this.shardView(),
+    });
     const services: StreamRoomServices = {
       meta: this.meta,
       clock: this.clock,
@@ -64,16 +94,26 @@ export class StreamRoom extends Room<StreamSocketState> {
         env,
         streamId: () => this.name,
         sockets: () => this.connections.all(),
+        viewerCount: () => this.sockets(),
         waitUntil: (work) => this.ctx.waitUntil(work),
       },
       // what the frame handlers and system events ask of the room
       {
-        sendToOwner: (summary) => this.sendToGroup("owner", summary),
-        sendToGroup: (group, event, data) =>
-          this.sendToGroup(groupTag(group), { type: "system", event, data, group }, ({ who }) => inGroup(group, who)),
+        sendToOwner: (summary) => {
+          this.sendEverywhere("owner", summary).catch((error: unknown) => console.warn(`stream ${this.name}: summary not sent`, error));
+        },
+        sendToGroup: (group, event, data) => this.sendEverywhere(groupTag(group), { type: "system", event, data, group }, group),
         isOwner: (who) => isOwner(who, this.parts.metadata.ownerId),
         muteAddressOf: (userId) =>
-          muteAddressOf({ socketsOf: (id) => this.connections.all(`user:${id}`), db: this.env.DB, roomName: () => this.name }, userId),
+          muteAddressOf(
+            {
+              socketsOf: (id) => this.connections.all(`user:${id}`),
+              onShards: (id) => this.shards.addressOf(id),
+              db: this.env.DB,
+              roomName: () => this.name,
+            },
+            userId,
+          ),
         applyStatus: (status, at) => this.applyStatus(status, at),
         openPoll: (openedBy, question, choices) => this.openPollNow(openedBy, question, choices),
       },
@@ -97,34 +137,41 @@ export class StreamRoom extends Room<StreamSocketState> {
       status: meta?.status ?? null,
       startedAt: meta?.startedAt ?? null,
       eventId: meta?.eventId ?? null,
-      viewerCount: this.connections.count(),
+      viewerCount: this.sockets(),
       you: { ...publicUser(connection.who), owner: isOwner(connection.who, this.parts.metadata.ownerId) },
       poll: this.parts.polls.view(),
     };
   }
 
   protected override onConnect(connection: StreamConnection): void {
-    this.parts.audience.joined(this.connections.count(), this.parts.metadata.airTime);
+    this.parts.audience.joined(this.sockets(), this.parts.metadata.airTime);
     this.parts.presence.join(publicUser(connection.who)).catch((error: unknown) => this.presenceFailed(error));
   }
 
   protected override onClose(connection: StreamConnection): void {
     this.parts.limits.forget(connection.id);
     this.parts.telemetry.remove(connection.id);
-    this.parts.audience.left(this.connections.count(), this.parts.metadata.airTime);
+    this.parts.audience.left(this.sockets(), this.parts.metadata.airTime);
     this.parts.presence.leave(publicUser(connection.who)).catch((error: unknown) => this.presenceFailed(error));
   }
 
   protected override async onMessage(connection: StreamConnection, envelope: Envelope): Promise<void> {
+    await this.handleFrame(connection, envelope, (frame) => this.send(connection, frame));
+  }
+
+  /** A client frame of a socket of the room or of a shard; `reply` answers that socket only. */
+  private async handleFrame(connection: StreamSocket, envelope: Envelope, reply: (frame: DirectFrame) => void): Promise<void> {
+    const error = (code: ErrorCode, message: string, ref: string | undefined) =>
+      reply({ type: "error", code, message, ...(ref !== undefined ? { ref } : {}) });
     const parsed = parseClientFrame(envelope, STREAM_CLIENT_TYPES, StreamClientFrameSchema);
-    if (!parsed.ok) return this.sendError(connection, parsed.code, parsed.message, envelope.ref);
+    if (!parsed.ok) return error(parsed.code, parsed.message, envelope.ref);
     const frame = parsed.frame;
     const turn: FrameTurn = {
       connection,
       limits: this.parts.limits.of(connection.id, connection.who),
-      error: (code, message) => this.sendError(connection, code, message, frame.ref),
+      error: (code, message) => error(code, message, frame.ref),
       ack: (fields = {}) => {
-        if (frame.ref !== undefined) this.send(connection, { type: "ack", ref: frame.ref, of: frame.type, ...fields });
+        if (frame.ref !== undefined) reply({ type: "ack", ref: frame.ref, of: frame.type, ...fields });
       },
     };
     const handler = this.parts.handlers[frame.type] as (turn: FrameTurn, frame: StreamClientFrame) => void | Promise<void>;
@@ -135,6 +182,14 @@ export class StreamRoom extends Room<StreamSocketState> {
     if (name === LIKES_TIMER) this.parts.likes.onTimer();
     else if (name === RESULTS_TIMER) this.parts.polls.onTimer();
     else if (name === PRESENCE_TIMER) this.parts.presence.onTimer();
+    else if (name === SHARDS_TIMER) await this.shards.onTimer();
+  }
+
+  /** Every log frame also goes to the fan-out shards, in seq order. */
+  protected override publish(frame: LogFrame, offsetMs?: number | null): LoggedFrame {
+    const logged = super.publish(frame, offsetMs);
+    this.shards.push([logged]);
+    return logged;
   }
 
   // ================================================================ RPC (Worker, EventRoom, lifecycle)
@@ -143,7 +198,7 @@ export class StreamRoom extends Room<StreamSocketState> {
   async info() {
     const meta = await this.parts.announcer.load();
     return {
-      viewerCount: this.connections.count(),
+      viewerCount: this.sockets(),
       lastSeq: this.log.lastSeq,
       status: meta?.status ?? null,
       startedAt: meta?.startedAt ?? null,
@@ -202,10 +257,110 @@ export class StreamRoom extends Room<StreamSocketState> {
   /** Final viewer statistics: duration, peak and average concurrent sockets, joins, leaves. */
   async finalStats() {
     await this.parts.announcer.load();
-    return this.parts.audience.final(this.connections.count(), this.parts.metadata.airTime);
+    return this.parts.audience.final(this.sockets(), this.parts.metadata.airTime);
+  }
+
+  /** Sockets on this room and on every shard (as they last reported). */
+  override async viewerCount(): Promise<number> {
+    return this.sockets();
+  }
+
+  // ================================================================ RPC (fan-out shards, the Worker's placement)
+
+  /** The Worker's view of the shards, to place a new socket (fanout/placement.ts). */
+  async shardPlan(): Promise<ShardPlan> {
+    return this.shards.plan();
+  }
+
+  /** A shard catches up (and registers); `joining`: what the room does before its own joiners (its row loaded). */
+  async shardSync(request: ShardSyncRequest): Promise<ShardDelivery<StreamShardView>> {
+    if (request.joining) await this.parts.announcer.load();
+    return this.shards.sync(request);
+  }
+
+  /** Log frames after `since` for a socket reconnecting on a shard whose own copy does not reach back that far. */
+  async replayFrames(since: number, limit: number): Promise<RoomFrames> {
+    return this.shards.replay(since, limit);
+  }
+
+  async shardReport(report: ShardReport): Promise<void> {
+    this.shards.record(report);
+  }
+
+  /**
+   * A frame from a shard's socket: the same validation, roles, mutes and
+   * limits as for a socket of the room (the sender is who the shard says:
+   * shards are reached only through stubs.ts); the answer to that socket
+   * comes back for the shard to send.
+   */
+  async shardFrame(request: ShardFrameRequest<StreamSocketState>): Promise<ShardFrameAnswer<StreamSocketState>> {
+    const socket = new RemoteSocket(request.connection, request.app);
+    const replies: string[] = [];
+    const reply = (frame: DirectFrame) => replies.push(this.directFrame(frame));
+    try {
+      await this.handleFrame(socket, request.frame, reply);
+    } catch (error) {
+      console.error(`stream room ${this.name}: frame '${request.frame.type}' from shard ${request.index} failed`, error);
+      reply({ type: "error", code: "internal_error", message: "the room could not handle this frame", ...refOf(request.frame) });
+    }
+    return { replies, lastSeq: this.log.lastSeq, ...(socket.changed && socket.app !== null ? { app: socket.app } : {}) };
+  }
+
+  /** Sockets that joined and left a shard: presence, audience and counts as for the room's own. */
+  async shardMembers(members: ShardMembers): Promise<void> {
+    this.shards.record(members);
+    const { audience, presence, limits, telemetry, metadata } = this.parts;
+    const count = this.sockets();
+    const changes: Promise<void>[] = [];
+    for (const user of members.joined) {
+      audience.joined(count, metadata.airTime);
+      changes.push(presence.join(user));
+    }
+    for (const { user, connectionId } of members.left) {
+      limits.forget(connectionId);
+      telemetry.remove(connectionId);
+      audience.left(count, metadata.airTime);
+      changes.push(presence.leave(user));
+    }
+    await Promise.all(changes).catch((error: unknown) => this.presenceFailed(error));
   }
 
   // ================================================================ internals
+
+  /** Sockets on the room and on its shards. */
+  private sockets(): number {
+    return this.connections.count() + this.shards.totalSockets();
+  }
+
+  /** What a shard greets a joining socket with (the room's own hello fields, as of now). */
+  private shardView(): StreamShardView {
+    const meta = this.parts.metadata.current;
+    return {
+      status: meta?.status ?? null,
+      startedAt: meta?.startedAt ?? null,
+      eventId: meta?.eventId ?? null,
+      viewerCount: this.sockets(),
+      poll: this.parts.polls.view(),
+      ownerId: this.parts.metadata.ownerId,
+    };
+  }
+
+  /**
+   * A direct frame to the sockets with `tag` in `group` (every socket: no
+   * tag, no group), here and on every shard: one text, so every recipient
+   * gets the same bytes; how many got it.
+   */
+  private async sendEverywhere(tag: string | undefined, frame: DirectFrame, group?: GroupFilter): Promise<number> {
+    const text = this.directFrame(frame);
+    let sent = 0;
+    for (const connection of this.connections.all(tag)) {
+      if (group !== undefined && !inGroup(group, connection.who)) continue;
+      if (connection.send(text)) sent++;
+    }
+    return (
+      sent + (await this.shards.sendDirect({ text, ...(tag !== undefined ? { tag } : {}), ...(group !== undefined ? { group } : {}) }))
+    );
+  }
 
   private presenceFailed(error: unknown): void {
     console.error(`stream room ${this.name}: presence timer could not be set`, error);
@@ -215,4 +370,8 @@ export class StreamRoom extends Room<StreamSocketState> {
     if (this.parts.metadata.ended) return fail(409, "stream_ended", "the stream has ended");
     return this.parts.polls.openPoll(openedBy, question, choices);
   }
+}
+
+function refOf(frame: { ref?: unknown }): { ref?: string } {
+  return typeof frame.ref === "string" ? { ref: frame.ref } : {};
 }

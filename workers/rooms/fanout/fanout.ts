@@ -1,6 +1,6 @@
 /**
- * The EventRoom's side of fan-out (docs/architecture.md, "Event fan-out
- * shards"): which shards exist, how far each has acknowledged the log, how
+ * A room's side of fan-out (docs/architecture.md, "Event fan-out shards";
+ * the StreamRoom's are the same): which shards exist, how far each has acknowledged the log, how
  * many sockets each last reported; pushing frames to all of them.
  *
  * A shard is registered by its first call (a socket joining it) and stays
@@ -16,14 +16,18 @@
  * from a retry timer). Registry rows are in the room's SQLite, so a room
  * that restarts still knows its shards and how far each got.
  */
-import type { ShardDelivery, ShardPlan, ShardReport, ShardState } from "./shard-protocol.js";
+import type { ShardDelivery, ShardPlan, ShardReport, ShardState, TargetedFrame } from "./shard-protocol.js";
 
 /** What the room calls on a shard. */
-export interface ShardTarget {
-  deliver(delivery: ShardDelivery): Promise<ShardReport>;
+export interface ShardTarget<S> {
+  deliver(delivery: ShardDelivery<S>): Promise<ShardReport>;
+  /** a direct frame for some of the shard's sockets; how many got it */
+  sendDirect(frame: TargetedFrame): Promise<number>;
+  /** the address fingerprint of one of the user's sockets on the shard */
+  addressOf(userId: string): Promise<string | null>;
 }
 
-interface ShardEntry {
+interface ShardEntry<S> {
   index: number;
   /** last seq the shard reported delivered (-1: nothing yet) */
   acked: number;
@@ -31,18 +35,18 @@ interface ShardEntry {
   report: number;
   inflight: number;
   failures: number;
-  target: ShardTarget | null;
+  target: ShardTarget<S> | null;
 }
 
 /** Frames per push when a shard catches up. */
 const RESYNC_BATCH = 1_000;
 
-export class ShardFanout {
-  private readonly shards = new Map<number, ShardEntry>();
+export class ShardFanout<S> {
+  private readonly shards = new Map<number, ShardEntry<S>>();
 
   constructor(
     private readonly sql: SqlStorage,
-    private readonly connect: (index: number) => ShardTarget,
+    private readonly connect: (index: number) => ShardTarget<S>,
     /** a push failed: the room arms its retry timer */
     private readonly onLagging: () => void,
     private readonly log: (message: string, error?: unknown) => void = console.warn,
@@ -98,11 +102,47 @@ export class ShardFanout {
   }
 
   /** Pushes a delivery to every registered shard (not awaited: answers update the registry). */
-  push(delivery: ShardDelivery): void {
+  push(delivery: ShardDelivery<S>): void {
     for (const entry of this.shards.values()) this.send(entry, delivery);
   }
 
-  private send(entry: ShardEntry, delivery: ShardDelivery): void {
+  /**
+   * A direct frame to the matching sockets of every registered shard, on the
+   * same stub as the pushes (so it reaches each shard after the log frames
+   * pushed before it); resolves to how many sockets got it. A shard that
+   * fails counts none (direct frames are never replayed).
+   */
+  async sendDirect(frame: TargetedFrame): Promise<number> {
+    const sent = await Promise.all(
+      [...this.shards.values()].map((entry) => {
+        entry.target ??= this.connect(entry.index);
+        return entry.target.sendDirect(frame).catch((error: unknown) => {
+          entry.target = null;
+          this.log(`fan-out shard ${entry.index}: direct frame lost`, error);
+          return 0;
+        });
+      }),
+    );
+    return sent.reduce((a, b) => a + b, 0);
+  }
+
+  /** The first address fingerprint a shard knows for one of `userId`'s sockets (null: none does). */
+  async addressOf(userId: string): Promise<string | null> {
+    const found = await Promise.all(
+      [...this.shards.values()].map((entry) => {
+        entry.target ??= this.connect(entry.index);
+        return entry.target.addressOf(userId).catch(() => null);
+      }),
+    );
+    return found.find((address) => address !== null) ?? null;
+  }
+
+  /** Whether any shard is registered (no push to prepare otherwise). */
+  get empty(): boolean {
+    return this.shards.size === 0;
+  }
+
+  private send(entry: ShardEntry<S>, delivery: ShardDelivery<S>): void {
     entry.inflight++;
     entry.target ??= this.connect(entry.index);
     entry.target
@@ -128,7 +168,7 @@ export class ShardFanout {
    * Pushes to each shard behind `lastSeq` (with nothing in flight) what it
    * lacks, from the room's log; returns how many shards were behind.
    */
-  resync(lastSeq: number, framesAfter: (seq: number, limit: number) => string[], state: ShardState): number {
+  resync(lastSeq: number, framesAfter: (seq: number, limit: number) => string[], state: ShardState<S>): number {
     let behind = 0;
     for (const entry of this.shards.values()) {
       if (entry.acked >= lastSeq || entry.inflight > 0) continue;

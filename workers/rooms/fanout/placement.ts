@@ -1,8 +1,9 @@
 /**
- * Which fan-out shard takes a new event socket (the Worker's upgrade route,
- * api/sockets.ts). docs/architecture.md, "Event fan-out shards".
+ * Which fan-out shard takes a new event or stream socket (the Worker's
+ * upgrade route, api/sockets.ts). docs/architecture.md, "Event fan-out
+ * shards" (streams are placed the same way, "Stream fan-out shards").
  *
- * Each isolate keeps, per event, the room's shard plan (the shards it knows
+ * Each isolate keeps, per room, the room's shard plan (the shards it knows
  * and the sockets each last reported, asked again after PLAN_TTL_MS) and the
  * sockets it placed itself in the last RECENT_MS (a shard reports its count
  * with a delay). A shard's estimated load is the larger of the two. A new
@@ -21,7 +22,7 @@
  * sockets joining in a minute); with the colo's copy it is about one per colo.
  */
 import type { Env } from "../../env.js";
-import { eventRoom, eventShard } from "../../stubs.js";
+import { eventRoom, eventShard, streamRoom, streamShard } from "../../stubs.js";
 import { CONNECT_HEADER, type ConnectRequest } from "../room.js";
 import { chooseShard } from "./choose-shard.js";
 import { SHARD_CAPACITY_HEADER, SHARD_FULL_HEADER, type ShardPlan } from "./shard-protocol.js";
@@ -31,9 +32,13 @@ const RECENT_MS = 10_000;
 /** a shard that refused a socket counts as full this long */
 const FULL_MS = 5_000;
 const ATTEMPTS = 4;
-const EVENTS_KEPT = 1_000;
+const ROOMS_KEPT = 1_000;
 
-interface EventPlacement {
+/** The rooms with fan-out shards. */
+export type ShardedKind = "event" | "stream";
+type ShardEnv = Pick<Env, "EVENT_ROOM" | "EVENT_SHARD" | "STREAM_ROOM" | "STREAM_SHARD">;
+
+interface RoomPlacement {
   plan: Map<number, number>;
   fetchedAt: number;
   /** this isolate's placements per shard, times in ms */
@@ -44,32 +49,34 @@ interface EventPlacement {
   refreshing: Promise<void> | null;
 }
 
-/** Per isolate: what it knows about each event's shards. */
-const events = new Map<string, EventPlacement>();
+/** Per isolate: what it knows about each room's shards, by `<kind>:<id>`. */
+const rooms = new Map<string, RoomPlacement>();
 
-function placementOf(eventId: string): EventPlacement {
-  let entry = events.get(eventId);
+function placementOf(kind: ShardedKind, id: string): RoomPlacement {
+  const key = `${kind}:${id}`;
+  let entry = rooms.get(key);
   if (entry === undefined) {
-    if (events.size >= EVENTS_KEPT) {
-      const oldest = events.keys().next().value;
-      if (oldest !== undefined) events.delete(oldest);
+    if (rooms.size >= ROOMS_KEPT) {
+      const oldest = rooms.keys().next().value;
+      if (oldest !== undefined) rooms.delete(oldest);
     }
     entry = { plan: new Map(), fetchedAt: 0, placed: new Map(), fullUntil: new Map(), pending: new Map(), refreshing: null };
-    events.set(eventId, entry);
+    rooms.set(key, entry);
   }
   return entry;
 }
 
 async function refreshPlan(
-  env: Pick<Env, "EVENT_ROOM">,
-  eventId: string,
-  entry: EventPlacement,
+  env: ShardEnv,
+  kind: ShardedKind,
+  roomId: string,
+  entry: RoomPlacement,
   now: number,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<void> {
   if (now - entry.fetchedAt < PLAN_TTL_MS) return;
   if (!entry.refreshing) {
-    entry.refreshing = startRefresh(env, eventId, entry);
+    entry.refreshing = startRefresh(env, kind, roomId, entry);
     // Other requests of this isolate await this one's fetch: keep it alive past its own request,
     // or the runtime cancels it with that request and they wait forever ("hung" errors).
     waitUntil(entry.refreshing);
@@ -77,14 +84,14 @@ async function refreshPlan(
   await entry.refreshing;
 }
 
-function startRefresh(env: Pick<Env, "EVENT_ROOM">, eventId: string, entry: EventPlacement): Promise<void> {
+function startRefresh(env: ShardEnv, kind: ShardedKind, roomId: string, entry: RoomPlacement): Promise<void> {
   return (async () => {
     try {
-      const plan: ShardPlan = (await planFromColo(eventId)) ?? (await planFromRoom(env, eventId));
+      const plan: ShardPlan = (await planFromColo(kind, roomId)) ?? (await planFromRoom(env, kind, roomId));
       entry.plan = new Map(plan.shards.map((s) => [s.index, s.sockets]));
     } catch (error) {
       // place on what this isolate knows; the shards still enforce their capacity
-      console.warn(`event ${eventId}: no shard plan from the room`, error);
+      console.warn(`${kind} ${roomId}: no shard plan from the room`, error);
     } finally {
       entry.fetchedAt = Date.now();
       entry.refreshing = null;
@@ -92,25 +99,27 @@ function startRefresh(env: Pick<Env, "EVENT_ROOM">, eventId: string, entry: Even
   })();
 }
 
-const planKey = (eventId: string) => `https://shard-plan.internal/${encodeURIComponent(eventId)}`;
+/** Events' keys predate stream shards; streams' have their own path so an event and a stream of the same id never share one. */
+const planKey = (kind: ShardedKind, id: string) =>
+  `https://shard-plan.internal/${kind === "event" ? "" : `${kind}/`}${encodeURIComponent(id)}`;
 
 /** The plan another isolate of this colo fetched less than PLAN_TTL_MS ago, if any. A failing cache is a miss. */
-async function planFromColo(eventId: string): Promise<ShardPlan | undefined> {
-  const hit = await caches.default.match(planKey(eventId)).catch(() => undefined);
+async function planFromColo(kind: ShardedKind, roomId: string): Promise<ShardPlan | undefined> {
+  const hit = await caches.default.match(planKey(kind, roomId)).catch(() => undefined);
   if (hit === undefined) return undefined;
   const body: unknown = await hit.json().catch(() => null);
   return isPlan(body) ? body : undefined;
 }
 
 /** The room's plan, left in the colo's cache for the other isolates. */
-async function planFromRoom(env: Pick<Env, "EVENT_ROOM">, eventId: string): Promise<ShardPlan> {
-  const plan = await eventRoom(env, eventId).shardPlan();
+async function planFromRoom(env: ShardEnv, kind: ShardedKind, roomId: string): Promise<ShardPlan> {
+  const plan = kind === "event" ? await eventRoom(env, roomId).shardPlan() : await streamRoom(env, roomId).shardPlan();
   const copy = new Response(JSON.stringify(plan), {
     headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${Math.max(1, Math.round(PLAN_TTL_MS / 1000))}` },
   });
   await caches.default
-    .put(planKey(eventId), copy)
-    .catch((error: unknown) => console.warn(`event ${eventId}: shard plan not cached`, error));
+    .put(planKey(kind, roomId), copy)
+    .catch((error: unknown) => console.warn(`${kind} ${roomId}: shard plan not cached`, error));
   return plan;
 }
 
@@ -119,13 +128,13 @@ function isPlan(value: unknown): value is ShardPlan {
   return (value as ShardPlan).shards.every((s) => Number.isInteger(s?.index) && s.index >= 0 && Number.isFinite(s?.sockets));
 }
 
-/** Forgets what this isolate knows about every event's shards, as a new isolate of the same colo (tests). */
+/** Forgets what this isolate knows about every room's shards, as a new isolate of the same colo (tests). */
 export function forgetPlacements(): void {
-  events.clear();
+  rooms.clear();
 }
 
 /** index → estimated sockets: max(reported, placed here lately) + on their way, capacity while marked full. */
-function estimates(entry: EventPlacement, capacity: number, now: number): Map<number, number> {
+function estimates(entry: RoomPlacement, capacity: number, now: number): Map<number, number> {
   const out = new Map(entry.plan);
   for (const [index, times] of entry.placed) {
     while (times.length > 0 && now - times[0]! > RECENT_MS) times.shift();
@@ -141,25 +150,28 @@ function estimates(entry: EventPlacement, capacity: number, now: number): Map<nu
 }
 
 /**
- * Hands a WebSocket upgrade to a fan-out shard of `eventId` with room left
- * (at most `capacity` sockets each): the shard's 101, or its error.
+ * Hands a WebSocket upgrade to a fan-out shard of room `roomId` (an event's
+ * or a stream's) with room left (at most `capacity` sockets each): the
+ * shard's 101, or its error.
  */
 export async function upgradeOnShard(
-  env: Pick<Env, "EVENT_ROOM" | "EVENT_SHARD">,
-  eventId: string,
+  env: ShardEnv,
+  kind: ShardedKind,
+  roomId: string,
   connect: ConnectRequest,
   capacity: number,
   waitUntil: (promise: Promise<unknown>) => void,
 ) {
-  const entry = placementOf(eventId);
+  const entry = placementOf(kind, roomId);
   let response: Response | null = null;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const now = Date.now();
-    await refreshPlan(env, eventId, entry, now, waitUntil);
+    await refreshPlan(env, kind, roomId, entry, now, waitUntil);
     const index = chooseShard(estimates(entry, capacity, now), capacity);
     entry.pending.set(index, (entry.pending.get(index) ?? 0) + 1);
     try {
-      response = await eventShard(env, eventId, index).fetch(`https://rooms.internal/event/${eventId}/${index}`, {
+      const shard = kind === "event" ? eventShard(env, roomId, index) : streamShard(env, roomId, index);
+      response = await shard.fetch(`https://rooms.internal/${kind}/${roomId}/${index}`, {
         headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify(connect), [SHARD_CAPACITY_HEADER]: String(capacity) },
       });
     } finally {

@@ -29,7 +29,10 @@ export interface StreamRoomParts {
   log: FrameLog;
   env: Pick<Env, "DB" | "EVENT_ROOM">;
   streamId: () => string;
+  /** the room's own sockets (telemetry restores their state after hibernation) */
   sockets: () => StreamConnection[];
+  /** sockets on the room and on its fan-out shards */
+  viewerCount: () => number;
   waitUntil: (work: Promise<unknown>) => void;
 }
 
@@ -48,7 +51,7 @@ function createStateComponents(room: StreamRoomParts) {
     polls,
     likes,
     audience,
-    viewerCount: () => room.sockets().length,
+    viewerCount: room.viewerCount,
     waitUntil: room.waitUntil,
   });
   return {
@@ -61,11 +64,7 @@ function createStateComponents(room: StreamRoomParts) {
     limits: new RateLimits(),
     announcer,
     systemPosts: new SystemPosts(services, room.sql),
-    presence: new Presence(
-      services,
-      () => room.sockets().length,
-      () => metadata.ended,
-    ),
+    presence: new Presence(services, room.viewerCount, () => metadata.ended),
   };
 }
 

@@ -16,11 +16,12 @@ import type { Mutes } from "./mutes.js";
 import type { Polls } from "./polls.js";
 import { publicUser } from "./roles.js";
 import type { StreamRoomServices } from "./services.js";
-import type { StreamConnection, TelemetryReports } from "./telemetry-reports.js";
+import type { StreamSocket, TelemetryReports } from "./telemetry-reports.js";
 
 /** What a frame handler gets besides its frame. */
 export interface FrameTurn {
-  connection: StreamConnection;
+  /** the sender: a socket of the room, or of one of its fan-out shards */
+  connection: StreamSocket;
   limits: SenderLimits;
   error(code: ErrorCode, message: string): void;
   ack(fields?: Record<string, unknown>): void;

@@ -1,6 +1,9 @@
 /**
  * System events posted to a stream room by the origin or the API
  * (`postSystem`): a group post goes to that group only as a direct frame;
+ * a `group_action` without a group goes to every socket, also as a direct
+ * frame (an action for the players connected now - cap a rendition, a
+ * notice - not history: a socket reconnecting later must not replay it);
  * stream_started / stream_ended go through the announcer (once each);
  * muted / unmuted, like and the rest become log frames. With a request id
  * (signed posts) a post is applied once: the same id again answers what the
@@ -20,8 +23,8 @@ import type { PostResult, SystemPosts } from "./system-posts.js";
 export interface SystemEventRoom {
   parts: { announcer: StreamAnnouncer; mutes: Mutes; likes: Likes; systemPosts: SystemPosts };
   services: Pick<StreamRoomServices, "clock" | "record">;
-  /** a group message to the sockets in `group`; returns how many got it */
-  sendToGroup(group: GroupFilter, event: PostableSystemEvent, data: Record<string, unknown>): number;
+  /** a group message to the sockets in `group` (every socket: `{}`), on the room and its shards; how many got it */
+  sendToGroup(group: GroupFilter, event: PostableSystemEvent, data: Record<string, unknown>): Promise<number>;
   applyStatus(status: StreamStatus, at: number): Promise<RoomResult<{ seq?: number }>>;
   muteAddressOf(userId: unknown): Promise<string | null>;
 }
@@ -54,7 +57,8 @@ export class SystemEvents {
   private async apply(event: PostableSystemEvent, data: Record<string, unknown>, group?: GroupFilter): Promise<RoomResult<PostResult>> {
     const { room } = this;
     await room.parts.announcer.load();
-    if (group !== undefined && Object.keys(group).length > 0) return ok({ recipients: room.sendToGroup(group, event, data) });
+    if (group !== undefined && Object.keys(group).length > 0) return ok({ recipients: await room.sendToGroup(group, event, data) });
+    if (event === "group_action") return ok({ recipients: await room.sendToGroup({}, event, data) });
     const now = room.services.clock.now();
     switch (event) {
       case "stream_started":

@@ -6,7 +6,7 @@
  * are never broadcast.
  */
 import type { Clock } from "../clock.js";
-import type { Connection } from "../connections.js";
+import type { Connection, ConnectionInfo } from "../connections.js";
 import type { TelemetrySummaryFrame } from "../frames.js";
 import { TelemetryAggregator, type TelemetrySample } from "../telemetry.js";
 
@@ -20,8 +20,19 @@ export interface StreamSocketState {
 
 export type StreamConnection = Connection<StreamSocketState>;
 
+/**
+ * What the stream room's frame handling needs of a socket: one of its own
+ * (a Connection), or one held by a fan-out shard (stream/remote-socket.ts).
+ */
+export interface StreamSocket {
+  readonly id: string;
+  readonly who: ConnectionInfo;
+  readonly app: StreamSocketState | null;
+  setApp(app: StreamSocketState): void;
+}
+
 /** Telemetry groups of a socket: its device and, when known, its country. */
-function groupsOf(connection: StreamConnection): string[] {
+function groupsOf(connection: StreamSocket): string[] {
   const groups = [`device:${connection.who.device}`];
   if (connection.who.country !== null) groups.push(`country:${connection.who.country}`);
   return groups;
@@ -50,8 +61,12 @@ export class TelemetryReports {
   }
 
   /** Records a report; returns a summary for the broadcaster when one is due. */
-  report(connection: StreamConnection, sample: TelemetrySample): TelemetrySummaryFrame | null {
+  report(connection: StreamSocket, sample: TelemetrySample): TelemetrySummaryFrame | null {
     const aggregate = this.aggregate;
+    // a shard's socket after the room restarted: its state comes with the frame (the shard keeps it)
+    const kept = connection.app?.telemetry;
+    if (kept && aggregate.latest(connection.id) === undefined)
+      aggregate.restore(connection.id, groupsOf(connection), kept.sample, kept.reports);
     aggregate.report(connection.id, groupsOf(connection), sample);
     const latest = aggregate.latest(connection.id);
     if (latest !== undefined) connection.setApp({ ...connection.app, telemetry: latest });
