@@ -12,6 +12,7 @@ export default tseslint.config(
       "node_modules/",
       "public/vendor/",
       "public/player/",
+      "workers/generated/",
       "workers/worker-configuration.d.ts",
       "bench/results/",
       "schema/migrations/",

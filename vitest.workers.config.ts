@@ -1,6 +1,6 @@
 /**
  * Workers tests: run inside workerd via @cloudflare/vitest-pool-workers,
- * reading wrangler.toml (bindings, DO, D1, assets). A real Node HTTP origin
+ * reading wrangler.toml (bindings, DO, D1). A real Node HTTP origin
  * is started in globalSetup and handed to the Worker as TEST_UPSTREAM_URL.
  */
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";

@@ -25,6 +25,7 @@ import type { AppEnv } from "./env.js";
 import { HttpError, errorResponse, httpErrorResponse } from "./lib/errors.js";
 import { handleThumbnail, handleVod } from "./media/serve.js";
 import { handleDirectory, handleStudio } from "./pages.js";
+import { serveStatic } from "./static-files.js";
 import { handleWatch } from "./watch.js";
 
 export { HlsMother } from "./mother/hls-mother.js";
@@ -35,6 +36,9 @@ export { StreamRoom } from "./rooms/stream-room.js";
 export { StreamShard } from "./rooms/fanout/stream-shard.js";
 
 export const app = new Hono<AppEnv>();
+
+// ./public (bundles, hls.js, CSS) before the routes: /watch/watch.css is a file, /watch/<id> a page
+app.use(serveStatic);
 
 app.get("/healthz", (c) => c.json({ ok: true }, 200, { "Cache-Control": "no-store" }));
 
