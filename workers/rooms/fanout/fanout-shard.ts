@@ -81,6 +81,12 @@ export abstract class FanoutShard<S, App = unknown> extends Room<App> {
   /** upgrades between the capacity check and the accept: counted in reports (the room must not stop polling for them) */
   private joining = 0;
   private resyncDelayMs = 1_000;
+  /**
+   * Whether reports count the sockets still joining: the EventRoom must not
+   * stop polling for them; a StreamRoom's viewer count and presence read the
+   * reports, and a join refused at capacity must not inflate them.
+   */
+  protected readonly reportsJoining: boolean = true;
   /** callers waiting until the shard has delivered a seq (`delivered`) */
   private readonly waiters = new Set<{ seq: number; done: () => void }>();
 
@@ -232,7 +238,7 @@ export abstract class FanoutShard<S, App = unknown> extends Room<App> {
   protected report(open = this.connections.count()): ShardReport {
     // increasing across evictions too: a restarted shard's clock is past its last report
     this.lastReport = Math.max(this.lastReport + 1, Date.now());
-    const sockets = open + this.joining;
+    const sockets = open + (this.reportsJoining ? this.joining : 0);
     return { index: this.index, lastSeq: this.recent.lastSeq, sockets, report: this.lastReport };
   }
 

@@ -47,11 +47,15 @@ export interface StreamShardView {
 
 export class StreamShard extends FanoutShard<StreamShardView, StreamSocketState> {
   protected readonly kind = "stream" as const;
+  /** a socket counts from its accept on (the room's viewer count and presence read the reports) */
+  protected override readonly reportsJoining = false;
   /** one stub for every call: calls on one stub arrive in order (a socket's frames stay in order) */
   private roomStub: ReturnType<typeof streamRoom> | null = null;
   private joined: PublicUser[] = [];
   private left: ShardMembers["left"] = [];
   private membersInFlight = false;
+  /** frames of each socket on their way to the room, in the order received */
+  private readonly outbox = new Map<string, { connection: StreamConnection; frames: Envelope[] }>();
 
   private room() {
     this.roomStub ??= streamRoom(this.env, this.roomId);
@@ -82,7 +86,33 @@ export class StreamShard extends FanoutShard<StreamShardView, StreamSocketState>
 
   // ================================================================ sockets → room
 
-  protected override async onMessage(connection: StreamConnection, frame: Envelope): Promise<void> {
+  /**
+   * Queued per socket and sent one at a time: the room handles a socket's
+   * frames in the order the shard received them, and the handler returns at
+   * once, so the runtime hands the shard the socket's next frames meanwhile.
+   */
+  protected override onMessage(connection: StreamConnection, frame: Envelope): void {
+    const queued = this.outbox.get(connection.id);
+    if (queued !== undefined) {
+      queued.frames.push(frame);
+      return;
+    }
+    const queue = { connection, frames: [frame] };
+    this.outbox.set(connection.id, queue);
+    void this.drain(queue);
+  }
+
+  private async drain(queue: { connection: StreamConnection; frames: Envelope[] }): Promise<void> {
+    try {
+      for (let frame = queue.frames.shift(); frame !== undefined; frame = queue.frames.shift()) {
+        await this.forward(queue.connection, frame);
+      }
+    } finally {
+      this.outbox.delete(queue.connection.id);
+    }
+  }
+
+  private async forward(connection: StreamConnection, frame: Envelope): Promise<void> {
     let answer;
     try {
       answer = await this.room().shardFrame({ index: this.index, connection: connection.framework, app: connection.app, frame });
@@ -95,7 +125,7 @@ export class StreamShard extends FanoutShard<StreamShardView, StreamSocketState>
     }
     if (answer.app !== undefined) connection.setApp(answer.app);
     await this.delivered(answer.lastSeq);
-    for (const text of answer.replies) connection.send(text);
+    if (connection.open) for (const text of answer.replies) connection.send(text);
   }
 
   // ================================================================ presence → room
@@ -104,7 +134,7 @@ export class StreamShard extends FanoutShard<StreamShardView, StreamSocketState>
     this.joined.push(publicUser(connection.who));
   }
 
-  /** After the upgrade's `joining` count is released, so the report counts the new socket once. */
+  /** After the accept's turn: the report goes out with the joins of this turn and of any upgrade meanwhile. */
   protected override upgradeDone(): void {
     this.sendMembers();
   }
