@@ -13,6 +13,7 @@ import { loadOriginConfig } from "../origin/config.js";
 import { startOrigin, type RunningOrigin } from "../origin/main.js";
 import { startProviderSimulator, type ProviderSimulator } from "./provider-simulator.js";
 import { supervise, type Supervised } from "./supervisor.js";
+import { ensureStaticFiles } from "./ensure-static.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -145,6 +146,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const rtmpPort = options.rtmpPort ?? Number(process.env.RTMP_PORT ?? 1935);
   const stateDir = resolve(options.stateDir ?? join(ROOT, ".wrangler", "state"));
   mkdirSync(stateDir, { recursive: true });
+  ensureStaticFiles();
   const { secret, envFile } = loadOrCreateSecret(stateDir);
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
 
