@@ -49,6 +49,8 @@ export interface BenchOptions {
   coloSeconds: number;
   /** Offload: share of viewers (%) that play standard HLS (whole segments) on the same playlists. */
   offloadStandardPct: number;
+  /** Offload: our viewers through wrangler dev's proxy, or straight to the user Worker's workerd socket. */
+  offloadVia: "proxy" | "direct";
   /** nginx tiers also serve stale while one request refreshes (proxy_cache_use_stale updating). */
   peerStaleUpdating: boolean;
   portOffset: number;
@@ -85,6 +87,7 @@ const FULL: Omit<BenchOptions, "phases" | "smoke" | "outDir"> = {
   partMs: null,
   comparePartMs: [200],
   offloadStandardPct: 10,
+  offloadVia: "direct",
   colos: 24,
   coloViewers: 48,
   coloSeconds: 30,
@@ -157,6 +160,7 @@ export function usage(): string {
     "  --peer-stale-updating   nginx tiers add proxy_cache_use_stale updating (coalesces playlist refreshes)",
     "  --viewers 10,100,1000   offload scales",
     "  --part-ms MS            PART_DURATION_MS of our origin (default: the origin's own)",
+    "  --offload-via direct    offload: our viewers straight to the user Worker's workerd (default) or through wrangler dev's proxy",
     "  --compare-part-ms 200   extra latency pass: LL-HLS at the main part and at each of these (ms), stacks side by side; 0 = none",
     `  ${NUMERIC.map((k) => `--${kebab(k)} N`).join(" ")}`,
     "  --ladder SPEC --preset X264PRESET --out DIR",
@@ -189,7 +193,11 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
       const value = next();
       options.comparePartMs = value === "0" || value === "none" ? [] : value.split(",").map((v) => partMs(v, arg));
     } else if (arg === "--ladder") options.ladder = next();
-    else if (arg === "--preset") options.preset = next();
+    else if (arg === "--offload-via") {
+      const via = next();
+      if (via !== "proxy" && via !== "direct") throw new Error("--offload-via wants proxy or direct");
+      options.offloadVia = via;
+    } else if (arg === "--preset") options.preset = next();
     else if (arg === "--out") options.outDir = next();
     else if (arg.startsWith("--")) {
       const key = NUMERIC.find((k) => `--${kebab(k)}` === arg);

@@ -21,7 +21,8 @@ import { runSimulatedViewer, type RequestRecord } from "../../test/support/simul
 import { classifyViewerUrl, type ObjectType } from "../lib/origin-counts.js";
 import type { Row } from "../lib/table.js";
 import { load1, sleep, type PhaseContext, type PhaseResult } from "./common.js";
-import { EDGE_TIERS, standardShare } from "./offload.js";
+import { standardShare } from "../lib/viewers.js";
+import { EDGE_TIERS } from "./offload-report.js";
 
 /** Colos by region (IATA codes, as Cloudflare names its colos). */
 export const SIMULATED_COLOS: Record<string, string[]> = {

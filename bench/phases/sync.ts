@@ -30,7 +30,7 @@ import type { BenchSystem, SystemKey } from "../systems.js";
 import type { ViewerStats } from "../../test/support/simulated-viewer.js";
 import { load1, sleep, type PhaseContext, type PhaseResult } from "./common.js";
 import { seededRandom } from "../../common/seeded-random.js";
-import { runViewers } from "./offload.js";
+import { runViewers } from "../lib/viewers.js";
 import { DEFAULT_SYNC_CONFIG } from "../../web/player/sync-controller.js";
 
 // Both systems get the same join schedule from the same seed.

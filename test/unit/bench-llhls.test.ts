@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { oursOriginDelta, parsePrometheus } from "../../bench/lib/origin-counts.js";
 import { lineChart } from "../../bench/lib/svg.js";
 import { parseOptions } from "../../bench/options.js";
-import { offloadFigures, offloadRows, standardShare, type OffloadEntry } from "../../bench/phases/offload.js";
+import { standardShare } from "../../bench/lib/viewers.js";
+import { offloadFigures, offloadRows, type OffloadEntry } from "../../bench/phases/offload-report.js";
 import { chainedPositions, modelledPositions } from "../../bench/phases/sync.js";
 import type { ViewerStats } from "../support/simulated-viewer.js";
 
