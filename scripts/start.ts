@@ -7,8 +7,10 @@
  * with a burnt-in clock to it and prints the watch and socket URLs.
  * Ctrl-C stops everything: test source, FFmpeg ladders, origin, simulator, wrangler.
  */
+import { writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { startTestSource, type TestSource } from "../origin/tools/test-source.js";
-import { startStack } from "./stack.js";
+import { ROOT, startStack } from "./stack.js";
 
 const demo = process.argv.includes("--demo");
 /** The simulator's game that runs by itself (scripts/provider-simulator.ts). */
@@ -22,15 +24,20 @@ const stack = await startStack({
   supervised: true,
 });
 
+// The key is a secret: it goes to a file only its owner can read, never to the terminal (or a log of it).
+const keyFile = join(ROOT, ".wrangler", "state", "broadcaster-api-key");
+writeFileSync(keyFile, `${stack.apiKey}\n`, { mode: 0o600 });
+const keyPath = relative(process.cwd(), keyFile) || keyFile;
+
 let source: TestSource | undefined;
 console.log(`
   Edge (Worker):  ${stack.edgeUrl}
   Origin HTTP:    ${stack.originUrl}   (metrics: ${stack.originUrl}/metrics)
   RTMP ingest:    ${stack.rtmpBaseUrl}/<streamKey>
   Event feed:     ${stack.providerUrl ?? "none"}${externalFeed ? "" : "   (provider simulator; POST /__control to steer it)"}
-  Broadcaster API key: ${stack.apiKey}
+  Broadcaster API key: in ${keyPath} (mode 600; the studio at ${stack.edgeUrl}/studio asks for it)
   Create a stream:
-    curl -s -X POST ${stack.edgeUrl}/api/streams -H "authorization: Bearer ${stack.apiKey}" \\
+    curl -s -X POST ${stack.edgeUrl}/api/streams -H "authorization: Bearer $(cat ${keyPath})" \\
       -H "content-type: application/json" -d '{"title":"my stream"}'
 `);
 
