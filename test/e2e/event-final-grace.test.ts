@@ -1,5 +1,5 @@
 /**
- * Issue 10 item 15 end to end (wrangler dev, the provider simulator, real
+ * A provider that flips from final back to in progress, end to end (wrangler dev, the provider simulator, real
  * `ws` clients): a provider that says `final` for 3 s and then `in_progress`
  * again no longer leaves the event room silent. The final is published, but
  * it counts only once it has held EVENT_FINAL_GRACE_MS (60 s), so the room

@@ -1,5 +1,5 @@
 /**
- * Abuse, end to end on the local stack (issue 10, items 10, 13, 14 and 16):
+ * Abuse, end to end on the local stack (signed origin calls, chat limits, presence churn, API input):
  * a captured signed call replayed against wrangler dev, chat limits and mutes
  * over real `ws` sockets, presence churn of 200 sockets next to a healthy
  * client, a 50 MB chunked body over a real TCP connection, dot segments in
@@ -79,7 +79,7 @@ describe("abuse, end to end", () => {
     stream = await createStream("abuse e2e");
   });
 
-  it("item 10: a captured signed system post, replayed 3 times, delivers one gift", async () => {
+  it("a captured signed system post, replayed 3 times, delivers one gift", async () => {
     const viewer = await connect(stream.streamId, await anonToken());
     const path = `/api/internal/streams/${stream.streamId}/system`;
     const body = JSON.stringify({ event: "gift", data: { from: "e2e", kind: "trophy" } });
@@ -93,7 +93,7 @@ describe("abuse, end to end", () => {
     expect(gifts).toBe(1);
   });
 
-  it("item 13: one token on 10 sockets gets one burst; a muted anonymous viewer's next anonymous session is muted", async () => {
+  it("one token on 10 sockets gets one burst; a muted anonymous viewer's next anonymous session is muted", async () => {
     const chatStream = await createStream("abuse e2e chat");
     const token = await anonToken();
     const ten = await Promise.all(Array.from({ length: 10 }, () => connect(chatStream.streamId, token)));
@@ -126,7 +126,7 @@ describe("abuse, end to end", () => {
     expect(answer.code).toBe("muted");
   });
 
-  it("item 14: 200 sockets opening and closing write a few presence frames; a healthy client's chats are all acknowledged", async () => {
+  it("200 sockets opening and closing write a few presence frames; a healthy client's chats are all acknowledged", async () => {
     const churnStream = await createStream("abuse e2e presence");
     const healthy = await connect(churnStream.streamId, await anonToken());
     const helloSeq = healthy.frames.find((f) => f.type === "hello")!.seq;
@@ -180,7 +180,7 @@ describe("abuse, end to end", () => {
     expect(refused.length).toBeLessThan(pending.length / 2);
   });
 
-  it("item 16: a 50 MB chunked body gets a readable 413, every time", async () => {
+  it("a 50 MB chunked body gets a readable 413, every time", async () => {
     const url = new URL(edge());
     const attempt = () =>
       new Promise<string>((resolve) => {
@@ -219,7 +219,7 @@ describe("abuse, end to end", () => {
     expect(outcomes).toEqual(Array(5).fill("413 payload_too_large"));
   });
 
-  it("item 16: dot segments never reach the Worker: the runtime resolves them, the route they name checks its own credentials", async () => {
+  it("dot segments never reach the Worker: the runtime resolves them, the route they name checks its own credentials", async () => {
     const url = new URL(edge());
     const get = (path: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {

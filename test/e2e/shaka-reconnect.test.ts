@@ -3,7 +3,7 @@
  * Debian's Chromium plays a live stream through the edge across a
  * broadcaster reconnect: the publisher stops, a new one starts within the
  * grace period, the playlists carry EXT-X-DISCONTINUITY, and playback goes
- * on past it with the master's audio group. Issue #10 item 18 measured
+ * on past it with the master's audio group. An earlier build measured
  * 4 stalls after a live reconnect; this counts Shaka's buffering events and
  * errors and asserts behaviour (no fatal error, the playhead plays into the
  * new run and keeps moving), not timings.

@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 16: what the API accepts. Titles and tags are text for
+ * What the API accepts. Titles and tags are text for
  * people: no control characters (ANSI escapes start with ESC), no bidi
  * overrides, no HTML markup. JSON routes take JSON only (415 otherwise). A
  * body over the limit is answered 413 after the rest of it has been read and

@@ -1,5 +1,5 @@
 /**
- * Issue 10 item 15: a provider that says `final` for a few seconds and then
+ * A provider that says `final` for a few seconds and then
  * `in_progress` again left the event room silent for good (late joiners got
  * the stale final, the cron did not revive it). A final now counts only once
  * it has held EVENT_FINAL_GRACE_MS (60 s here, as in wrangler.toml; tests
@@ -58,7 +58,7 @@ async function setGrace(eventId: string, ms: number) {
 const statusIs = (status: string) => (f: Frame) => f.type === "event_update" && (f.changes as { status?: string }).status === status;
 const snapshotOf = (s: TestSocket) => s.frames.find((f) => f.type === "event_snapshot")!.event;
 
-describe("item 15: a transient final does not freeze the event room", () => {
+describe("a transient final does not freeze the event room", () => {
   it("final for 3 s, then in_progress again: the room keeps polling and publishing, late joiners get the live score", async () => {
     const id = await newGame();
     const socket = await join(id);

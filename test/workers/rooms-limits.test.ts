@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 13: chat limits belong to the user (and, for anonymous
+ * Chat limits belong to the user (and, for anonymous
  * sessions, to the address), not to the socket; mutes of an anonymous user
  * reach the next anonymous identity from the same address; limits survive a
  * reconnect.

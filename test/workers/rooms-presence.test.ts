@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 14: presence churn. Sockets joining and leaving must not
+ * Presence churn. Sockets joining and leaving must not
  * write one replay-log frame each (and send it to everyone): presence is
  * coalesced into at most a few frames a second carrying the current count.
  */

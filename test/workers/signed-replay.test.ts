@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 10: origin → Worker calls are HMAC-signed; a captured
+ * Origin → Worker calls are HMAC-signed; a captured
  * request must not be accepted again. Each signed request carries a nonce
  * (its request id) that the Worker remembers for the acceptance window, the
  * timestamp may lie only a few seconds in the future, and the state changes
