@@ -20,6 +20,7 @@
 import type { StreamStatus } from "../../schema/index.js";
 import type { Env } from "../env.js";
 import type { EventChanges } from "../events/diff.js";
+import { streamShard } from "../stubs.js";
 import type { Clock } from "./clock.js";
 import type { FrameworkState } from "./connections.js";
 import { RoomShards, SHARDS_TIMER } from "./fanout/room-shards.js";
@@ -58,7 +59,6 @@ import { isBroadcaster, isOwner, publicUser } from "./stream/roles.js";
 import type { StreamRoomServices } from "./stream/services.js";
 import type { PostResult } from "./stream/system-posts.js";
 import type { StreamConnection, StreamSocket, StreamSocketState } from "./stream/telemetry-reports.js";
-import { streamShard } from "../stubs.js";
 
 /** largest log window answered at once */
 const MAX_LOG_FRAMES = 5_000;
