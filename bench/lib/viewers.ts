@@ -35,6 +35,8 @@ export interface ViewerAggregate {
   bytes: number;
   errors: number;
   errorSamples: string[];
+  /** Requests sent again after the connection dropped under them (ViewerStats.retried). */
+  retried: number;
   tiers: Record<string, number>;
   /** Distinct objects viewers got with 200, by type (blocking answers by their query). */
   distinctByType: Partial<Record<ObjectType, number>>;
@@ -135,6 +137,7 @@ export async function runViewers(
         bytes: sum((s) => s.bytes),
         errors: errors.length,
         errorSamples: errors.slice(0, 5),
+        retried: sum((s) => s.retried),
         tiers,
         distinctByType,
         renditions: new Set([...distinct].filter(([, t]) => t === "media" || t === "blocking").map(([k]) => k.split("?")[0])).size,

@@ -189,9 +189,9 @@ export async function runColos(ctx: PhaseContext): Promise<PhaseResult> {
   const rows: Row[] = [
     {
       group,
-      measure: "viewer requests / answered / errors",
+      measure: "viewer requests / answered / errors / sent again after a dropped connection",
       unit: "",
-      ours: `${requests} / ${answered} / ${errors.length}`,
+      ours: `${requests} / ${answered} / ${errors.length} / ${stats.reduce((n, s) => n + s.retried, 0)}`,
       peer: null,
       better: "",
     },

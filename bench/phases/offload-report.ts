@@ -43,6 +43,7 @@ export interface OffloadFigures {
   /** "LL / standard" median lag behind live (s), or null. */
   lag: string | null;
   errors: number;
+  retried: number;
 }
 
 /** Answers the edge gave without a request of its own upstream: its memory, the Cache API, or a flight another viewer started. */
@@ -88,6 +89,7 @@ export function offloadFigures(e: OffloadEntry): OffloadFigures {
       .join(", "),
     lag: lagCell(a.byMode),
     errors: a.errors,
+    retried: a.retried ?? 0,
   };
 }
 
@@ -200,7 +202,14 @@ export function offloadRows(entries: OffloadEntry[], sizes: readonly number[], p
         "",
         "stop − PDT of the newest media fetched (ours only: the peer has no PDT); grows when the tiers cannot keep up",
       ),
-      row("viewer errors", "", (x) => x.errors, "lower"),
+      row("viewer errors", "", (x) => x.errors, "lower", "requests that failed (after the one retry of a dropped connection, next row)"),
+      row(
+        "requests sent again after the connection dropped under them",
+        "",
+        (x) => x.retried,
+        "lower",
+        "once, as browsers do for a request on a reused keep-alive connection: locally workerd closes idle ones after 5 s",
+      ),
     );
   }
   return rows;

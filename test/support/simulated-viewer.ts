@@ -51,6 +51,13 @@ export interface TrackCounts {
 export interface ViewerStats {
   requests: number;
   errors: string[];
+  /**
+   * Requests sent again once because the connection failed before any answer
+   * (reset or closed: a keep-alive connection the server closed as the request
+   * left), as browsers do for a request on a reused connection. A second
+   * failure is an error.
+   */
+  retried: number;
   /** Whole segments fetched. */
   segments: number;
   /** LL-HLS parts fetched. */
@@ -312,6 +319,7 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
   const stats: ViewerStats = {
     requests: 0,
     errors: [],
+    retried: 0,
     segments: 0,
     parts: 0,
     blockingReloads: 0,
@@ -336,9 +344,9 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
 
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   /** One request; `status` 0 when it failed without an answer (network, time-out, deadline). */
-  const request = async (url: string): Promise<{ response?: Response; status: number }> => {
+  const request = async (url: string, retry = true): Promise<{ response?: Response; status: number }> => {
     if (stopped()) return { status: 0 };
-    stats.requests++;
+    if (retry) stats.requests++;
     const started = Date.now();
     // Time to the response headers is bounded, as hls.js bounds it (maxTimeToFirstByteMs, 10 s by default).
     const timeout = new AbortController();
@@ -365,6 +373,10 @@ export async function runSimulatedViewer(options: ViewerOptions): Promise<Viewer
       return { response, status: response.status };
     } catch (error) {
       clearTimeout(timer);
+      if (retry && !stop.signal.aborted && !timeout.signal.aborted && connectionDropped(error)) {
+        stats.retried++;
+        return request(url, false);
+      }
       options.onRequest?.({ url, status: 0, tier: null, ms: Date.now() - started });
       if (!stop.signal.aborted)
         stats.errors.push(`${timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : describeFetchError(error)} ${url}`);
@@ -820,6 +832,18 @@ class PlayheadDriver {
       samples: this.samples,
     };
   }
+}
+
+/**
+ * The connection went away under a request before any answer: reset (RST) or
+ * closed (FIN) by the other side. Locally workerd closes a keep-alive
+ * connection after 5 s idle, so a request leaving on it at that moment meets
+ * this; browsers send such a request again. Refused connections (nobody
+ * listening) are not this.
+ */
+function connectionDropped(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } }).cause?.code;
+  return code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE";
 }
 
 /** undici says only "fetch failed"; the reason (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET...) is in its cause. */

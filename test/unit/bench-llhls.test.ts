@@ -87,6 +87,7 @@ describe("offload mix and figures", () => {
         bytes: 0,
         errors: 0,
         errorSamples: [],
+        retried: 0,
         tiers: { "edge-hit": 500, "edge-coalesced": 100, origin: 400 },
         distinctByType: { segment: 5, init: 2, part: 60, blocking: 60 },
         renditions: 2,
@@ -142,6 +143,7 @@ describe("sync spread of modelled playheads", () => {
   ): ViewerStats => ({
     requests: 0,
     errors: [],
+    retried: 0,
     segments: 0,
     parts: 0,
     blockingReloads: 0,

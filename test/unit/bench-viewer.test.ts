@@ -264,6 +264,11 @@ function fakeOrigin() {
       const tries = (partTries.get(stream) ?? 0) + 1;
       partTries.set(stream, tries);
       if (stream.startsWith("hang")) return; // left open: the viewer's time-out ends it
+      // "dropped…": the connection goes away under the first try; "dropall…": under every try
+      if ((stream.startsWith("dropped") && tries === 1) || stream.startsWith("dropall")) {
+        req.socket.destroy();
+        return;
+      }
       if (stream.startsWith("flaky") && tries === 1) {
         res.writeHead(500).end();
         return;
@@ -365,6 +370,21 @@ describe("simulated viewer against a fake LL-HLS origin", () => {
     expect(hang.errors).toHaveLength(3);
     for (const e of hang.errors) expect(e).toMatch(/^no answer within 1000 ms .*-p31\.m4s$/);
     expect(origin.of("hang").some((r) => r.endsWith("-p32.m4s"))).toBe(true);
+  }, 30_000);
+
+  it("sends a request again once when the connection drops under it, as browsers do; a second drop is an error", async () => {
+    const once = await runSimulatedViewer({ masterUrl: `${base}/live/dropped/master.m3u8`, durationMs: 2_000, variantIndex: 0 });
+    expect(once.errors).toEqual([]);
+    expect(once.retried).toBe(1);
+    expect(origin.of("dropped").filter((r) => r.endsWith("-p31.m4s"))).toHaveLength(2);
+    expect(origin.of("dropped").some((r) => r.endsWith("-p32.m4s"))).toBe(true);
+
+    const always = await runSimulatedViewer({ masterUrl: `${base}/live/dropall/master.m3u8`, durationMs: 2_000, variantIndex: 0 });
+    expect(always.errors.length).toBeGreaterThan(0);
+    for (const e of always.errors) expect(e).toMatch(/\((UND_ERR_SOCKET|ECONNRESET|EPIPE)\) .*-p31\.m4s$/);
+    // every error is a request that was tried twice
+    expect(always.retried).toBe(always.errors.length);
+    expect(origin.of("dropall").filter((r) => r.endsWith("-p31.m4s"))).toHaveLength(2 * always.errors.length);
   }, 30_000);
 
   it("models its playhead from the join point, with the sync controller when asked", async () => {
