@@ -49,6 +49,8 @@ export interface BenchOptions {
   coloSeconds: number;
   /** Offload: share of viewers (%) that play standard HLS (whole segments) on the same playlists. */
   offloadStandardPct: number;
+  /** Offload: one more run at this size with every viewer of ours playing standard HLS, as the peer's (0: none). */
+  offloadStandardViewers: number;
   /** Offload: our viewers through wrangler dev's proxy, or straight to the user Worker's workerd socket. */
   offloadVia: "proxy" | "direct";
   /** nginx tiers also serve stale while one request refreshes (proxy_cache_use_stale updating). */
@@ -88,6 +90,7 @@ const FULL: Omit<BenchOptions, "phases" | "smoke" | "outDir"> = {
   comparePartMs: [200],
   offloadStandardPct: 10,
   offloadVia: "direct",
+  offloadStandardViewers: 1000,
   colos: 24,
   coloViewers: 48,
   coloSeconds: 30,
@@ -141,6 +144,7 @@ const NUMERIC: Array<keyof BenchOptions> = [
   "fanoutUpdates",
   "peerPlaylistTtl",
   "offloadStandardPct",
+  "offloadStandardViewers",
   "portOffset",
   "colos",
   "coloViewers",

@@ -15,6 +15,8 @@ export interface OffloadEntry {
   aggregate: ViewerAggregate;
   origin: OriginCounts;
   load: string;
+  /** Every viewer of ours played standard HLS (the peer's viewer model), not the LL-HLS / standard mix. */
+  allStandard?: boolean;
 }
 
 export interface OffloadFigures {
@@ -95,15 +97,20 @@ export function offloadFigures(e: OffloadEntry): OffloadFigures {
 
 export function offloadRows(entries: OffloadEntry[], sizes: readonly number[], peerOn: boolean): Row[] {
   const rows: Row[] = [];
-  for (const viewers of sizes) {
+  const standardSizes = [...new Set(entries.filter((e) => e.allStandard).map((e) => e.viewers))];
+  const cases = [
+    ...sizes.map((viewers) => ({ viewers, allStandard: false })),
+    ...standardSizes.map((viewers) => ({ viewers, allStandard: true })),
+  ];
+  for (const { viewers, allStandard } of cases) {
     const get = (key: SystemKey) => {
-      const e = entries.find((x) => x.system === key && x.viewers === viewers);
+      const e = entries.find((x) => x.system === key && x.viewers === viewers && !!x.allStandard === allStandard);
       return e ? offloadFigures(e) : undefined;
     };
     const ours = get("ours");
     if (!ours) continue;
     const peer = peerOn ? get("peer") : undefined;
-    const group = `offload ${viewers} viewers`;
+    const group = allStandard ? `offload ${viewers} viewers, all standard HLS on both` : `offload ${viewers} viewers`;
     const row = (
       measure: string,
       unit: string,

@@ -24,15 +24,16 @@ export async function runOffload(ctx: PhaseContext): Promise<PhaseResult> {
   const failures: string[] = [];
   const via = await oursVia(systems.ours, options.offloadVia);
   log(`offload: ours ${via.note}`);
-  const one = async (target: BenchSystem, viewers: number) => {
+  const one = async (target: BenchSystem, viewers: number, allStandard = false) => {
     const system = target.key === "ours" ? via.system : target;
-    const modeOf = system.key === "ours" ? standardShare(viewers, options.offloadStandardPct) : undefined;
-    log(`offload: ${viewers} viewers through ${system.key} for ${options.offloadSeconds} s (load ${load1()})`);
+    const modeOf = system.key === "ours" ? standardShare(viewers, allStandard ? 100 : options.offloadStandardPct) : undefined;
+    const kind = allStandard ? " (all standard HLS)" : "";
+    log(`offload: ${viewers} viewers${kind} through ${system.key} for ${options.offloadSeconds} s (load ${load1()})`);
     const mark = await system.originMark();
     const { aggregate } = await runViewers(system, viewers, options.offloadSeconds * 1000, options.rampSeconds * 1000, { modeOf });
     await sleep(options.smoke ? 300 : 1_200); // late origin log lines land
     const origin = await system.originSince(mark);
-    entries.push({ system: system.key, viewers, aggregate, origin, load: load1() });
+    entries.push({ system: system.key, viewers, aggregate, origin, load: load1(), ...(allStandard ? { allStandard } : {}) });
     if (aggregate.segments + aggregate.parts === 0)
       failures.push(`offload: ${system.key} viewers fetched no segment or part (${aggregate.errorSamples.join("; ")})`);
     const modes = Object.entries(aggregate.byMode)
@@ -52,6 +53,13 @@ export async function runOffload(ctx: PhaseContext): Promise<PhaseResult> {
     // Full run: one system at a time, so they do not share the CPU.
     for (const system of systems.list) {
       await one(system, viewers);
+      await sleep(1_000);
+    }
+  }
+  // The peer's viewer model on both (every viewer plays whole segments), at one size: the like-for-like row.
+  if (options.offloadStandardViewers > 0 && !options.smoke) {
+    for (const system of systems.list) {
+      await one(system, options.offloadStandardViewers, true);
       await sleep(1_000);
     }
   }

@@ -132,6 +132,19 @@ describe("offload mix and figures", () => {
       ours: "0.90 s / 4.10 s",
       peer: null,
     });
+
+    // the like-for-like run (every viewer of ours on standard HLS) gets its own group, beside the mixed one
+    const standardOurs: OffloadEntry = { ...peerEntry, system: "ours", allStandard: true };
+    const both = offloadRows([entry, peerEntry, standardOurs, { ...peerEntry, allStandard: true }], [10], true);
+    const groups = [...new Set(both.map((r) => r.group))];
+    expect(groups).toEqual(["offload 10 viewers", "offload 10 viewers, all standard HLS on both"]);
+    const standardRows = both.filter((r) => r.group.endsWith("on both"));
+    expect(standardRows.find((r) => r.measure === "origin fetches per segment")).toMatchObject({ ours: 1, peer: 1 });
+    // the mixed group still pairs the mixed entry with the peer's
+    expect(both.find((r) => r.group === "offload 10 viewers" && r.measure === "origin fetches per segment")).toMatchObject({
+      ours: null,
+      peer: 1,
+    });
   });
 });
 
