@@ -5,7 +5,18 @@
  * upstream call is cancelled, so a held LL-HLS request nobody waits for any
  * more stops costing the tiers above. Used by the edge (per isolate) and
  * the regional relay (per Durable Object).
+ *
+ * A waiter that did not start the call keeps a timer of its own pending
+ * while it waits (KEEPALIVE_MS). The runtime judges each request on its own:
+ * one that has not answered and has nothing pending in its own context (no
+ * fetch, no timer) is cancelled as hung ("your Worker's code had hung and
+ * would never generate a response", a 500), even though the call it waits
+ * on, which belongs to another request, is about to settle. Measured: 10,953
+ * such 500s among 100 LL-HLS viewers in one bench run before this timer.
  */
+
+/** How often a waiter's own timer fires while it waits on another request's call. */
+const KEEPALIVE_MS = 1_000;
 
 interface Flight<T> {
   promise: Promise<T>;
@@ -61,6 +72,8 @@ export class Coalescer<T> {
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });
     });
+    // a pending event in this request's own context while it waits on another's call (see above)
+    const keepAlive = leader ? undefined : setInterval(() => {}, KEEPALIVE_MS);
     try {
       const outcome = await Promise.race([current.promise, gone]);
       if (outcome === "gone") return { kind: "gone" };
@@ -68,6 +81,7 @@ export class Coalescer<T> {
     } catch (error) {
       return left ? { kind: "gone" } : { kind: "failed", error };
     } finally {
+      if (keepAlive !== undefined) clearInterval(keepAlive);
       if (onAbort) signal?.removeEventListener("abort", onAbort);
       if (signal !== undefined && !left) current.waiters--;
     }
