@@ -11,10 +11,19 @@ import worker from "../../workers/index.js";
 import type { EventRoom } from "../../workers/rooms/event-room.js";
 import type { ShardDelivery, ShardReport } from "../../workers/rooms/fanout/shard-protocol.js";
 import { forgetPlacements } from "../../workers/rooms/fanout/placement.js";
-import { CONNECT_HEADER } from "../../workers/rooms/room.js";
 import { eventRoom, eventShard } from "../../workers/stubs.js";
 import { BASE, randomId, sleep } from "./helpers.js";
-import { anonToken, eventStats, signedPost, simulator, until, wrapSocket, type Frame, type TestSocket } from "./socket-helpers.js";
+import {
+  anonToken,
+  eventStats,
+  openOnShard,
+  signedPost,
+  simulator,
+  until,
+  wrapSocket,
+  type Frame,
+  type TestSocket,
+} from "./socket-helpers.js";
 
 const open: TestSocket[] = [];
 afterEach(async () => {
@@ -50,21 +59,8 @@ async function connect(eventId: string, { capacity, since }: { capacity?: number
 
 /** A socket straight on shard `index` (what the Worker hands over, without placement). */
 async function connectToShard(eventId: string, index: number, since: number | null = null): Promise<TestSocket> {
-  const info = {
-    userId: `anon_${randomId(12)}`,
-    role: "anonymous",
-    anon: true,
-    exp: Date.now() + 3600_000,
-    country: null,
-    device: "desktop",
-  };
-  const res = await eventShard(env, eventId, index).fetch("https://rooms.internal/", {
-    headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify({ since, info }) },
-  });
-  if (res.status !== 101 || res.webSocket === null) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
-  const socket = wrapSocket(res.webSocket);
+  const socket = await openOnShard(eventShard(env, eventId, index), "event_snapshot", since);
   open.push(socket);
-  await socket.next((f) => f.type === "event_snapshot");
   return socket;
 }
 

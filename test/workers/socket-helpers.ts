@@ -2,6 +2,7 @@
 import { env } from "cloudflare:workers";
 import { signRequest } from "../../common/signing.js";
 import { signSessionToken, type TokenRole } from "../../workers/lib/session-token.js";
+import { CONNECT_HEADER } from "../../workers/rooms/room.js";
 import { createUser, edge, randomId, sleep } from "./helpers.js";
 
 export interface Frame {
@@ -36,6 +37,32 @@ export async function mintToken(
 
 export async function anonToken(): Promise<string> {
   return mintToken(`anon_${randomId(12)}`);
+}
+
+/**
+ * A socket straight on a fan-out shard, as an anonymous viewer (what the
+ * Worker hands over, without placement), once a frame of type `first` came.
+ */
+export async function openOnShard(
+  shard: { fetch(url: string, init: RequestInit): Promise<Response> },
+  first: string,
+  since: number | null = null,
+): Promise<TestSocket> {
+  const info = {
+    userId: `anon_${randomId(12)}`,
+    role: "anonymous",
+    anon: true,
+    exp: Date.now() + 3600_000,
+    country: null,
+    device: "desktop",
+  };
+  const res = await shard.fetch("https://rooms.internal/", {
+    headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify({ since, info }) },
+  });
+  if (res.status !== 101 || res.webSocket === null) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  const socket = wrapSocket(res.webSocket);
+  await socket.next((f) => f.type === first);
+  return socket;
 }
 
 export interface OpenOptions {

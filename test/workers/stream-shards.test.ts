@@ -10,7 +10,6 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../workers/index.js";
 import type { ShardDelivery, ShardReport } from "../../workers/rooms/fanout/shard-protocol.js";
-import { CONNECT_HEADER } from "../../workers/rooms/room.js";
 import type { StreamRoom } from "../../workers/rooms/stream-room.js";
 import { streamRoom, streamShard } from "../../workers/stubs.js";
 import { BASE, edge, randomId, sleep } from "./helpers.js";
@@ -19,6 +18,7 @@ import {
   createStreamRow,
   isLogFrame,
   mintToken,
+  openOnShard,
   signedPost,
   until,
   wrapSocket,
@@ -70,21 +70,8 @@ async function join(streamId: string, { capacity = 2, token, since, headers = {}
 
 /** A socket straight on shard `index` (what the Worker hands over, without placement). */
 async function joinShard(streamId: string, index: number, since: number | null = null): Promise<TestSocket> {
-  const info = {
-    userId: `anon_${randomId(12)}`,
-    role: "anonymous",
-    anon: true,
-    exp: Date.now() + 3600_000,
-    country: null,
-    device: "desktop",
-  };
-  const res = await streamShard(env, streamId, index).fetch("https://rooms.internal/", {
-    headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify({ since, info }) },
-  });
-  if (res.status !== 101 || res.webSocket === null) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
-  const socket = wrapSocket(res.webSocket);
+  const socket = await openOnShard(streamShard(env, streamId, index), "hello", since);
   open.push(socket);
-  await socket.next((f) => f.type === "hello");
   return socket;
 }
 

@@ -101,6 +101,19 @@ export abstract class Room<App = unknown> extends DurableObject<Env> {
   protected connectionTags(_state: FrameworkState): string[] {
     return [];
   }
+
+  /** A new socket's framework state: a fresh id, and its tags (base ones plus the room's own). */
+  protected connectionState(who: FrameworkState["who"]): FrameworkState {
+    const state: FrameworkState = {
+      who,
+      id: randomString(12, "0123456789abcdefghijklmnopqrstuvwxyz"),
+      joinedAt: this.clock.now(),
+      tags: [],
+    };
+    state.tags = [...baseTags(state), ...this.connectionTags(state)];
+    return state;
+  }
+
   /** Fields of the `hello` frame a new connection gets after its replay. */
   protected helloFields(_connection: Connection<App>): Record<string, unknown> {
     return {};
@@ -197,13 +210,7 @@ export abstract class Room<App = unknown> extends DurableObject<Env> {
     await this.prepareConnect(connect);
 
     const { 0: client, 1: server } = new WebSocketPair();
-    const state: FrameworkState = {
-      who: connect.info,
-      id: randomString(12, "0123456789abcdefghijklmnopqrstuvwxyz"),
-      joinedAt: this.clock.now(),
-      tags: [],
-    };
-    state.tags = [...baseTags(state), ...this.connectionTags(state)];
+    const state = this.connectionState(connect.info);
 
     // One synchronous turn from the accept to the end of the replay: no
     // frame can be published in between, so replay + live has no gap and no

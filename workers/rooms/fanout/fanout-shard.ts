@@ -32,8 +32,6 @@
 import type { z } from "zod";
 import type { Env } from "../../env.js";
 import { errorResponse } from "../../lib/errors.js";
-import { randomString } from "../../lib/random.js";
-import { baseTags, type FrameworkState } from "../connections.js";
 import type { DirectFrame } from "../frames.js";
 import { CONNECT_HEADER, ConnectRequestSchema, Room } from "../room.js";
 import { inGroup } from "../stream/groups.js";
@@ -317,13 +315,7 @@ export abstract class FanoutShard<S, App = unknown> extends Room<App> {
     // One synchronous turn from the accept to onConnect: no frame is
     // delivered in between, so replay + live has no gap and no duplicate.
     const { 0: client, 1: server } = new WebSocketPair();
-    const state: FrameworkState = {
-      who: connect.info,
-      id: randomString(12, "0123456789abcdefghijklmnopqrstuvwxyz"),
-      joinedAt: this.clock.now(),
-      tags: [],
-    };
-    state.tags = [...baseTags(state), ...this.connectionTags(state)];
+    const state = this.connectionState(connect.info);
     const connection = this.connections.accept(server, state);
     const { replay, truncatedAt } = this.replay(connect.since, fromRoom);
     for (const text of replay) connection.send(text);
