@@ -354,10 +354,11 @@ describe("StreamRoom: polls", () => {
     // late joiners learn about the open poll in hello
     expect((voters[0]!.frames.find((f) => f.type === "hello")!.poll as { pollId: string }).pollId).toBe(pollId);
     const start = Date.now();
-    voters.forEach((v, i) => {
-      v.send({ type: "vote", pollId, choice: i % 3 });
-      v.send({ type: "vote", pollId, choice: (i + 1) % 3, ref: "again" });
-    });
+    // every viewer votes at once; then each votes again once its first vote is acknowledged (the
+    // pool's in-process sockets may reorder one socket's burst, so the second waits for the first)
+    voters.forEach((v, i) => v.send({ type: "vote", pollId, choice: i % 3, ref: "first" }));
+    for (const v of voters) expect((await v.next((f) => f.ref === "first")).type).toBe("ack");
+    voters.forEach((v, i) => v.send({ type: "vote", pollId, choice: (i + 1) % 3, ref: "again" }));
     for (const v of voters) expect((await v.next((f) => f.ref === "again")).code).toBe("already_voted");
     const final = await owner.next((f) => f.type === "poll_results" && f.total === 24, 5_000, "results with 24 votes");
     expect(final.totals).toEqual([8, 8, 8]);
