@@ -148,7 +148,8 @@ describe("watch page (web app) in Chromium", () => {
     await a.hover(".video-wrap");
     await a.click("media-mute-button");
     await expect.poll(async () => (await media(a)).muted, { timeout: 15_000 }).toBe(false);
-    expect(await a.getAttribute("media-mute-button", "mediavolumelevel")).not.toBe("off");
+    // media-chrome reflects the media's state on its controls after the media's event: wait for it
+    await expect.poll(() => a.getAttribute("media-mute-button", "mediavolumelevel"), { timeout: 5_000 }).not.toBe("off");
     // a click a quarter of the way along the volume range
     await a.hover(".video-wrap");
     const box = (await a.locator("media-volume-range").boundingBox())!;
