@@ -58,8 +58,10 @@ interface ShakaReport {
   paused: boolean;
   audioCodec: string | null;
   videoCodec: string | null;
-  /** Once a second: [wall ms, currentTime, playhead date ms, buffered end, readyState]. */
-  samples: Array<[number, number, number | null, number | null, number]>;
+  /** Once a second: [wall ms, currentTime, playhead date ms, buffered end, readyState, audio buffered end, video buffered end]. */
+  samples: Array<[number, number, number | null, number | null, number, number | null, number | null]>;
+  /** The last requests Shaka's networking engine made (for a diagnosis): [wall ms, type, URL path and query]. */
+  requests: Array<[number, number, string]>;
 }
 
 const PAGE = `<!doctype html>
@@ -68,13 +70,18 @@ const PAGE = `<!doctype html>
 <video id="video" muted autoplay playsinline width="320" height="180"></video>
 <script src="/shaka.js"></script>
 <script>
-  const report = { loaded: false, errors: [], stalls: 0, waiting: 0, currentTime: 0, playheadDate: null, paused: true, audioCodec: null, videoCodec: null, samples: [] };
+  const report = { loaded: false, errors: [], stalls: 0, waiting: 0, currentTime: 0, playheadDate: null, paused: true, audioCodec: null, videoCodec: null, samples: [], requests: [] };
   window.__shaka = report;
   (async () => {
     shaka.polyfill.installAll();
     const video = document.getElementById("video");
     const player = new shaka.Player();
     await player.attach(video);
+    player.getNetworkingEngine().registerRequestFilter((type, request) => {
+      const url = new URL(request.uris[0]);
+      report.requests.push([Date.now(), type, url.pathname + url.search]);
+      if (report.requests.length > 30) report.requests.shift();
+    });
     let started = false;
     video.addEventListener("playing", () => { started = true; });
     video.addEventListener("waiting", () => { if (started) report.waiting++; });
@@ -94,7 +101,9 @@ const PAGE = `<!doctype html>
       const last = report.samples[report.samples.length - 1];
       if (!last || Date.now() - last[0] >= 1000) {
         const b = video.buffered;
-        report.samples.push([Date.now(), video.currentTime, report.playheadDate, b.length ? b.end(b.length - 1) : null, video.readyState]);
+        const info = player.getBufferedInfo();
+        const end = (ranges) => (ranges.length ? ranges[ranges.length - 1].end : null);
+        report.samples.push([Date.now(), video.currentTime, report.playheadDate, b.length ? b.end(b.length - 1) : null, video.readyState, end(info.audio), end(info.video)]);
       }
     }, 200);
     const config = new URLSearchParams(location.search).get("config");
@@ -165,6 +174,10 @@ describe("Shaka Player across a broadcaster reconnect", () => {
       const page = await browser.newPage();
       page.on("pageerror", (error) => pageErrors.push(String(error)));
       page.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`.slice(0, 300)));
+      // which resource a "Failed to load resource" line was about
+      page.on("response", (response) => {
+        if (response.status() >= 400) consoleLines.push(`http ${response.status()}: ${response.url()}`.slice(0, 300));
+      });
       await page.goto(
         `http://127.0.0.1:${port}/?src=${encodeURIComponent(masterUrl)}&config=${encodeURIComponent(JSON.stringify(config))}`,
       );
