@@ -4,10 +4,9 @@
  * same seq, replay with `since` works on any shard, a lost push or a
  * restarted shard loses and reorders nothing.
  */
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import worker from "../../workers/index.js";
 import type { EventRoom } from "../../workers/rooms/event-room.js";
 import type { ShardDelivery, ShardReport } from "../../workers/rooms/fanout/shard-protocol.js";
 import { forgetPlacements } from "../../workers/rooms/fanout/placement.js";
@@ -16,11 +15,12 @@ import { BASE, randomId, sleep } from "./helpers.js";
 import {
   anonToken,
   eventStats,
+  envWith,
   openOnShard,
+  openThroughWorker,
   signedPost,
   simulator,
   until,
-  wrapSocket,
   type Frame,
   type TestSocket,
 } from "./socket-helpers.js";
@@ -31,29 +31,17 @@ afterEach(async () => {
   await simulator({ mode: "ok" });
 });
 
-/** The Worker's env with another EVENT_SHARD_SOCKETS (parseConfig reads each env object once). */
-const envs = new Map<number, Env>();
-function envWithCapacity(capacity: number): Env {
-  let e = envs.get(capacity);
-  if (e === undefined) {
-    e = { ...env, EVENT_SHARD_SOCKETS: String(capacity) } as Env;
-    envs.set(capacity, e);
-  }
-  return e;
-}
-
 /** A socket through the Worker's upgrade route (token, placement on a shard). */
 async function connect(eventId: string, { capacity, since }: { capacity?: number; since?: number } = {}): Promise<TestSocket> {
   const params = new URLSearchParams({ token: await anonToken() });
   if (since !== undefined) params.set("since", String(since));
-  const ctx = createExecutionContext();
   const request = new Request(`${BASE}/ws/events/${eventId}?${params}`, { headers: { Upgrade: "websocket" } });
-  const res = await worker.fetch(request, capacity === undefined ? env : envWithCapacity(capacity), ctx);
-  await waitOnExecutionContext(ctx);
-  if (res.status !== 101 || res.webSocket === null) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
-  const socket = wrapSocket(res.webSocket);
+  const socket = await openThroughWorker(
+    request,
+    capacity === undefined ? env : envWith({ EVENT_SHARD_SOCKETS: String(capacity) }),
+    "event_snapshot",
+  );
   open.push(socket);
-  await socket.next((f) => f.type === "event_snapshot");
   return socket;
 }
 

@@ -1,6 +1,8 @@
 /** WebSocket clients for the rooms tests (inside workerd, through the Worker's fetch). */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { signRequest } from "../../common/signing.js";
+import worker from "../../workers/index.js";
 import { signSessionToken, type TokenRole } from "../../workers/lib/session-token.js";
 import { CONNECT_HEADER } from "../../workers/rooms/room.js";
 import { createUser, edge, randomId, sleep } from "./helpers.js";
@@ -59,6 +61,30 @@ export async function openOnShard(
   const res = await shard.fetch("https://rooms.internal/", {
     headers: { Upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify({ since, info }) },
   });
+  return accepted(res, first);
+}
+
+const envs = new Map<string, Env>();
+/** The Worker's env with some vars replaced: one object per set of values (parseConfig reads each env object once). */
+export function envWith(vars: Record<string, string>): Env {
+  const key = JSON.stringify(vars);
+  let e = envs.get(key);
+  if (e === undefined) {
+    e = { ...env, ...vars } as Env;
+    envs.set(key, e);
+  }
+  return e;
+}
+
+/** A socket upgraded through the Worker's entry with `workerEnv`, once a frame of type `first` came. */
+export async function openThroughWorker(request: Request, workerEnv: Env, first: string): Promise<TestSocket> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, workerEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return accepted(res, first);
+}
+
+async function accepted(res: Response, first: string): Promise<TestSocket> {
   if (res.status !== 101 || res.webSocket === null) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const socket = wrapSocket(res.webSocket);
   await socket.next((f) => f.type === first);

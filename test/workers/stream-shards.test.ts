@@ -5,10 +5,9 @@
  * limits, mutes, roles) and every socket on every shard sees the same log.
  * Also: a studio group action without a group is a direct frame, not history.
  */
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import worker from "../../workers/index.js";
 import type { ShardDelivery, ShardReport } from "../../workers/rooms/fanout/shard-protocol.js";
 import type { StreamRoom } from "../../workers/rooms/stream-room.js";
 import { streamRoom, streamShard } from "../../workers/stubs.js";
@@ -18,10 +17,11 @@ import {
   createStreamRow,
   isLogFrame,
   mintToken,
+  envWith,
   openOnShard,
+  openThroughWorker,
   signedPost,
   until,
-  wrapSocket,
   type Frame,
   type TestSocket,
 } from "./socket-helpers.js";
@@ -30,17 +30,6 @@ const open: TestSocket[] = [];
 afterEach(() => {
   for (const s of open.splice(0)) s.close();
 });
-
-/** The Worker's env with another STREAM_SHARD_SOCKETS (parseConfig reads each env object once). */
-const envs = new Map<number, Env>();
-function envWithCapacity(capacity: number): Env {
-  let e = envs.get(capacity);
-  if (e === undefined) {
-    e = { ...env, STREAM_SHARD_SOCKETS: String(capacity) } as Env;
-    envs.set(capacity, e);
-  }
-  return e;
-}
 
 interface JoinOptions {
   capacity?: number;
@@ -54,17 +43,12 @@ interface JoinOptions {
 async function join(streamId: string, { capacity = 2, token, since, headers = {}, cf }: JoinOptions = {}): Promise<TestSocket> {
   const params = new URLSearchParams({ token: token ?? (await anonToken()) });
   if (since !== undefined) params.set("since", String(since));
-  const ctx = createExecutionContext();
   const request = new Request(`${BASE}/ws/streams/${streamId}?${params}`, {
     headers: { Upgrade: "websocket", ...headers },
     ...(cf ? { cf } : {}),
   } as RequestInit);
-  const res = await worker.fetch(request, envWithCapacity(capacity), ctx);
-  await waitOnExecutionContext(ctx);
-  if (res.status !== 101 || res.webSocket === null) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
-  const socket = wrapSocket(res.webSocket);
+  const socket = await openThroughWorker(request, envWith({ STREAM_SHARD_SOCKETS: String(capacity) }), "hello");
   open.push(socket);
-  await socket.next((f) => f.type === "hello");
   return socket;
 }
 
