@@ -30,9 +30,9 @@ import { runColos } from "./phases/colos.js";
 import { runOffload } from "./phases/offload.js";
 import { runScale } from "./phases/scale.js";
 import { runSync } from "./phases/sync.js";
+import { buildStaticFiles } from "../scripts/ensure-static.js";
 import { benchPorts, startPartComparison, startSystems, type LowLatencyInfo, type Systems } from "./systems.js";
 import { existsSync } from "node:fs";
-import { spawnSync } from "node:child_process";
 
 const log = (m: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
@@ -64,12 +64,8 @@ async function main(): Promise<number> {
   }
   log(`phases: ${options.phases.join(", ")}; ${options.smoke ? "smoke" : "full"} run; peer ${withPeer ? "on" : "off"}`);
 
-  // The watch page's player bundle (public/player/player.js) is built from web/player, as `npm start` does.
-  const needsBrowser = options.phases.some((p) => p === "latency" || p === "sync");
-  if (needsBrowser) {
-    const built = spawnSync(process.execPath, [join(ROOT, "scripts", "vendor.mjs")], { cwd: ROOT, encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`scripts/vendor.mjs failed: ${built.stderr || built.stdout}`);
-  }
+  // The pages' bundles and the Worker's module of them, built from this tree as `npm start` does.
+  buildStaticFiles();
 
   const rows: Row[] = [];
   const raw: Record<string, unknown> = {};

@@ -13,8 +13,13 @@ import { fileURLToPath } from "node:url";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const GENERATED = join(ROOT, "workers", "generated", "static-files.ts");
 
-export function ensureStaticFiles(): void {
-  if (existsSync(GENERATED)) return;
+/** Builds the bundles of ./public and the module with them (scripts/vendor.mjs). */
+export function buildStaticFiles(): void {
   const built = spawnSync(process.execPath, [join(ROOT, "scripts", "vendor.mjs")], { cwd: ROOT, encoding: "utf8" });
   if (built.status !== 0 || !existsSync(GENERATED)) throw new Error(`scripts/vendor.mjs failed: ${built.stderr || built.stdout}`);
+}
+
+/** Builds them only when the module is missing. */
+export function ensureStaticFiles(): void {
+  if (!existsSync(GENERATED)) buildStaticFiles();
 }
