@@ -12,11 +12,12 @@
  * bench/README.md ("Edge hit").
  *
  * Caching as the asset server did: revalidate every time (`max-age=0,
- * must-revalidate`), answered 304 when the ETag matches, so a rebuilt bundle
- * is picked up at once.
+ * must-revalidate`), answered 304 when the ETag matches (conditionalAnswer,
+ * as recordings are), so a rebuilt bundle is picked up at once.
  */
 import type { MiddlewareHandler } from "hono";
 import { staticFiles } from "./generated/static-files.js";
+import { conditionalAnswer } from "./lib/byte-range.js";
 import { errorResponse } from "./lib/errors.js";
 
 export interface StaticFile {
@@ -27,29 +28,29 @@ export interface StaticFile {
   body: string;
 }
 
+const encoder = new TextEncoder();
+/** Bodies encoded once, on first use of each file. */
+const bytes = new Map<string, ArrayBuffer>();
 const byPath = new Map<string, StaticFile>(Object.entries(staticFiles));
 
-function etagMatches(header: string | null, etag: string): boolean {
-  if (header === null) return false;
-  return header
-    .split(",")
-    .map((t) => t.trim().replace(/^W\//, ""))
-    .some((t) => t === "*" || t === etag);
-}
-
 export const serveStatic: MiddlewareHandler = async (c, next) => {
-  const file = byPath.get(c.req.path);
+  const path = c.req.path;
+  const file = byPath.get(path);
   if (file === undefined) return next();
   const method = c.req.method;
   if (method !== "GET" && method !== "HEAD") {
     return errorResponse(405, "method_not_allowed", "static files take GET and HEAD", { Allow: "GET, HEAD" });
   }
-  const headers = {
+  let body = bytes.get(path);
+  if (body === undefined) {
+    body = encoder.encode(file.body).buffer as ArrayBuffer;
+    bytes.set(path, body);
+  }
+  const headers = new Headers({
     "Content-Type": file.type,
     ETag: file.etag,
     "Cache-Control": "public, max-age=0, must-revalidate",
     "X-Content-Type-Options": "nosniff",
-  };
-  if (etagMatches(c.req.header("If-None-Match") ?? null, file.etag)) return new Response(null, { status: 304, headers });
-  return new Response(method === "HEAD" ? null : file.body, { headers });
+  });
+  return conditionalAnswer(c.req.raw, body, headers);
 };

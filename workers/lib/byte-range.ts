@@ -40,18 +40,21 @@ export function rangeResponse(body: ArrayBuffer, headers: Headers, range: RangeA
 
 /**
  * The answer to a GET/HEAD of a complete, immutable object: 304 when
- * If-None-Match names its ETag, 206/416 for a single byte range, else 200.
+ * If-None-Match names its ETag (weak comparison, as RFC 9110 13.1.2 says for
+ * If-None-Match: `W/"x"` matches `"x"`), 206/416 for a single byte range,
+ * else 200.
  */
 export function conditionalAnswer(request: Request, body: ArrayBuffer, headers: Headers): Response {
   const out = new Headers(headers);
   out.set("Accept-Ranges", "bytes");
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
   const etag = out.get("ETag");
   if (
     etag !== null &&
     request.headers
       .get("If-None-Match")
       ?.split(",")
-      .some((v) => v.trim() === etag || v.trim() === "*")
+      .some((v) => opaque(v) === opaque(etag) || v.trim() === "*")
   ) {
     return new Response(null, { status: 304, headers: out });
   }
